@@ -1,0 +1,50 @@
+package io.sluice.api;
+
+import java.util.List;
+
+/** The function types that operators take; each may throw, which fails the task. */
+public final class Functions {
+  private Functions() {}
+
+  /** One record to one record. */
+  @FunctionalInterface
+  public interface MapFunction<T, R> {
+    R apply(T value) throws Exception;
+  }
+
+  /** One record to zero or more records. */
+  @FunctionalInterface
+  public interface FlatMapFunction<T, R> {
+    Iterable<R> apply(T value) throws Exception;
+  }
+
+  /** Keeps the records for which it returns true. */
+  @FunctionalInterface
+  public interface FilterFunction<T> {
+    boolean test(T value) throws Exception;
+  }
+
+  /** One record to a key and a value. */
+  @FunctionalInterface
+  public interface PairFunction<T, K, V> {
+    Pair<K, V> apply(T value) throws Exception;
+  }
+
+  /** An associative and commutative combination of two values. */
+  @FunctionalInterface
+  public interface ReduceFunction<T> {
+    T apply(T left, T right) throws Exception;
+  }
+
+  /** Turns one partition of a batch into output records, knowing which batch it is. */
+  @FunctionalInterface
+  public interface PartitionFunction<T, R> {
+    Iterable<R> apply(BatchInfo batch, List<T> partition) throws Exception;
+  }
+
+  /** Receives every record of a batch on the driver. */
+  @FunctionalInterface
+  public interface BatchFunction<T> {
+    void apply(BatchInfo batch, List<T> records) throws Exception;
+  }
+}

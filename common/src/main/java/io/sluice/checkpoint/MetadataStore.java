@@ -1,0 +1,183 @@
+package io.sluice.checkpoint;
+
+import io.sluice.api.SluiceException;
+import io.sluice.proto.MetadataCheckpoint;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Consumer;
+import java.util.zip.CRC32C;
+import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+
+/**
+ * The metadata checkpoint files of one checkpoint directory, {@code metadata-<sequence>}.
+ *
+ * <p>Each file is a header (magic, format version, payload length, CRC32C of the payload) and a
+ * {@link MetadataCheckpoint}. A file is written under a temporary name, synced, and renamed, so a
+ * reader never sees a partial file under a final name; readers still check length and checksum and
+ * fall back to the previous file, since a disk or an operator can damage one later.
+ */
+public final class MetadataStore {
+  public static final String FILE_PREFIX = "metadata-";
+  private static final byte[] MAGIC = "SLUICEMD".getBytes(StandardCharsets.US_ASCII);
+  private static final int FORMAT_VERSION = 1;
+  private static final int HEADER_BYTES = MAGIC.length + 12;
+
+  private final FileSystem fs;
+  private final Path dir;
+  private final int retained;
+
+  /** A metadata file and what it holds. */
+  public record Loaded(Path path, MetadataCheckpoint checkpoint) {}
+
+  public MetadataStore(FileSystem fs, Path dir, int retained) {
+    if (retained < 2) {
+      throw new SluiceException("at least 2 metadata checkpoint files must be kept (got " + retained + ")");
+    }
+    this.fs = fs;
+    this.dir = dir;
+    this.retained = retained;
+  }
+
+  public Path directory() {
+    return dir;
+  }
+
+  /** Creates the directory if needed and proves it writable, or says why it is not. */
+  public void ensureWritable() {
+    Path probe = new Path(dir, "._write-probe");
+    try {
+      fs.mkdirs(dir);
+      fs.create(probe, true).close();
+      fs.delete(probe, false);
+    } catch (IOException e) {
+      throw new SluiceException("checkpoint directory " + dir + " is not writable (" + firstLine(e)
+          + "); choose another with --checkpoint or fix its permissions", e);
+    }
+  }
+
+  /** Writes {@code checkpoint} as the file of its sequence number and drops files beyond the retained count. */
+  public Path write(MetadataCheckpoint checkpoint) throws IOException {
+    byte[] payload = checkpoint.toByteArray();
+    Path target = new Path(dir, fileName(checkpoint.getSequence()));
+    Path temp = new Path(dir, "." + target.getName() + ".tmp");
+    try (FSDataOutputStream out = fs.create(temp, true)) {
+      out.write(MAGIC);
+      out.writeInt(FORMAT_VERSION);
+      out.writeInt(payload.length);
+      out.writeInt(crc(payload));
+      out.write(payload);
+      out.hsync();
+    }
+    if (!fs.rename(temp, target)) {
+      throw new IOException("could not rename " + temp + " to " + target + " (does it exist already?)");
+    }
+    prune();
+    return target;
+  }
+
+  public static String fileName(long sequence) {
+    return String.format("%s%019d", FILE_PREFIX, sequence);
+  }
+
+  /** Metadata files, newest first. */
+  public List<Path> list() throws IOException {
+    if (!fs.exists(dir)) {
+      return List.of();
+    }
+    FileStatus[] statuses = fs.listStatus(dir, p -> p.getName().startsWith(FILE_PREFIX));
+    return Arrays.stream(statuses).map(FileStatus::getPath)
+        .sorted(Comparator.comparing(Path::getName).reversed()).toList();
+  }
+
+  /**
+   * The newest file that reads back whole. Each damaged newer file is reported to {@code warnings}.
+   * Empty only when the directory holds no metadata file at all; when files exist and none is
+   * valid this throws rather than let a job silently start fresh.
+   */
+  public Optional<Loaded> readNewestValid(Consumer<String> warnings) throws IOException {
+    List<Path> files = list();
+    List<String> problems = new ArrayList<>();
+    for (Path p : files) {
+      try {
+        return Optional.of(new Loaded(p, read(p)));
+      } catch (CorruptCheckpointException e) {
+        String problem = "metadata checkpoint " + p + " is unusable (" + e.getMessage() + "); trying the previous one";
+        warnings.accept(problem);
+        problems.add(e.getMessage());
+      }
+    }
+    if (!files.isEmpty()) {
+      throw new SluiceException("no valid metadata checkpoint in " + dir + " (" + files.size()
+          + " files, all damaged: " + problems.get(0) + "); restore the directory or start with a new one");
+    }
+    return Optional.empty();
+  }
+
+  /** Reads and verifies one metadata file. */
+  public MetadataCheckpoint read(Path path) throws IOException {
+    byte[] bytes;
+    try (var in = fs.open(path); ByteArrayOutputStream buf = new ByteArrayOutputStream()) {
+      in.transferTo(buf);
+      bytes = buf.toByteArray();
+    }
+    if (bytes.length < HEADER_BYTES) {
+      throw new CorruptCheckpointException("truncated: " + bytes.length + " bytes, shorter than the header");
+    }
+    try (DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(bytes))) {
+      byte[] magic = new byte[MAGIC.length];
+      in.readFully(magic);
+      if (!Arrays.equals(magic, MAGIC)) {
+        throw new CorruptCheckpointException("not a Sluice metadata file");
+      }
+      int version = in.readInt();
+      if (version != FORMAT_VERSION) {
+        throw new CorruptCheckpointException("format version " + version + " is not supported (this Sluice reads "
+            + FORMAT_VERSION + ")");
+      }
+      int length = in.readInt();
+      int expectedCrc = in.readInt();
+      if (length != bytes.length - HEADER_BYTES) {
+        throw new CorruptCheckpointException("truncated: payload of " + (bytes.length - HEADER_BYTES)
+            + " bytes, header says " + length);
+      }
+      byte[] payload = new byte[length];
+      in.readFully(payload);
+      if (crc(payload) != expectedCrc) {
+        throw new CorruptCheckpointException("checksum mismatch");
+      }
+      return MetadataCheckpoint.parseFrom(payload);
+    } catch (EOFException e) {
+      throw new CorruptCheckpointException("truncated");
+    }
+  }
+
+  private void prune() throws IOException {
+    List<Path> files = list();
+    for (Path old : files.subList(Math.min(retained, files.size()), files.size())) {
+      fs.delete(old, false);
+    }
+  }
+
+  private static int crc(byte[] payload) {
+    CRC32C crc = new CRC32C();
+    crc.update(payload);
+    return (int) crc.getValue();
+  }
+
+  private static String firstLine(Throwable e) {
+    String m = String.valueOf(e.getMessage());
+    int nl = m.indexOf('\n');
+    return nl < 0 ? m : m.substring(0, nl);
+  }
+}

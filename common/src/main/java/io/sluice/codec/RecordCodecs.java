@@ -1,0 +1,68 @@
+package io.sluice.codec;
+
+import com.google.common.io.ByteArrayDataOutput;
+import com.google.common.io.ByteStreams;
+import io.sluice.api.Codec;
+import io.sluice.api.SluiceException;
+import java.io.DataInput;
+import java.io.DataInputStream;
+import java.io.DataOutput;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
+/** Encoding of single records and of length-prefixed record blocks, with the operator named on failure. */
+public final class RecordCodecs {
+  private RecordCodecs() {}
+
+  /** Encodes nothing: the key of a global reduction. */
+  public static final Codec<Object> UNIT = new Codec<>() {
+    @Override
+    public String name() {
+      return "unit";
+    }
+
+    @Override
+    public void write(Object value, DataOutput out) {}
+
+    @Override
+    public Object read(DataInput in) {
+      return null;
+    }
+  };
+
+  public static <T> byte[] encode(Codec<T> codec, T value, String operatorId) {
+    ByteArrayDataOutput out = ByteStreams.newDataOutput();
+    try {
+      codec.write(value, out);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (SluiceException e) {
+      throw new SluiceException("operator " + operatorId + ": " + e.getMessage(), e);
+    } catch (RuntimeException e) {
+      throw new SluiceException("operator " + operatorId + ": codec " + codec.name() + " cannot encode "
+          + value.getClass().getName() + " (" + e + ")", e);
+    }
+    return out.toByteArray();
+  }
+
+  public static <T> T decode(Codec<T> codec, byte[] bytes) {
+    try {
+      return codec.read(ByteStreams.newDataInput(bytes));
+    } catch (IOException e) {
+      throw new UncheckedIOException("corrupt record for codec " + codec.name(), e);
+    }
+  }
+
+  /** Appends {@code bytes} with an int length prefix. */
+  public static void writeChunk(ByteArrayDataOutput out, byte[] bytes) {
+    out.writeInt(bytes.length);
+    out.write(bytes);
+  }
+
+  /** Reads one length-prefixed chunk. */
+  public static byte[] readChunk(DataInputStream in) throws IOException {
+    byte[] b = new byte[in.readInt()];
+    in.readFully(b);
+    return b;
+  }
+}

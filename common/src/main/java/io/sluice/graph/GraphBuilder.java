@@ -1,0 +1,131 @@
+package io.sluice.graph;
+
+import io.sluice.api.Codec;
+import io.sluice.api.Codecs;
+import io.sluice.api.DStream;
+import io.sluice.api.Duration;
+import io.sluice.api.Settings;
+import io.sluice.api.SluiceException;
+import io.sluice.api.StreamingApp;
+import io.sluice.api.StreamingContext;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/** The {@link StreamingContext} an application builds on; {@link #freeze()} yields the graph. */
+public final class GraphBuilder implements StreamingContext {
+  private final Settings settings;
+  private final Duration batchInterval;
+  private final List<OperatorNode> nodes = new ArrayList<>();
+  private String checkpointInCode;
+  private boolean frozen;
+
+  public GraphBuilder(Settings settings) {
+    this.settings = settings;
+    this.batchInterval = settings.getDuration(SettingKeys.BATCH_INTERVAL, Duration.ofSeconds(1));
+    if (batchInterval.millis() <= 0) {
+      throw new SluiceException(SettingKeys.BATCH_INTERVAL + " must be positive");
+    }
+  }
+
+  /** Runs the application's {@code build} and freezes the result. */
+  public static StreamGraph build(StreamingApp app, Settings settings) {
+    GraphBuilder builder = new GraphBuilder(settings);
+    app.build(builder);
+    return builder.freeze();
+  }
+
+  /** Instantiates a {@link StreamingApp} by class name, with errors that say what to fix. */
+  public static StreamingApp instantiate(String className, ClassLoader loader) {
+    Class<?> cls;
+    try {
+      cls = Class.forName(className, true, loader);
+    } catch (ClassNotFoundException | NoClassDefFoundError e) {
+      throw new SluiceException("class " + className + " is not in the application jar; check --class and --jar");
+    }
+    if (!StreamingApp.class.isAssignableFrom(cls)) {
+      throw new SluiceException("class " + className + " does not implement io.sluice.api.StreamingApp");
+    }
+    try {
+      return (StreamingApp) cls.getDeclaredConstructor().newInstance();
+    } catch (NoSuchMethodException e) {
+      throw new SluiceException("class " + className + " needs a public no-argument constructor");
+    } catch (ReflectiveOperationException e) {
+      throw new SluiceException("cannot create " + className + ": " + e.getCause(), e);
+    }
+  }
+
+  @Override
+  public Settings config() {
+    return settings;
+  }
+
+  @Override
+  public Duration batchInterval() {
+    return batchInterval;
+  }
+
+  @Override
+  public void checkpoint(String directory) {
+    checkpointInCode = directory;
+  }
+
+  @Override
+  public DStream<String> textFileStream(String directory) {
+    return new DStreamImpl<>(this, add(OperatorKind.FILE_SOURCE, List.of(), null, 0, Map.of("dir", directory), Codecs.STRING));
+  }
+
+  @Override
+  public DStream<String> generatedLines(long lines, long vocabulary, int partitions) {
+    if (lines < 0 || vocabulary <= 0 || partitions <= 0) {
+      throw new SluiceException("generatedLines needs lines >= 0, vocabulary > 0 and partitions > 0; got "
+          + lines + ", " + vocabulary + ", " + partitions);
+    }
+    Map<String, String> params = Map.of("lines", Long.toString(lines), "vocabulary", Long.toString(vocabulary));
+    return new DStreamImpl<>(this, add(OperatorKind.GENERATOR_SOURCE, List.of(), null, partitions, params, Codecs.STRING));
+  }
+
+  int defaultParallelism() {
+    return settings.getInt(SettingKeys.DEFAULT_PARALLELISM, 2);
+  }
+
+  OperatorNode add(OperatorKind kind, List<OperatorNode> parents, Object function, int partitions,
+      Map<String, String> params, Codec<?> codec) {
+    if (frozen) {
+      throw new SluiceException("operators must be declared inside StreamingApp.build");
+    }
+    if (kind.role() == OperatorKind.Role.SHUFFLE && partitions <= 0) {
+      throw new SluiceException(kind.displayName() + " needs at least one partition, got " + partitions);
+    }
+    OperatorNode node = new OperatorNode(nodes.size(), kind, parents, function, partitions, params, codec);
+    nodes.add(node);
+    return node;
+  }
+
+  /** Validates the graph (unique ids, at least one output, one checkpoint directory) and freezes it. */
+  public StreamGraph freeze() {
+    frozen = true;
+    Set<String> ids = new HashSet<>();
+    for (OperatorNode n : nodes) {
+      if (!ids.add(n.id())) {
+        throw new SluiceException("two operators have the id " + n.id() + "; give each a unique uid(...)");
+      }
+    }
+    if (nodes.stream().noneMatch(n -> n.kind().role() == OperatorKind.Role.OUTPUT)) {
+      throw new SluiceException("the application declares no output (foreachBatch or saveAsTextFiles), so nothing would run");
+    }
+    return new StreamGraph(nodes, settings, batchInterval, checkpointDir());
+  }
+
+  private Optional<String> checkpointDir() {
+    Optional<String> submitted = settings.get(SettingKeys.CHECKPOINT_DIR);
+    if (submitted.isPresent() && checkpointInCode != null && !submitted.get().equals(checkpointInCode)) {
+      throw new SluiceException("the checkpoint directory is " + checkpointInCode + " in the application but "
+          + submitted.get() + " in the submission; drop one of them");
+    }
+    return submitted.isPresent() ? submitted : Optional.ofNullable(checkpointInCode);
+  }
+}

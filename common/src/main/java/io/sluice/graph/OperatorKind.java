@@ -1,0 +1,53 @@
+package io.sluice.graph;
+
+/** What an operator does; the runtime's behaviour per kind is chosen in one place. */
+public enum OperatorKind {
+  FILE_SOURCE(Role.SOURCE),
+  GENERATOR_SOURCE(Role.SOURCE),
+  MAP(Role.NARROW),
+  FLAT_MAP(Role.NARROW),
+  FILTER(Role.NARROW),
+  MAP_TO_PAIR(Role.NARROW),
+  MAP_VALUES(Role.NARROW),
+  UNION(Role.NARROW),
+  TRANSFORM(Role.NARROW),
+  REDUCE_BY_KEY(Role.SHUFFLE),
+  GROUP_BY_KEY(Role.SHUFFLE),
+  COUNT_BY_VALUE(Role.SHUFFLE),
+  REDUCE(Role.SHUFFLE),
+  COUNT(Role.SHUFFLE),
+  FOREACH_BATCH(Role.OUTPUT),
+  SAVE_AS_TEXT(Role.OUTPUT);
+
+  /** Where an operator sits in a batch's execution. */
+  public enum Role {
+    /** Produces the records of input partitions. */
+    SOURCE,
+    /** Transforms records within a partition. */
+    NARROW,
+    /** Repartitions records by key; its output is read by reduce tasks. */
+    SHUFFLE,
+    /** Consumes records: nothing downstream. */
+    OUTPUT
+  }
+
+  private final Role role;
+
+  OperatorKind(Role role) {
+    this.role = role;
+  }
+
+  public Role role() {
+    return role;
+  }
+
+  /** The name used in derived ids and descriptions, e.g. {@code reduceByKey}. */
+  public String displayName() {
+    String[] parts = name().toLowerCase(java.util.Locale.ROOT).split("_");
+    StringBuilder sb = new StringBuilder(parts[0]);
+    for (int i = 1; i < parts.length; i++) {
+      sb.append(Character.toUpperCase(parts[i].charAt(0))).append(parts[i].substring(1));
+    }
+    return sb.toString();
+  }
+}

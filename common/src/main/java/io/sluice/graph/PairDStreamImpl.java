@@ -1,0 +1,55 @@
+package io.sluice.graph;
+
+import io.sluice.api.Codec;
+import io.sluice.api.Codecs;
+import io.sluice.api.Functions.MapFunction;
+import io.sluice.api.Functions.ReduceFunction;
+import io.sluice.api.Pair;
+import io.sluice.api.PairDStream;
+import java.util.List;
+import java.util.Map;
+
+/** A handle on an operator whose records are pairs. */
+final class PairDStreamImpl<K, V> extends DStreamImpl<Pair<K, V>> implements PairDStream<K, V> {
+
+  PairDStreamImpl(GraphBuilder builder, OperatorNode node) {
+    super(builder, node);
+  }
+
+  @Override
+  public PairDStream<K, V> uid(String id) {
+    setUid(id);
+    return this;
+  }
+
+  @Override
+  public PairDStream<K, V> withCodecs(Codec<K> keyCodec, Codec<V> valueCodec) {
+    node.setCodec(Codecs.pair(keyCodec, valueCodec));
+    return this;
+  }
+
+  @Override
+  public <W> PairDStream<K, W> mapValues(MapFunction<V, W> f) {
+    return new PairDStreamImpl<>(builder, builder.add(OperatorKind.MAP_VALUES, List.of(node), f, 0, Map.of(), Codecs.auto()));
+  }
+
+  @Override
+  public PairDStream<K, V> reduceByKey(ReduceFunction<V> f) {
+    return reduceByKey(f, builder.defaultParallelism());
+  }
+
+  @Override
+  public PairDStream<K, V> reduceByKey(ReduceFunction<V> f, int partitions) {
+    return new PairDStreamImpl<>(builder, builder.add(OperatorKind.REDUCE_BY_KEY, List.of(node), f, partitions, Map.of(), node.codec()));
+  }
+
+  @Override
+  public PairDStream<K, List<V>> groupByKey() {
+    return groupByKey(builder.defaultParallelism());
+  }
+
+  @Override
+  public PairDStream<K, List<V>> groupByKey(int partitions) {
+    return new PairDStreamImpl<>(builder, builder.add(OperatorKind.GROUP_BY_KEY, List.of(node), null, partitions, Map.of(), Codecs.auto()));
+  }
+}

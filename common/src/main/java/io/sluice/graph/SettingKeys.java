@@ -1,0 +1,15 @@
+package io.sluice.graph;
+
+/** Names of the settings the engine itself reads. */
+public final class SettingKeys {
+  private SettingKeys() {}
+
+  public static final String BATCH_INTERVAL = "sluice.batch.interval";
+  public static final String CHECKPOINT_DIR = "sluice.checkpoint.dir";
+  /** Partitions of reduceByKey, groupByKey and countByValue when the application gives none. */
+  public static final String DEFAULT_PARALLELISM = "sluice.default.parallelism";
+  /** Metadata checkpoint files kept in the checkpoint directory. */
+  public static final String CHECKPOINT_RETAINED = "sluice.checkpoint.retained";
+  /** Stop the job (successfully) after this many completed batches; 0 runs until stopped. */
+  public static final String STOP_AFTER_BATCHES = "sluice.stop.afterBatches";
+}

@@ -1,0 +1,158 @@
+package io.sluice.runtime;
+
+import io.sluice.api.BatchInfo;
+import io.sluice.api.Codec;
+import io.sluice.api.Functions.BatchFunction;
+import io.sluice.codec.RecordCodecs;
+import io.sluice.graph.OperatorKind;
+import io.sluice.graph.OperatorNode;
+import io.sluice.graph.StreamGraph;
+import io.sluice.proto.BatchContext;
+import io.sluice.proto.BatchRecord;
+import io.sluice.proto.CollectedRecords;
+import io.sluice.proto.InputDescriptor;
+import io.sluice.proto.MapOutputLocation;
+import io.sluice.proto.ShuffleRead;
+import io.sluice.proto.SourcePartition;
+import io.sluice.proto.TaskRequest;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileAlreadyExistsException;
+import org.apache.hadoop.fs.FileContext;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Options;
+import org.apache.hadoop.fs.Path;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs one planned batch to its committed outputs: the stages of tasks, the driver-side outputs,
+ * and the commit of every {@code saveAsTextFiles} directory by one rename.
+ */
+final class BatchExecution {
+  private static final Logger LOG = LoggerFactory.getLogger(BatchExecution.class);
+
+  private final StreamGraph graph;
+  private final ExecutionPlan plan;
+  private final TaskService tasks;
+  private final Configuration hadoopConf;
+
+  BatchExecution(StreamGraph graph, TaskService tasks, Configuration hadoopConf) {
+    this.graph = graph;
+    this.plan = new ExecutionPlan(graph);
+    this.tasks = tasks;
+    this.hadoopConf = hadoopConf;
+  }
+
+  /** Runs the batch; returns the number of tasks it took. */
+  int run(BatchRecord batch, BatchInfo info) throws Exception {
+    long t = batch.getBatchTimeMs();
+    BatchContext ctx = BatchContext.newBuilder().setBatchTimeMs(t).setStartTimeMs(info.startTime().millis())
+        .setBatchIntervalMs(info.interval().millis()).setEpoch(info.epoch()).build();
+    prepareTextOutputs(info);
+    List<TaskService.CompletedTask> done = new ArrayList<>(tasks.runAll(sourceTasks(batch, ctx)));
+    for (int stage = 1; stage <= plan.shuffleStages(); stage++) {
+      List<TaskRequest> reduceTasks = new ArrayList<>();
+      for (OperatorNode shuffle : plan.shufflesOfStage(stage)) {
+        List<MapOutputLocation> locations = mapOutputs(shuffle, done);
+        for (int p = 0; p < shuffle.partitions(); p++) {
+          reduceTasks.add(TaskRequest.newBuilder().setTaskId("r-" + shuffle.id() + "-" + p).setBatch(ctx)
+              .setShuffle(ShuffleRead.newBuilder().setNodeId(shuffle.id()).setPartition(p).addAllMapOutputs(locations))
+              .build());
+        }
+      }
+      done.addAll(tasks.runAll(reduceTasks));
+    }
+    runDriverOutputs(done, info);
+    commitTextOutputs(info);
+    tasks.release(t);
+    return done.size();
+  }
+
+  private static List<TaskRequest> sourceTasks(BatchRecord batch, BatchContext ctx) {
+    List<TaskRequest> requests = new ArrayList<>();
+    for (InputDescriptor input : batch.getInputsList()) {
+      int partitions = switch (input.getKindCase()) {
+        case GENERATOR -> input.getGenerator().getPartitions();
+        case FILES -> input.getFiles().getPathsCount();
+        default -> throw new IllegalStateException("input without kind for " + input.getSourceId());
+      };
+      for (int p = 0; p < partitions; p++) {
+        requests.add(TaskRequest.newBuilder().setTaskId("m-" + input.getSourceId() + "-" + p).setBatch(ctx)
+            .setSource(SourcePartition.newBuilder().setInput(input).setPartition(p)).build());
+      }
+    }
+    return requests;
+  }
+
+  private static List<MapOutputLocation> mapOutputs(OperatorNode shuffle, List<TaskService.CompletedTask> done) {
+    Map<String, MapOutputLocation.Builder> byLocation = new LinkedHashMap<>();
+    for (TaskService.CompletedTask task : done) {
+      if (task.result().getShuffleNodeIdsList().contains(shuffle.id())) {
+        byLocation.computeIfAbsent(task.location(), l -> MapOutputLocation.newBuilder().setExecutorAddress(l))
+            .addTaskIds(task.result().getTaskId());
+      }
+    }
+    return byLocation.values().stream().map(MapOutputLocation.Builder::build).toList();
+  }
+
+  @SuppressWarnings("unchecked")
+  private void runDriverOutputs(List<TaskService.CompletedTask> done, BatchInfo info) throws Exception {
+    for (OperatorNode node : graph.nodes()) {
+      if (node.kind() != OperatorKind.FOREACH_BATCH) {
+        continue;
+      }
+      Codec<Object> codec = node.parents().get(0).codec();
+      List<Object> records = new ArrayList<>();
+      for (TaskService.CompletedTask task : done) {
+        for (CollectedRecords c : task.result().getCollectedList()) {
+          if (c.getNodeId().equals(node.id())) {
+            c.getRecordsList().forEach(r -> records.add(RecordCodecs.decode(codec, r.toByteArray())));
+          }
+        }
+      }
+      try {
+        ((BatchFunction<Object>) node.function()).apply(info, records);
+      } catch (Exception e) {
+        throw new OperatorException(node.id(), e);
+      }
+    }
+  }
+
+  private void prepareTextOutputs(BatchInfo info) throws IOException {
+    for (OperatorNode node : graph.ofRole(OperatorKind.Role.OUTPUT)) {
+      if (node.kind() == OperatorKind.SAVE_AS_TEXT) {
+        Path temp = uncommitted(node, info);
+        FileSystem fs = temp.getFileSystem(hadoopConf);
+        fs.delete(temp, true);
+        fs.mkdirs(temp);
+      }
+    }
+  }
+
+  private void commitTextOutputs(BatchInfo info) throws IOException {
+    for (OperatorNode node : graph.ofRole(OperatorKind.Role.OUTPUT)) {
+      if (node.kind() != OperatorKind.SAVE_AS_TEXT) {
+        continue;
+      }
+      Path temp = uncommitted(node, info);
+      Path target = OutputPaths.committed(node.param("prefix"), node.param("suffix"), info.time().millis());
+      FileContext fc = FileContext.getFileContext(target.toUri(), hadoopConf);
+      try {
+        // Rename.NONE fails when the target exists, so of two racing drivers exactly one commits.
+        fc.rename(temp, target, Options.Rename.NONE);
+      } catch (FileAlreadyExistsException e) {
+        LOG.warn("Batch {}: output {} was already committed; discarding this run's copy", info.time().millis(), target);
+        fc.delete(temp, true);
+      }
+    }
+  }
+
+  private static Path uncommitted(OperatorNode node, BatchInfo info) {
+    return OutputPaths.uncommitted(node.param("prefix"), node.param("suffix"), info.time().millis(), info.epoch());
+  }
+}

@@ -1,0 +1,186 @@
+package io.sluice.runtime;
+
+import io.sluice.api.BatchInfo;
+import io.sluice.api.Duration;
+import io.sluice.api.SluiceException;
+import io.sluice.api.Time;
+import io.sluice.checkpoint.FingerprintCodec;
+import io.sluice.checkpoint.MetadataStore;
+import io.sluice.graph.OperatorKind;
+import io.sluice.graph.OperatorNode;
+import io.sluice.graph.StreamGraph;
+import io.sluice.proto.BatchRecord;
+import io.sluice.proto.BatchStatus;
+import io.sluice.proto.MetadataCheckpoint;
+import io.sluice.proto.SourceState;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.apache.hadoop.conf.Configuration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The streaming driver's batch logic, shared by the AM and the local runner: it plans each batch
+ * (recording its input in a metadata checkpoint before any task runs), runs it, and records its
+ * completion. A driver started on a directory with a compatible checkpoint resumes from it with a
+ * higher epoch and re-runs the batches that were planned but not completed, with the same input.
+ *
+ * <p>Confined to one thread: the caller's.
+ */
+public final class JobDriver {
+  private static final Logger LOG = LoggerFactory.getLogger(JobDriver.class);
+
+  /** What the driver runs in. */
+  public record Environment(String applicationId, String appClass, Configuration hadoopConf, Clock clock,
+      BatchListener listener) {}
+
+  private final StreamGraph graph;
+  private final MetadataStore store;
+  private final Environment env;
+  private final BatchExecution execution;
+  private final SourcePlanner sources;
+  private final Duration interval;
+
+  private long epoch;
+  private long startTimeMs;
+  private long lastCompletedMs;
+  private long batchesCompleted;
+  private long sequence;
+  private final List<BatchRecord> pending = new ArrayList<>();
+  private final Map<String, Set<String>> consumedFiles = new LinkedHashMap<>();
+
+  public JobDriver(StreamGraph graph, MetadataStore store, TaskService tasks, Environment env) {
+    this.graph = graph;
+    this.store = store;
+    this.env = env;
+    this.execution = new BatchExecution(graph, tasks, env.hadoopConf());
+    this.sources = new SourcePlanner(env.hadoopConf());
+    this.interval = graph.batchInterval();
+    for (OperatorNode s : graph.ofRole(OperatorKind.Role.SOURCE)) {
+      consumedFiles.put(s.id(), new LinkedHashSet<>());
+    }
+  }
+
+  /**
+   * Resumes from the newest valid checkpoint, or starts fresh on an empty directory, and records
+   * the new epoch. Throws with the first differing operator when the checkpoint's graph differs.
+   */
+  public void start() throws Exception {
+    store.ensureWritable();
+    Optional<MetadataStore.Loaded> loaded = store.readNewestValid(LOG::warn);
+    if (loaded.isPresent()) {
+      resume(loaded.get());
+    } else {
+      long now = env.clock().wallMillis();
+      startTimeMs = now - Math.floorMod(now, interval.millis());
+      epoch = 1;
+      LOG.info("Application {}: starting fresh at {} with checkpoint directory {}", env.applicationId(), startTimeMs,
+          store.directory());
+    }
+    writeMetadata();
+  }
+
+  private void resume(MetadataStore.Loaded loaded) {
+    MetadataCheckpoint cp = loaded.checkpoint();
+    graph.fingerprint().incompatibilityWith(FingerprintCodec.fromProto(cp.getGraph())).ifPresent(why -> {
+      throw new SluiceException("cannot resume from checkpoint " + loaded.path() + ": " + why
+          + "; use a new checkpoint directory to start this graph fresh");
+    });
+    epoch = cp.getEpoch() + 1;
+    startTimeMs = cp.getStartTimeMs();
+    lastCompletedMs = cp.getLastCompletedBatchMs();
+    batchesCompleted = cp.getBatchesCompleted();
+    sequence = cp.getSequence();
+    pending.addAll(cp.getPendingBatchesList());
+    for (SourceState s : cp.getSourcesList()) {
+      consumedFiles.computeIfAbsent(s.getSourceId(), k -> new LinkedHashSet<>()).addAll(s.getConsumedFilesList());
+    }
+    LOG.info("Application {}: resuming from {} as epoch {}: {} batches completed, last at {}, {} to re-run",
+        env.applicationId(), loaded.path(), epoch, batchesCompleted, lastCompletedMs, pending.size());
+  }
+
+  /** The time of the batch {@link #runNextBatch()} will run. */
+  public long nextBatchTimeMs() {
+    if (!pending.isEmpty()) {
+      return pending.get(0).getBatchTimeMs();
+    }
+    return Math.max(lastCompletedMs, startTimeMs) + interval.millis();
+  }
+
+  /** Waits for the next batch time, then plans (or re-runs) and runs that batch. */
+  public void runNextBatch() throws Exception {
+    long t = nextBatchTimeMs();
+    env.clock().waitUntil(t);
+    BatchInfo info = new BatchInfo(new Time(t), new Time(startTimeMs), interval, epoch);
+    boolean rerun = !pending.isEmpty();
+    BatchRecord batch = rerun ? pending.get(0) : plan(info);
+    long started = env.clock().wallMillis();
+    long startNanos = env.clock().monotonicNanos();
+    int taskCount = execution.run(batch, info);
+    long processingMs = (env.clock().monotonicNanos() - startNanos) / 1_000_000L;
+    pending.remove(0);
+    lastCompletedMs = t;
+    batchesCompleted++;
+    writeMetadata();
+    env.listener().onBatchCompleted(new BatchListener.BatchSummary(t, info.index(), epoch, started - t, processingMs,
+        taskCount, rerun));
+  }
+
+  private BatchRecord plan(BatchInfo info) throws Exception {
+    BatchRecord.Builder batch = BatchRecord.newBuilder().setBatchTimeMs(info.time().millis())
+        .setStatus(BatchStatus.PLANNED).setEpoch(epoch);
+    for (OperatorNode source : graph.ofRole(OperatorKind.Role.SOURCE)) {
+      batch.addInputs(sources.plan(source, info, consumedFiles.get(source.id())));
+    }
+    BatchRecord planned = batch.build();
+    pending.add(planned);
+    writeMetadata();
+    return planned;
+  }
+
+  private void writeMetadata() throws Exception {
+    MetadataCheckpoint.Builder cp = MetadataCheckpoint.newBuilder()
+        .setApplicationId(env.applicationId())
+        .setAppClass(env.appClass())
+        .setEpoch(epoch)
+        .setStartTimeMs(startTimeMs)
+        .setBatchIntervalMs(interval.millis())
+        .setGraph(FingerprintCodec.toProto(graph.fingerprint()))
+        .setLastCompletedBatchMs(lastCompletedMs)
+        .setBatchesCompleted(batchesCompleted)
+        .addAllPendingBatches(pending)
+        .setSequence(++sequence)
+        .setWrittenAtMs(env.clock().wallMillis());
+    consumedFiles.forEach((id, files) -> {
+      if (!files.isEmpty()) {
+        cp.addSources(SourceState.newBuilder().setSourceId(id).addAllConsumedFiles(files));
+      }
+    });
+    store.write(cp.build());
+  }
+
+  public long epoch() {
+    return epoch;
+  }
+
+  public long startTimeMs() {
+    return startTimeMs;
+  }
+
+  public long batchesCompleted() {
+    return batchesCompleted;
+  }
+
+  public long lastCompletedBatchMs() {
+    return lastCompletedMs;
+  }
+
+  public long lastSequence() {
+    return sequence;
+  }
+}

@@ -1,0 +1,262 @@
+package io.sluice.runtime;
+
+import io.sluice.api.BatchInfo;
+import io.sluice.api.Codec;
+import io.sluice.api.Functions.FilterFunction;
+import io.sluice.api.Functions.FlatMapFunction;
+import io.sluice.api.Functions.MapFunction;
+import io.sluice.api.Functions.PairFunction;
+import io.sluice.api.Functions.PartitionFunction;
+import io.sluice.api.Pair;
+import io.sluice.codec.RecordCodecs;
+import io.sluice.graph.OperatorKind;
+import io.sluice.graph.OperatorNode;
+import io.sluice.graph.StreamGraph;
+import io.sluice.proto.CollectedRecords;
+import io.sluice.proto.TaskResult;
+import com.google.protobuf.ByteString;
+import java.io.BufferedWriter;
+import java.io.OutputStreamWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+
+/**
+ * The operators one task runs, as a push pipeline from its root (a source partition or a shuffle
+ * partition) down to shuffle writers and outputs. Confined to the task's thread.
+ */
+final class Pipeline {
+  private final StreamGraph graph;
+  private final TaskContext task;
+  private final Map<OperatorNode, Integer> incomingEdges = new HashMap<>();
+  private final Map<OperatorNode, Emitter> emitters = new HashMap<>();
+
+  /** What the operators of one task share. */
+  record TaskContext(String taskId, BatchInfo batch, ShuffleStore shuffleStore, Configuration hadoopConf,
+      TaskResult.Builder result) {}
+
+  Pipeline(StreamGraph graph, OperatorNode root, TaskContext task) {
+    this.graph = graph;
+    this.task = task;
+    countIncomingEdges(root);
+  }
+
+  /** The emitter that receives the root's output records. */
+  Emitter rootOutput(OperatorNode root) {
+    return fanout(root);
+  }
+
+  private void countIncomingEdges(OperatorNode root) {
+    Deque<OperatorNode> todo = new ArrayDeque<>(List.of(root));
+    while (!todo.isEmpty()) {
+      OperatorNode n = todo.pop();
+      if (n != root && n.kind().role() != OperatorKind.Role.NARROW) {
+        continue;
+      }
+      for (OperatorNode child : graph.children(n)) {
+        for (OperatorNode parent : child.parents()) {
+          if (parent == n && incomingEdges.merge(child, 1, Integer::sum) == 1) {
+            todo.push(child);
+          }
+        }
+      }
+    }
+  }
+
+  private Emitter fanout(OperatorNode node) {
+    List<Emitter> targets = new ArrayList<>();
+    for (OperatorNode child : graph.children(node)) {
+      for (OperatorNode parent : child.parents()) {
+        if (parent == node) {
+          targets.add(emitterFor(child));
+        }
+      }
+    }
+    if (targets.size() == 1) {
+      return targets.get(0);
+    }
+    return new Emitter() {
+      @Override
+      public void emit(Object record) throws Exception {
+        for (Emitter t : targets) {
+          t.emit(record);
+        }
+      }
+
+      @Override
+      public void finish() throws Exception {
+        for (Emitter t : targets) {
+          t.finish();
+        }
+      }
+    };
+  }
+
+  private Emitter emitterFor(OperatorNode node) {
+    Emitter existing = emitters.get(node);
+    if (existing != null) {
+      return existing;
+    }
+    Emitter counted = new CountedEmitter(node.id(), create(node), incomingEdges.get(node));
+    emitters.put(node, counted);
+    return counted;
+  }
+
+  @SuppressWarnings("unchecked")
+  private Emitter create(OperatorNode node) {
+    Object f = node.function();
+    return switch (node.kind()) {
+      case MAP -> narrow(node, (r, out) -> out.emit(((MapFunction<Object, Object>) f).apply(r)));
+      case FLAT_MAP -> narrow(node, (r, out) -> {
+        for (Object x : ((FlatMapFunction<Object, Object>) f).apply(r)) {
+          out.emit(x);
+        }
+      });
+      case FILTER -> narrow(node, (r, out) -> {
+        if (((FilterFunction<Object>) f).test(r)) {
+          out.emit(r);
+        }
+      });
+      case MAP_TO_PAIR -> narrow(node, (r, out) -> out.emit(((PairFunction<Object, Object, Object>) f).apply(r)));
+      case MAP_VALUES -> narrow(node, (r, out) -> {
+        Pair<Object, Object> p = (Pair<Object, Object>) r;
+        out.emit(Pair.of(p.key(), ((MapFunction<Object, Object>) f).apply(p.value())));
+      });
+      case UNION -> fanout(node);
+      case TRANSFORM -> transform(node, (PartitionFunction<Object, Object>) f);
+      case REDUCE_BY_KEY, GROUP_BY_KEY, COUNT_BY_VALUE, REDUCE, COUNT -> new ShuffleOperator(node).writer(
+          task.shuffleStore(), task.batch().time().millis(), task.taskId(),
+          () -> task.result().addShuffleNodeIds(node.id()));
+      case FOREACH_BATCH -> collect(node);
+      case SAVE_AS_TEXT -> textWriter(node);
+      case FILE_SOURCE, GENERATOR_SOURCE -> throw new IllegalStateException("a source has no input: " + node);
+    };
+  }
+
+  @FunctionalInterface
+  private interface RecordStep {
+    void apply(Object record, Emitter out) throws Exception;
+  }
+
+  private Emitter narrow(OperatorNode node, RecordStep step) {
+    Emitter out = fanout(node);
+    return new Emitter() {
+      @Override
+      public void emit(Object record) throws Exception {
+        step.apply(record, out);
+      }
+
+      @Override
+      public void finish() throws Exception {
+        out.finish();
+      }
+    };
+  }
+
+  private Emitter transform(OperatorNode node, PartitionFunction<Object, Object> f) {
+    Emitter out = fanout(node);
+    List<Object> partition = new ArrayList<>();
+    return new Emitter() {
+      @Override
+      public void emit(Object record) {
+        partition.add(record);
+      }
+
+      @Override
+      public void finish() throws Exception {
+        for (Object r : f.apply(task.batch(), partition)) {
+          out.emit(r);
+        }
+        out.finish();
+      }
+    };
+  }
+
+  private Emitter collect(OperatorNode node) {
+    Codec<Object> codec = node.parents().get(0).codec();
+    CollectedRecords.Builder collected = CollectedRecords.newBuilder().setNodeId(node.id());
+    return new Emitter() {
+      @Override
+      public void emit(Object record) {
+        collected.addRecords(ByteString.copyFrom(RecordCodecs.encode(codec, record, node.id())));
+      }
+
+      @Override
+      public void finish() {
+        task.result().addCollected(collected);
+      }
+    };
+  }
+
+  private Emitter textWriter(OperatorNode node) {
+    Path dir = OutputPaths.uncommitted(node.param("prefix"), node.param("suffix"), task.batch().time().millis(),
+        task.batch().epoch());
+    Path file = new Path(dir, "part-" + task.taskId());
+    return new Emitter() {
+      private BufferedWriter writer;
+
+      @Override
+      public void emit(Object record) throws Exception {
+        if (writer == null) {
+          FileSystem fs = file.getFileSystem(task.hadoopConf());
+          writer = new BufferedWriter(new OutputStreamWriter(fs.create(file, true), StandardCharsets.UTF_8));
+        }
+        writer.write(String.valueOf(record));
+        writer.write('\n');
+      }
+
+      @Override
+      public void finish() throws Exception {
+        if (writer != null) {
+          writer.close();
+          task.result().addWrittenFiles(file.toString());
+        }
+      }
+    };
+  }
+
+  /** Calls the real finish once every incoming edge has finished, and names the operator on failure. */
+  private static final class CountedEmitter implements Emitter {
+    private final String operatorId;
+    private final Emitter inner;
+    private int unfinishedEdges;
+
+    CountedEmitter(String operatorId, Emitter inner, int incomingEdges) {
+      this.operatorId = operatorId;
+      this.inner = inner;
+      this.unfinishedEdges = incomingEdges;
+    }
+
+    @Override
+    public void emit(Object record) throws Exception {
+      try {
+        inner.emit(record);
+      } catch (OperatorException e) {
+        throw e;
+      } catch (Exception e) {
+        throw new OperatorException(operatorId, e);
+      }
+    }
+
+    @Override
+    public void finish() throws Exception {
+      if (--unfinishedEdges > 0) {
+        return;
+      }
+      try {
+        inner.finish();
+      } catch (OperatorException e) {
+        throw e;
+      } catch (Exception e) {
+        throw new OperatorException(operatorId, e);
+      }
+    }
+  }
+}

@@ -1,0 +1,93 @@
+package io.sluice.runtime;
+
+import io.sluice.api.BatchInfo;
+import io.sluice.api.Duration;
+import io.sluice.api.Time;
+import io.sluice.graph.OperatorNode;
+import io.sluice.graph.StreamGraph;
+import io.sluice.proto.BatchContext;
+import io.sluice.proto.GeneratorInput;
+import io.sluice.proto.InputDescriptor;
+import io.sluice.proto.ShuffleRead;
+import io.sluice.proto.SourcePartition;
+import io.sluice.proto.TaskRequest;
+import io.sluice.proto.TaskResult;
+import io.sluice.source.WordGenerator;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+
+/**
+ * Runs one task of a batch: reads its root's records (a source partition, or a shuffle partition
+ * fetched from the map tasks) and pushes them through the operators below it. Shared by the
+ * executors and the local runner; stateless and thread-safe.
+ */
+public final class TaskRunner {
+  private final StreamGraph graph;
+  private final ShuffleStore shuffleStore;
+  private final ShuffleFetcher fetcher;
+  private final Configuration hadoopConf;
+
+  public TaskRunner(StreamGraph graph, ShuffleStore shuffleStore, ShuffleFetcher fetcher, Configuration hadoopConf) {
+    this.graph = graph;
+    this.shuffleStore = shuffleStore;
+    this.fetcher = fetcher;
+    this.hadoopConf = hadoopConf;
+  }
+
+  public TaskResult run(TaskRequest request) throws Exception {
+    BatchContext b = request.getBatch();
+    BatchInfo info = new BatchInfo(new Time(b.getBatchTimeMs()), new Time(b.getStartTimeMs()),
+        Duration.ofMillis(b.getBatchIntervalMs()), b.getEpoch());
+    TaskResult.Builder result = TaskResult.newBuilder().setTaskId(request.getTaskId());
+    Pipeline.TaskContext ctx = new Pipeline.TaskContext(request.getTaskId(), info, shuffleStore, hadoopConf, result);
+    switch (request.getRootCase()) {
+      case SOURCE -> runSource(request.getSource(), ctx);
+      case SHUFFLE -> runShuffle(request.getShuffle(), ctx);
+      default -> throw new IllegalArgumentException("task " + request.getTaskId() + " has no root");
+    }
+    return result.build();
+  }
+
+  private void runSource(SourcePartition source, Pipeline.TaskContext ctx) throws Exception {
+    InputDescriptor input = source.getInput();
+    OperatorNode root = graph.node(input.getSourceId());
+    Emitter out = new Pipeline(graph, root, ctx).rootOutput(root);
+    long records = 0;
+    switch (input.getKindCase()) {
+      case GENERATOR -> {
+        GeneratorInput g = input.getGenerator();
+        long from = WordGenerator.firstLine(source.getPartition(), g.getPartitions(), g.getLines());
+        long to = WordGenerator.firstLine(source.getPartition() + 1, g.getPartitions(), g.getLines());
+        for (long j = from; j < to; j++) {
+          out.emit(WordGenerator.line(g.getBatchIndex(), j, g.getVocabulary()));
+        }
+        records = to - from;
+      }
+      case FILES -> {
+        Path path = new Path(input.getFiles().getPaths(source.getPartition()));
+        FileSystem fs = path.getFileSystem(hadoopConf);
+        try (BufferedReader reader = new BufferedReader(new InputStreamReader(fs.open(path), StandardCharsets.UTF_8))) {
+          String line;
+          while ((line = reader.readLine()) != null) {
+            out.emit(line);
+            records++;
+          }
+        }
+      }
+      default -> throw new IllegalArgumentException("input of " + input.getSourceId() + " has no kind");
+    }
+    out.finish();
+    ctx.result().setRecordsRead(records);
+  }
+
+  private void runShuffle(ShuffleRead read, Pipeline.TaskContext ctx) throws Exception {
+    OperatorNode root = graph.node(read.getNodeId());
+    var blocks = fetcher.fetch(ctx.batch().time().millis(), read.getNodeId(), read.getPartition(),
+        read.getMapOutputsList());
+    new ShuffleOperator(root).read(blocks, new Pipeline(graph, root, ctx).rootOutput(root));
+  }
+}

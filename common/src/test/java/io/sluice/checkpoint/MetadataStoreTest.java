@@ -1,0 +1,104 @@
+package io.sluice.checkpoint;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.sluice.api.SluiceException;
+import io.sluice.proto.MetadataCheckpoint;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class MetadataStoreTest {
+  @TempDir java.nio.file.Path tmp;
+  private MetadataStore store;
+  private final List<String> warnings = new ArrayList<>();
+
+  @BeforeEach
+  void setUp() throws IOException {
+    FileSystem fs = FileSystem.getLocal(new Configuration()).getRawFileSystem();
+    store = new MetadataStore(fs, new Path(tmp.toUri()), 3);
+  }
+
+  private static MetadataCheckpoint checkpoint(long sequence) {
+    return MetadataCheckpoint.newBuilder().setApplicationId("app").setSequence(sequence).setEpoch(1)
+        .setLastCompletedBatchMs(sequence * 1000).build();
+  }
+
+  @Test
+  void writesReadsAndKeepsTheLastN() throws IOException {
+    for (long s = 1; s <= 5; s++) {
+      store.write(checkpoint(s));
+    }
+    assertThat(store.list()).extracting(Path::getName)
+        .containsExactly(MetadataStore.fileName(5), MetadataStore.fileName(4), MetadataStore.fileName(3));
+    assertThat(store.readNewestValid(warnings::add)).hasValueSatisfying(l ->
+        assertThat(l.checkpoint()).isEqualTo(checkpoint(5)));
+    assertThat(warnings).isEmpty();
+    try (var files = Files.list(tmp)) {
+      assertThat(files.map(p -> p.getFileName().toString())).allMatch(n -> n.startsWith("metadata-"));
+    }
+  }
+
+  @Test
+  void emptyDirectoryMeansNoCheckpoint() throws IOException {
+    assertThat(store.readNewestValid(warnings::add)).isEmpty();
+  }
+
+  @Test
+  void truncatedNewestFileFallsBackToThePreviousWithAWarning() throws IOException {
+    store.write(checkpoint(1));
+    Path newest = store.write(checkpoint(2));
+    truncate(newest, 20);
+    assertThat(store.readNewestValid(warnings::add)).hasValueSatisfying(l ->
+        assertThat(l.checkpoint().getSequence()).isEqualTo(1));
+    assertThat(warnings).singleElement().asString().contains(newest.getName()).contains("truncated");
+  }
+
+  @Test
+  void flippedByteIsCaughtByTheChecksum() throws IOException {
+    Path file = store.write(checkpoint(1));
+    store.write(checkpoint(2));
+    Path newest = store.list().get(0);
+    java.io.File f = new java.io.File(newest.toUri());
+    try (RandomAccessFile raf = new RandomAccessFile(f, "rw")) {
+      raf.seek(f.length() - 1);
+      int b = raf.read();
+      raf.seek(f.length() - 1);
+      raf.write(b ^ 0xFF);
+    }
+    assertThatThrownBy(() -> store.read(newest)).isInstanceOf(CorruptCheckpointException.class)
+        .hasMessage("checksum mismatch");
+    assertThat(store.readNewestValid(warnings::add).orElseThrow().path().getName()).isEqualTo(file.getName());
+  }
+
+  @Test
+  void noValidFileIsAnErrorNotAFreshStart() throws IOException {
+    truncate(store.write(checkpoint(1)), 5);
+    assertThatThrownBy(() -> store.readNewestValid(warnings::add)).isInstanceOf(SluiceException.class)
+        .hasMessageContaining("no valid metadata checkpoint").hasMessageContaining("start with a new one");
+  }
+
+  @Test
+  void unwritableDirectoryIsReportedClearly() throws IOException {
+    java.nio.file.Path blocker = Files.writeString(tmp.resolve("file"), "x");
+    FileSystem fs = FileSystem.getLocal(new Configuration()).getRawFileSystem();
+    MetadataStore bad = new MetadataStore(fs, new Path(blocker.toUri().toString() + "/cp"), 3);
+    assertThatThrownBy(bad::ensureWritable).isInstanceOf(SluiceException.class)
+        .hasMessageContaining("is not writable").hasMessageContaining("--checkpoint");
+  }
+
+  private static void truncate(Path p, long length) throws IOException {
+    try (RandomAccessFile raf = new RandomAccessFile(new java.io.File(p.toUri()), "rw")) {
+      raf.setLength(length);
+    }
+  }
+}

@@ -1,0 +1,213 @@
+package io.sluice.am;
+
+import io.sluice.proto.JobSpec;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.io.DataOutputBuffer;
+import org.apache.hadoop.security.Credentials;
+import org.apache.hadoop.security.UserGroupInformation;
+import org.apache.hadoop.security.token.Token;
+import org.apache.hadoop.yarn.api.records.Container;
+import org.apache.hadoop.yarn.api.records.ContainerId;
+import org.apache.hadoop.yarn.api.records.ContainerLaunchContext;
+import org.apache.hadoop.yarn.api.records.ContainerStatus;
+import org.apache.hadoop.yarn.api.records.FinalApplicationStatus;
+import org.apache.hadoop.yarn.api.records.LocalResource;
+import org.apache.hadoop.yarn.api.records.NodeReport;
+import org.apache.hadoop.yarn.api.records.Priority;
+import org.apache.hadoop.yarn.api.records.Resource;
+import org.apache.hadoop.yarn.api.records.UpdatedContainer;
+import org.apache.hadoop.yarn.client.api.AMRMClient.ContainerRequest;
+import org.apache.hadoop.yarn.client.api.async.AMRMClientAsync;
+import org.apache.hadoop.yarn.client.api.async.NMClientAsync;
+import org.apache.hadoop.yarn.security.AMRMTokenIdentifier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The AM's side of YARN: registers with the ResourceManager, asks for executor containers and
+ * launches them, and unregisters at the end. YARN's callbacks only log and hand containers on.
+ */
+final class ExecutorLauncher implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(ExecutorLauncher.class);
+  private static final Priority EXECUTOR_PRIORITY = Priority.newInstance(1);
+
+  private final Configuration conf;
+  private final JobSpec spec;
+  private final Map<String, LocalResource> resources;
+  private final String amAddress;
+  private final Consumer<String> onFatal;
+  private final AtomicInteger launched = new AtomicInteger();
+  private AMRMClientAsync<ContainerRequest> rm;
+  private NMClientAsync nm;
+  private Resource executorResource;
+
+  ExecutorLauncher(Configuration conf, JobSpec spec, Map<String, LocalResource> resources, String amAddress,
+      Consumer<String> onFatal) {
+    this.conf = conf;
+    this.spec = spec;
+    this.resources = Map.copyOf(resources);
+    this.amAddress = amAddress;
+    this.onFatal = onFatal;
+  }
+
+  /** Registers this attempt with the ResourceManager. */
+  void register(String host, int rpcPort) throws Exception {
+    nm = NMClientAsync.createNMClientAsync(new NodeManagerCallbacks());
+    nm.init(conf);
+    nm.start();
+    rm = AMRMClientAsync.createAMRMClientAsync(500, new ResourceManagerCallbacks());
+    rm.init(conf);
+    rm.start();
+    var response = rm.registerApplicationMaster(host, rpcPort, "");
+    Resource max = response.getMaximumResourceCapability();
+    executorResource = Resource.newInstance(Math.min(spec.getExecutorMemoryMb(), max.getMemorySize()),
+        Math.min(spec.getExecutorCores(), max.getVirtualCores()));
+  }
+
+  void requestExecutors(int count) {
+    for (int i = 0; i < count; i++) {
+      rm.addContainerRequest(new ContainerRequest(executorResource, null, null, EXECUTOR_PRIORITY));
+    }
+  }
+
+  void unregister(FinalApplicationStatus status, String message) {
+    try {
+      rm.unregisterApplicationMaster(status, message, null);
+    } catch (Exception e) {
+      LOG.warn("Could not unregister from the ResourceManager: {}", e.toString());
+    }
+  }
+
+  @Override
+  public void close() {
+    if (rm != null) {
+      rm.stop();
+    }
+    if (nm != null) {
+      nm.stop();
+    }
+  }
+
+  private void launch(Container container) throws IOException {
+    String executorId = "executor-" + launched.incrementAndGet();
+    Map<String, String> env = new HashMap<>();
+    env.put("CLASSPATH", System.getenv("CLASSPATH"));
+    env.put("SLUICE_AM_ADDRESS", amAddress);
+    env.put("SLUICE_EXECUTOR_ID", executorId);
+    // A JVM needs room beside its heap; 3/4 of the container keeps it under YARN's memory limit.
+    long heapMb = Math.max(64, container.getResource().getMemorySize() * 3 / 4);
+    String command = ContainerSetup.javaCommand(heapMb, "io.sluice.container.ExecutorMain");
+    ContainerLaunchContext ctx = ContainerLaunchContext.newInstance(resources, env, List.of(command), null,
+        executorTokens(), null);
+    LOG.info("Launching {} in {} on {} ({}, files {})", executorId, container.getId(), container.getNodeId(),
+        container.getResource(), resources.keySet());
+    nm.startContainerAsync(container, ctx);
+  }
+
+  /** This AM's credentials without its AMRM token, which must never reach an executor. */
+  private static ByteBuffer executorTokens() throws IOException {
+    Credentials own = UserGroupInformation.getCurrentUser().getCredentials();
+    Credentials forExecutors = new Credentials();
+    for (Token<?> token : own.getAllTokens()) {
+      if (!AMRMTokenIdentifier.KIND_NAME.equals(token.getKind())) {
+        forExecutors.addToken(token.getService(), token);
+      }
+    }
+    own.getSecretKeyMap().forEach(forExecutors::addSecretKey);
+    DataOutputBuffer out = new DataOutputBuffer();
+    forExecutors.writeTokenStorageToStream(out);
+    return ByteBuffer.wrap(out.getData(), 0, out.getLength());
+  }
+
+  private final class ResourceManagerCallbacks extends AMRMClientAsync.AbstractCallbackHandler {
+    @Override
+    public void onContainersAllocated(List<Container> containers) {
+      for (Container c : containers) {
+        List<? extends java.util.Collection<ContainerRequest>> matching =
+            rm.getMatchingRequests(c.getPriority(), "*", c.getResource());
+        if (matching.isEmpty() || matching.get(0).isEmpty()) {
+          LOG.info("Releasing surplus container {}", c.getId());
+          rm.releaseAssignedContainer(c.getId());
+          continue;
+        }
+        rm.removeContainerRequest(matching.get(0).iterator().next());
+        try {
+          launch(c);
+        } catch (IOException e) {
+          onFatal.accept("cannot launch an executor in " + c.getId() + ": " + e);
+        }
+      }
+    }
+
+    @Override
+    public void onContainersCompleted(List<ContainerStatus> statuses) {
+      for (ContainerStatus s : statuses) {
+        LOG.warn("Container {} ended: exit {} {}", s.getContainerId(), s.getExitStatus(), s.getDiagnostics());
+      }
+    }
+
+    @Override
+    public void onContainersUpdated(List<UpdatedContainer> containers) {}
+
+    @Override
+    public void onShutdownRequest() {
+      onFatal.accept("the ResourceManager asked this AM to shut down");
+    }
+
+    @Override
+    public void onNodesUpdated(List<NodeReport> updatedNodes) {}
+
+    @Override
+    public float getProgress() {
+      return 0;
+    }
+
+    @Override
+    public void onError(Throwable e) {
+      onFatal.accept("lost the ResourceManager: " + e);
+    }
+  }
+
+  private static final class NodeManagerCallbacks extends NMClientAsync.AbstractCallbackHandler {
+    @Override
+    public void onContainerStarted(ContainerId id, Map<String, ByteBuffer> serviceResponse) {
+      LOG.info("Container {} started", id);
+    }
+
+    @Override
+    public void onContainerStatusReceived(ContainerId id, ContainerStatus status) {}
+
+    @Override
+    public void onContainerStopped(ContainerId id) {}
+
+    @Override
+    public void onStartContainerError(ContainerId id, Throwable t) {
+      LOG.error("Container {} failed to start: {}", id, t.toString());
+    }
+
+    @Override
+    public void onContainerResourceIncreased(ContainerId id, Resource resource) {}
+
+    @Override
+    public void onContainerResourceUpdated(ContainerId id, Resource resource) {}
+
+    @Override
+    public void onGetContainerStatusError(ContainerId id, Throwable t) {}
+
+    @Override
+    public void onIncreaseContainerResourceError(ContainerId id, Throwable t) {}
+
+    @Override
+    public void onUpdateContainerResourceError(ContainerId id, Throwable t) {}
+
+    @Override
+    public void onStopContainerError(ContainerId id, Throwable t) {}
+  }
+}

@@ -1,0 +1,56 @@
+package io.sluice.am;
+
+import com.google.common.util.concurrent.Futures;
+import com.google.common.util.concurrent.ListenableFuture;
+import com.google.common.util.concurrent.MoreExecutors;
+import io.sluice.proto.ReleaseBatchRequest;
+import io.sluice.proto.TaskRequest;
+import io.sluice.runtime.TaskService;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+
+/** Runs tasks on the registered executors over RPC, spreading them round-robin. */
+final class RemoteTaskService implements TaskService {
+  private final ExecutorPool pool;
+
+  RemoteTaskService(ExecutorPool pool) {
+    this.pool = pool;
+  }
+
+  @Override
+  public List<CompletedTask> runAll(List<TaskRequest> tasks) throws Exception {
+    List<ExecutorPool.Executor> executors = pool.snapshot();
+    List<ListenableFuture<CompletedTask>> futures = new ArrayList<>();
+    for (int i = 0; i < tasks.size(); i++) {
+      ExecutorPool.Executor e = executors.get(i % executors.size());
+      TaskRequest task = tasks.get(i);
+      futures.add(Futures.catchingAsync(
+          Futures.transform(e.stub().runTask(task), r -> new CompletedTask(r, e.address()), MoreExecutors.directExecutor()),
+          Exception.class,
+          ex -> Futures.immediateFailedFuture(new TaskFailedException(task, e.id(), ex)),
+          MoreExecutors.directExecutor()));
+    }
+    try {
+      return Futures.allAsList(futures).get();
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof Exception ex ? ex : e;
+    }
+  }
+
+  @Override
+  public void release(long batchMs) {
+    ReleaseBatchRequest request = ReleaseBatchRequest.newBuilder().setBatchTimeMs(batchMs).build();
+    pool.snapshot().forEach(e -> e.stub().releaseBatch(request));
+  }
+
+  /** A task that failed on an executor. */
+  static final class TaskFailedException extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    TaskFailedException(TaskRequest task, String executorId, Throwable cause) {
+      super("batch " + task.getBatch().getBatchTimeMs() + " task " + task.getTaskId() + " failed on executor "
+          + executorId + ": " + cause.getMessage(), cause);
+    }
+  }
+}

@@ -1,0 +1,45 @@
+package io.sluice.runtime;
+
+import io.sluice.api.Settings;
+import io.sluice.graph.GraphBuilder;
+import io.sluice.graph.SettingKeys;
+import io.sluice.graph.StreamGraph;
+import io.sluice.proto.JobSpec;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+
+/** Turns a submitted {@link JobSpec} into settings and the application's graph, the same way in every JVM. */
+public final class JobSpecs {
+  /** The name of the job spec file in a container's working directory. */
+  public static final String FILE_NAME = "job.pb";
+  /**
+   * The submitting client's Hadoop configuration, localized beside the job spec as Spark does, so
+   * containers reach the same ResourceManager and file system however the node is configured.
+   */
+  public static final String HADOOP_CONF_FILE = "hadoop-conf.xml";
+
+  private JobSpecs() {}
+
+  /** The Hadoop configuration of a Sluice container: its node's, overlaid with the client's. */
+  public static Configuration containerHadoopConf(Configuration nodeConf) {
+    java.io.File file = new java.io.File(HADOOP_CONF_FILE);
+    if (file.isFile()) {
+      nodeConf.addResource(new org.apache.hadoop.fs.Path(file.toURI()));
+    }
+    return nodeConf;
+  }
+
+  public static Settings settings(JobSpec spec) {
+    Map<String, String> values = new HashMap<>(spec.getConfMap());
+    values.put(SettingKeys.BATCH_INTERVAL, spec.getBatchIntervalMs() + "ms");
+    if (!spec.getCheckpointDir().isEmpty()) {
+      values.put(SettingKeys.CHECKPOINT_DIR, spec.getCheckpointDir());
+    }
+    return new Settings(values);
+  }
+
+  public static StreamGraph graph(JobSpec spec, ClassLoader loader) {
+    return GraphBuilder.build(GraphBuilder.instantiate(spec.getAppClass(), loader), settings(spec));
+  }
+}

@@ -1,0 +1,78 @@
+package io.sluice.container;
+
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.sluice.graph.StreamGraph;
+import io.sluice.proto.DriverServiceGrpc;
+import io.sluice.proto.JobSpec;
+import io.sluice.proto.RegisterExecutorRequest;
+import io.sluice.proto.RegisterExecutorResponse;
+import io.sluice.rpc.AppSecret;
+import io.sluice.rpc.RpcChannels;
+import io.sluice.runtime.JobSpecs;
+import io.sluice.runtime.ShuffleStore;
+import io.sluice.runtime.TaskRunner;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.hadoop.conf.Configuration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The executor container's entry point: builds the application's graph from the same jar as the
+ * driver, serves tasks and shuffle blocks over RPC, and registers with the AM.
+ *
+ * <p>Environment: {@value #ENV_AM_ADDRESS} (the AM's RPC address), {@value #ENV_EXECUTOR_ID}, and
+ * YARN's {@code CONTAINER_ID}; the job spec {@code job.pb} and the jars are localized into the
+ * working directory; the application secret is in the container's credentials.
+ */
+public final class ExecutorMain {
+  public static final String ENV_AM_ADDRESS = "SLUICE_AM_ADDRESS";
+  public static final String ENV_EXECUTOR_ID = "SLUICE_EXECUTOR_ID";
+  private static final Logger LOG = LoggerFactory.getLogger(ExecutorMain.class);
+
+  private ExecutorMain() {}
+
+  public static void main(String[] args) throws Exception {
+    String amAddress = requireEnv(ENV_AM_ADDRESS);
+    String executorId = requireEnv(ENV_EXECUTOR_ID);
+    JobSpec spec;
+    try (InputStream in = Files.newInputStream(Path.of(JobSpecs.FILE_NAME))) {
+      spec = JobSpec.parseFrom(in);
+    }
+    AppSecret secret = AppSecret.fromCurrentUser();
+    StreamGraph graph = JobSpecs.graph(spec, ExecutorMain.class.getClassLoader());
+    ShuffleStore shuffle = new ShuffleStore();
+    AtomicLong epoch = new AtomicLong();
+    String host = InetAddress.getLocalHost().getCanonicalHostName();
+    RemoteShuffleFetcher fetcher = new RemoteShuffleFetcher(shuffle, secret);
+    TaskRunner runner = new TaskRunner(graph, shuffle, fetcher,
+        JobSpecs.containerHadoopConf(new Configuration()));
+    Server server = RpcChannels.startServer(0, secret, List.of(new ExecutorEndpoint(executorId, runner, shuffle, epoch)));
+    String self = host + ":" + server.getPort();
+    fetcher.servingAt(self);
+
+    ManagedChannel am = RpcChannels.channel(amAddress);
+    RegisterExecutorResponse registered = DriverServiceGrpc.newBlockingStub(am).withCallCredentials(secret.callCredentials())
+        .registerExecutor(RegisterExecutorRequest.newBuilder().setExecutorId(executorId).setHost(host)
+            .setPort(server.getPort()).setContainerId(System.getenv().getOrDefault("CONTAINER_ID", "")).build());
+    epoch.accumulateAndGet(registered.getEpoch(), Math::max);
+    LOG.info("Executor {} serving at {}, registered with the AM at {} (epoch {})", executorId, self, amAddress,
+        registered.getEpoch());
+    am.shutdown();
+    // Runs until YARN stops the container when the application ends.
+    server.awaitTermination();
+  }
+
+  private static String requireEnv(String name) {
+    String v = System.getenv(name);
+    if (v == null || v.isEmpty()) {
+      throw new IllegalStateException(name + " is not set: executors are launched by the Sluice AM");
+    }
+    return v;
+  }
+}

@@ -1,0 +1,49 @@
+package io.sluice.deploy;
+
+import io.sluice.proto.BatchRecord;
+import io.sluice.proto.InputDescriptor;
+import io.sluice.proto.MetadataCheckpoint;
+import io.sluice.proto.OperatorSignature;
+import io.sluice.proto.SourceState;
+import java.io.PrintStream;
+import java.time.Instant;
+
+/** Prints a metadata checkpoint for operators: what ran, what is pending, which graph wrote it. */
+final class CheckpointPrinter {
+  private CheckpointPrinter() {}
+
+  static void print(String file, MetadataCheckpoint cp, PrintStream out) {
+    out.printf("file           %s%n", file);
+    out.printf("application    %s (%s)%n", cp.getApplicationId(), cp.getAppClass());
+    out.printf("epoch          %d%n", cp.getEpoch());
+    out.printf("sequence       %d, written %s%n", cp.getSequence(), Instant.ofEpochMilli(cp.getWrittenAtMs()));
+    out.printf("start time     %d (%s), batch interval %d ms%n", cp.getStartTimeMs(),
+        Instant.ofEpochMilli(cp.getStartTimeMs()), cp.getBatchIntervalMs());
+    out.printf("completed      %d batches, last %s%n", cp.getBatchesCompleted(),
+        cp.getLastCompletedBatchMs() == 0 ? "none" : cp.getLastCompletedBatchMs() + " ("
+            + Instant.ofEpochMilli(cp.getLastCompletedBatchMs()) + ")");
+    out.printf("pending        %d batches%n", cp.getPendingBatchesCount());
+    for (BatchRecord b : cp.getPendingBatchesList()) {
+      out.printf("  batch %d, planned by epoch %d%n", b.getBatchTimeMs(), b.getEpoch());
+      for (InputDescriptor in : b.getInputsList()) {
+        out.printf("    %s: %s%n", in.getSourceId(), describe(in));
+      }
+    }
+    for (SourceState s : cp.getSourcesList()) {
+      out.printf("source         %s: %d files consumed%n", s.getSourceId(), s.getConsumedFilesCount());
+    }
+    out.printf("graph          sha256 %s, %d operators%n", cp.getGraph().getDigest(), cp.getGraph().getOperatorsCount());
+    for (OperatorSignature op : cp.getGraph().getOperatorsList()) {
+      out.printf("  %-24s %s%n", op.getId(), op.getDescription());
+    }
+  }
+
+  private static String describe(InputDescriptor in) {
+    return switch (in.getKindCase()) {
+      case GENERATOR -> "generator batch " + in.getGenerator().getBatchIndex() + ", " + in.getGenerator().getLines()
+          + " lines, " + in.getGenerator().getVocabulary() + " words, " + in.getGenerator().getPartitions() + " partitions";
+      case FILES -> in.getFiles().getPathsCount() + " files " + in.getFiles().getPathsList();
+      default -> "unknown input";
+    };
+  }
+}

@@ -1,0 +1,160 @@
+package io.sluice.deploy;
+
+import io.sluice.api.Duration;
+import io.sluice.api.SluiceException;
+import io.sluice.examples.GeneratedWordCount;
+import io.sluice.runtime.Clock;
+import io.sluice.source.WordGenerator;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.yarn.api.records.ApplicationId;
+import org.apache.hadoop.yarn.api.records.ApplicationReport;
+import org.apache.hadoop.yarn.api.records.FinalApplicationStatus;
+import org.apache.hadoop.yarn.api.records.YarnApplicationState;
+
+/**
+ * {@code sluice demo}: the generated word count on an embedded HDFS + YARN with two executors,
+ * printing each batch as its output is committed and checking it against the generator.
+ */
+final class Demo {
+  /** System property naming the examples jar (set by bin/sluice). */
+  static final String EXAMPLES_JAR = "sluice.examples.jar";
+  private static final long FINISH_TIMEOUT_MS = 110_000;
+  private static final String OUTPUT = "/sluice-demo/output";
+
+  private final PrintStream out;
+  private final long lines;
+  private final long vocabulary;
+  private final int batches;
+  private final Clock clock = Clock.SYSTEM;
+  private final long started = clock.monotonicNanos();
+
+  Demo(PrintStream out, long lines, long vocabulary, int batches) {
+    this.out = out;
+    this.lines = lines;
+    this.vocabulary = vocabulary;
+    this.batches = batches;
+  }
+
+  private void say(String format, Object... args) {
+    out.printf("[%6.1fs] %s%n", (clock.monotonicNanos() - started) / 1e9, String.format(format, args));
+  }
+
+  boolean run(Path base) throws Exception {
+    Path examples = examplesJar();
+    say("Starting embedded HDFS + YARN in %s ...", base);
+    try (EmbeddedCluster cluster = EmbeddedCluster.start(base);
+        SluiceClient client = new SluiceClient(cluster.conf())) {
+      say("Cluster up: HDFS %s, ResourceManager %s", cluster.conf().get("fs.defaultFS"),
+          cluster.conf().get("yarn.resourcemanager.address"));
+      Map<String, String> conf = Map.of("workload.R", Long.toString(lines), "workload.K", Long.toString(vocabulary),
+          "output.dir", OUTPUT, "sluice.stop.afterBatches", Integer.toString(batches));
+      ApplicationId id = client.submit(new Submission(examples, GeneratedWordCount.class.getName(),
+          "/sluice-demo/checkpoint", Duration.ofSeconds(1), 2, 256, 1, null, 4, conf));
+      say("Submitted %s: %s, %d lines x 10 words per 1 s batch, %d words, 2 executors, %d batches", id,
+          GeneratedWordCount.class.getSimpleName(), lines, vocabulary, batches);
+      ApplicationReport report = follow(client, cluster.fileSystem(), id);
+      say("Application %s: %s / %s", id, report.getYarnApplicationState(), report.getFinalApplicationStatus());
+      if (report.getFinalApplicationStatus() != FinalApplicationStatus.SUCCEEDED) {
+        say("Diagnostics: %s", report.getDiagnostics());
+      }
+      return verify(cluster.fileSystem(), report);
+    }
+  }
+
+  private ApplicationReport follow(SluiceClient client, FileSystem fs, ApplicationId id) throws Exception {
+    long deadline = clock.wallMillis() + FINISH_TIMEOUT_MS;
+    YarnApplicationState last = null;
+    Set<String> shown = new HashSet<>();
+    while (true) {
+      ApplicationReport r = client.report(id);
+      if (r.getYarnApplicationState() != last) {
+        last = r.getYarnApplicationState();
+        say("Application %s (attempt %d)", last, r.getCurrentApplicationAttemptId().getAttemptId());
+      }
+      for (Map.Entry<Long, List<String>> batch : committedBatches(fs).entrySet()) {
+        if (shown.add(batch.getKey().toString())) {
+          say("batch at %d committed: %s", batch.getKey(), String.join(" | ", batch.getValue()));
+        }
+      }
+      if (last == YarnApplicationState.FINISHED || last == YarnApplicationState.FAILED
+          || last == YarnApplicationState.KILLED) {
+        return r;
+      }
+      if (clock.wallMillis() > deadline) {
+        throw new SluiceException("the demo application did not finish within " + FINISH_TIMEOUT_MS / 1000 + " s");
+      }
+      clock.waitUntil(clock.wallMillis() + 300);
+    }
+  }
+
+  /** Committed batch directories by batch time, with their lines. */
+  private static Map<Long, List<String>> committedBatches(FileSystem fs) throws IOException {
+    Map<Long, List<String>> batches = new TreeMap<>();
+    org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(OUTPUT);
+    if (!fs.exists(dir)) {
+      return batches;
+    }
+    for (FileStatus d : fs.listStatus(dir, p -> p.getName().startsWith("batch-"))) {
+      StringBuilder text = new StringBuilder();
+      for (FileStatus part : fs.listStatus(d.getPath(), p -> p.getName().startsWith("part-"))) {
+        try (InputStream in = fs.open(part.getPath())) {
+          text.append(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+        }
+      }
+      batches.put(Long.parseLong(d.getPath().getName().substring("batch-".length())), text.toString().lines().toList());
+    }
+    return batches;
+  }
+
+  private boolean verify(FileSystem fs, ApplicationReport report) throws IOException {
+    Map<Long, List<String>> committed = committedBatches(fs);
+    int good = 0;
+    long b = 0;
+    for (Map.Entry<Long, List<String>> e : committed.entrySet()) {
+      String expected = GeneratedWordCount.expectedLine(b, distinctWords(b), WordGenerator.WORDS_PER_LINE * lines);
+      if (e.getValue().equals(List.of(expected))) {
+        good++;
+      } else {
+        say("batch %d at %d is WRONG: expected [%s], found %s", b, e.getKey(), expected, e.getValue());
+      }
+      b++;
+    }
+    org.apache.hadoop.fs.Path output = new org.apache.hadoop.fs.Path(OUTPUT);
+    FileStatus[] leftovers = fs.exists(output)
+        ? fs.listStatus(output, p -> !p.getName().startsWith("batch-")) : new FileStatus[0];
+    boolean ok = report.getFinalApplicationStatus() == FinalApplicationStatus.SUCCEEDED && committed.size() == batches
+        && good == batches && leftovers.length == 0;
+    say("%s: %d of %d batches committed exactly once with exact counts%s", ok ? "PASSED" : "FAILED", good, batches,
+        leftovers.length == 0 ? "" : ", " + leftovers.length + " uncommitted leftovers");
+    return ok;
+  }
+
+  private long distinctWords(long batch) {
+    Set<String> words = new HashSet<>();
+    for (long j = 0; j < lines; j++) {
+      words.addAll(List.of(WordGenerator.line(batch, j, vocabulary).split(" ")));
+    }
+    return words.size();
+  }
+
+  private static Path examplesJar() throws IOException {
+    String configured = System.getProperty(EXAMPLES_JAR);
+    if (configured != null && Files.isRegularFile(Path.of(configured))) {
+      return Path.of(configured);
+    }
+    throw new SluiceException("the examples jar was not found (system property " + EXAMPLES_JAR + "="
+        + configured + "); build with mvn package first, or run through deploy/bin/sluice");
+  }
+}

@@ -1,0 +1,222 @@
+package io.sluice.deploy;
+
+import io.sluice.api.Duration;
+import io.sluice.api.SluiceException;
+import io.sluice.checkpoint.MetadataStore;
+import io.sluice.proto.StatusResponse;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.yarn.api.records.ApplicationId;
+import org.apache.hadoop.yarn.api.records.ApplicationReport;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** The {@code sluice} command line. Errors are one line on stderr and a non-zero exit. */
+@Command(name = "sluice", mixinStandardHelpOptions = true, version = "sluice 0.1.0",
+    description = "Micro-batch streaming on YARN with driver recovery from checkpoints in HDFS.",
+    subcommands = {SluiceCli.Submit.class, SluiceCli.Status.class, SluiceCli.Kill.class, SluiceCli.Checkpoint.class,
+        SluiceCli.MiniCluster.class, SluiceCli.DemoCommand.class})
+public final class SluiceCli {
+  /** Exit code of a usage or input error. */
+  static final int USAGE_ERROR = 2;
+
+  public static void main(String[] args) {
+    int code;
+    try {
+      code = run(args, System.out, System.err);
+    } catch (Throwable t) {
+      System.err.println("sluice: " + userMessage(t));
+      code = 1;
+    }
+    // Embedded clusters leave non-daemon threads behind; the exit code is all that is left to say.
+    System.exit(code);
+  }
+
+  /** Runs a command line; returns its exit code. */
+  public static int run(String[] args, PrintStream out, PrintStream err) {
+    CommandLine cli = new CommandLine(new SluiceCli());
+    cli.setOut(new java.io.PrintWriter(out, true));
+    cli.setErr(new java.io.PrintWriter(err, true));
+    cli.setParameterExceptionHandler((e, a) -> {
+      err.println("sluice: " + e.getMessage() + " (see: sluice " + e.getCommandLine().getCommandName() + " --help)");
+      return USAGE_ERROR;
+    });
+    cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+      err.println("sluice: " + userMessage(e));
+      return 1;
+    });
+    return cli.execute(args);
+  }
+
+  /** The message of a Sluice error, or the innermost cause of anything else, on one line. */
+  static String userMessage(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof SluiceException) {
+        return t.getMessage();
+      }
+    }
+    Throwable root = e;
+    while (root.getCause() != null) {
+      root = root.getCause();
+    }
+    String m = String.valueOf(root.getMessage()).lines().findFirst().orElse("");
+    return root.getClass().getSimpleName() + ": " + m;
+  }
+
+  @Command(name = "submit", description = "Submits an application to YARN and prints its id.")
+  static final class Submit implements Callable<Integer> {
+    @Option(names = "--jar", required = true, description = "the application jar") Path jar;
+    @Option(names = "--class", required = true, description = "the StreamingApp class") String appClass;
+    @Option(names = "--checkpoint", description = "checkpoint directory (Hadoop path)") String checkpoint;
+    @Option(names = "--batch-interval", defaultValue = "1s", description = "batch interval (default ${DEFAULT-VALUE})") String interval;
+    @Option(names = "--executors", defaultValue = "2", description = "executor containers (default ${DEFAULT-VALUE})") int executors;
+    @Option(names = "--executor-memory", defaultValue = "512m", description = "memory per executor (default ${DEFAULT-VALUE})") String memory;
+    @Option(names = "--executor-cores", defaultValue = "1", description = "cores per executor (default ${DEFAULT-VALUE})") int cores;
+    @Option(names = "--queue", description = "YARN queue") String queue;
+    @Option(names = "--max-attempts", defaultValue = "4", description = "AM attempts (default ${DEFAULT-VALUE})") int maxAttempts;
+    @Option(names = "--conf", description = "a setting key=value for the application (repeatable)") Map<String, String> conf = new LinkedHashMap<>();
+
+    @Override
+    public Integer call() throws Exception {
+      requirePositive("--executors", executors);
+      requirePositive("--executor-cores", cores);
+      requirePositive("--max-attempts", maxAttempts);
+      Submission s = new Submission(jar, appClass, checkpoint, Duration.parse("--batch-interval", interval), executors,
+          parseMemoryMb(memory), cores, queue, maxAttempts, conf);
+      try (SluiceClient client = new SluiceClient(ClientConfiguration.load())) {
+        System.out.println(client.submit(s));
+      }
+      return 0;
+    }
+  }
+
+  @Command(name = "status", description = "Prints an application's state and progress.")
+  static final class Status implements Callable<Integer> {
+    @Parameters(paramLabel = "ID") String id;
+
+    @Override
+    public Integer call() throws Exception {
+      try (SluiceClient client = new SluiceClient(ClientConfiguration.load())) {
+        ApplicationReport report = client.report(SluiceClient.parseId(id));
+        SluiceClient.describe(report).forEach(System.out::println);
+        Optional<StatusResponse> am = client.amStatus(report);
+        am.ifPresent(s -> {
+          System.out.printf("driver      %s, epoch %d%n", s.getState(), s.getEpoch());
+          System.out.printf("batches     %d completed, last %d (%d ms processing), interval %d ms%n",
+              s.getBatchesCompleted(), s.getLastBatchTimeMs(), s.getLastProcessingMs(), s.getBatchIntervalMs());
+          System.out.printf("executors   %d%n", s.getExecutors());
+          System.out.printf("checkpoint  metadata sequence %d%n", s.getLastCheckpointSequence());
+        });
+      }
+      return 0;
+    }
+  }
+
+  @Command(name = "kill", description = "Kills an application at once.")
+  static final class Kill implements Callable<Integer> {
+    @Parameters(paramLabel = "ID") String id;
+
+    @Override
+    public Integer call() throws Exception {
+      ApplicationId appId = SluiceClient.parseId(id);
+      try (SluiceClient client = new SluiceClient(ClientConfiguration.load())) {
+        client.kill(appId);
+      }
+      System.out.println("killed " + appId);
+      return 0;
+    }
+  }
+
+  @Command(name = "checkpoint", description = "Inspects checkpoint directories.", subcommands = Checkpoint.Show.class)
+  static final class Checkpoint {
+    @Command(name = "show", description = "Prints the newest (or the given) metadata file of DIR.")
+    static final class Show implements Callable<Integer> {
+      @Parameters(index = "0", paramLabel = "DIR") String dir;
+      @Parameters(index = "1", paramLabel = "FILE", arity = "0..1") String file;
+
+      @Override
+      public Integer call() throws Exception {
+        Configuration conf = ClientConfiguration.load();
+        org.apache.hadoop.fs.Path path = new org.apache.hadoop.fs.Path(dir);
+        FileSystem fs = path.getFileSystem(conf);
+        MetadataStore store = new MetadataStore(fs, path, Integer.MAX_VALUE);
+        if (file != null) {
+          org.apache.hadoop.fs.Path f = new org.apache.hadoop.fs.Path(path, file);
+          CheckpointPrinter.print(f.toString(), store.read(f), System.out);
+          return 0;
+        }
+        var loaded = store.readNewestValid(w -> System.err.println("warning: " + w))
+            .orElseThrow(() -> new SluiceException("no metadata checkpoint in " + dir));
+        CheckpointPrinter.print(loaded.path().toString(), loaded.checkpoint(), System.out);
+        return 0;
+      }
+    }
+  }
+
+  @Command(name = "minicluster", description = "Runs an embedded HDFS + YARN until interrupted, writing client configuration.")
+  static final class MiniCluster implements Callable<Integer> {
+    @Option(names = "--conf-dir", required = true, description = "where to write core-site.xml and yarn-site.xml") Path confDir;
+    @Option(names = "--base-dir", description = "data directory (default: a new temporary one)") Path baseDir;
+
+    @Override
+    public Integer call() throws Exception {
+      Path base = baseDir != null ? baseDir : java.nio.file.Files.createTempDirectory("sluice-minicluster-");
+      System.out.println("Starting embedded HDFS + YARN in " + base + " ...");
+      try (EmbeddedCluster cluster = EmbeddedCluster.start(base)) {
+        cluster.writeClientConfig(confDir);
+        System.out.println("Ready. HDFS " + cluster.conf().get("fs.defaultFS") + ", ResourceManager "
+            + cluster.conf().get("yarn.resourcemanager.address"));
+        System.out.println("Try: HADOOP_CONF_DIR=" + confDir.toAbsolutePath() + " deploy/bin/sluice submit ...");
+        System.out.println("Press Ctrl-C to stop.");
+        new java.util.concurrent.CountDownLatch(1).await();
+      }
+      return 0;
+    }
+  }
+
+  @Command(name = "demo", description = "Runs the stateful word count on an embedded HDFS + YARN and verifies every batch.")
+  static final class DemoCommand implements Callable<Integer> {
+    @Option(names = "--lines", defaultValue = "20000", description = "lines per batch (default ${DEFAULT-VALUE})") long lines;
+    @Option(names = "--vocabulary", defaultValue = "1000", description = "distinct words (default ${DEFAULT-VALUE})") long vocabulary;
+    @Option(names = "--batches", defaultValue = "10", description = "batches to run (default ${DEFAULT-VALUE})") int batches;
+    @Option(names = "--base-dir", description = "data directory (default: a new temporary one)") Path baseDir;
+
+    @Override
+    public Integer call() throws Exception {
+      requirePositive("--batches", batches);
+      Path base = baseDir != null ? baseDir : java.nio.file.Files.createTempDirectory("sluice-demo-");
+      return new Demo(System.out, lines, vocabulary, batches).run(base) ? 0 : 1;
+    }
+  }
+
+  static void requirePositive(String option, int value) {
+    if (value <= 0) {
+      throw new SluiceException(option + " must be at least 1, got " + value);
+    }
+  }
+
+  /** Parses 512m, 2g or a plain number of MiB. */
+  static int parseMemoryMb(String text) {
+    String t = text.trim().toLowerCase(java.util.Locale.ROOT);
+    try {
+      if (t.endsWith("g")) {
+        return Math.multiplyExact(Integer.parseInt(t.substring(0, t.length() - 1)), 1024);
+      }
+      int mb = Integer.parseInt(t.endsWith("m") ? t.substring(0, t.length() - 1) : t);
+      if (mb < 128) {
+        throw new SluiceException("--executor-memory " + text + " is too small: give at least 128m");
+      }
+      return mb;
+    } catch (NumberFormatException e) {
+      throw new SluiceException("--executor-memory " + text + " is not a memory size (examples: 512m, 2g)");
+    }
+  }
+}

@@ -53,13 +53,19 @@ public final class MetadataStore {
     return dir;
   }
 
-  /** Creates the directory if needed and proves it writable, or says why it is not. */
-  public void ensureWritable() {
+  /**
+   * Creates the directory if needed and proves it writable, or says why it is not.
+   *
+   * @return whether the directory was created by this call
+   */
+  public boolean ensureWritable() {
     Path probe = new Path(dir, "._write-probe");
     try {
+      boolean created = !fs.exists(dir);
       fs.mkdirs(dir);
       fs.create(probe, true).close();
       fs.delete(probe, false);
+      return created;
     } catch (IOException e) {
       throw new SluiceException("checkpoint directory " + dir + " is not writable (" + firstLine(e)
           + "); choose another with --checkpoint or fix its permissions", e);

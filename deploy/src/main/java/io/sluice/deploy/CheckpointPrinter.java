@@ -5,14 +5,14 @@ import io.sluice.proto.InputDescriptor;
 import io.sluice.proto.MetadataCheckpoint;
 import io.sluice.proto.OperatorSignature;
 import io.sluice.proto.SourceState;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.time.Instant;
 
 /** Prints a metadata checkpoint for operators: what ran, what is pending, which graph wrote it. */
 final class CheckpointPrinter {
   private CheckpointPrinter() {}
 
-  static void print(String file, MetadataCheckpoint cp, PrintStream out) {
+  static void print(String file, MetadataCheckpoint cp, PrintWriter out) {
     out.printf("file           %s%n", file);
     out.printf("application    %s (%s)%n", cp.getApplicationId(), cp.getAppClass());
     out.printf("epoch          %d%n", cp.getEpoch());

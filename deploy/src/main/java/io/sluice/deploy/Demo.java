@@ -7,7 +7,7 @@ import io.sluice.runtime.Clock;
 import io.sluice.source.WordGenerator;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,14 +33,14 @@ final class Demo {
   private static final long FINISH_TIMEOUT_MS = 110_000;
   private static final String OUTPUT = "/sluice-demo/output";
 
-  private final PrintStream out;
+  private final PrintWriter out;
   private final long lines;
   private final long vocabulary;
   private final int batches;
   private final Clock clock = Clock.SYSTEM;
   private final long started = clock.monotonicNanos();
 
-  Demo(PrintStream out, long lines, long vocabulary, int batches) {
+  Demo(PrintWriter out, long lines, long vocabulary, int batches) {
     this.out = out;
     this.lines = lines;
     this.vocabulary = vocabulary;

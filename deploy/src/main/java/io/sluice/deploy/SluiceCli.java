@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.yarn.api.records.ApplicationId;
@@ -17,7 +18,10 @@ import org.apache.hadoop.yarn.api.records.ApplicationReport;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /** The {@code sluice} command line. Errors are one line on stderr and a non-zero exit. */
 @Command(name = "sluice", mixinStandardHelpOptions = true, version = "sluice 0.1.0",
@@ -27,6 +31,12 @@ import picocli.CommandLine.Parameters;
 public final class SluiceCli {
   /** Exit code of a usage or input error. */
   static final int USAGE_ERROR = 2;
+
+  private final Supplier<Configuration> hadoopConf;
+
+  private SluiceCli(Supplier<Configuration> hadoopConf) {
+    this.hadoopConf = hadoopConf;
+  }
 
   public static void main(String[] args) {
     int code;
@@ -42,7 +52,12 @@ public final class SluiceCli {
 
   /** Runs a command line; returns its exit code. */
   public static int run(String[] args, PrintStream out, PrintStream err) {
-    CommandLine cli = new CommandLine(new SluiceCli());
+    return run(args, out, err, ClientConfiguration::load);
+  }
+
+  /** As {@link #run(String[], PrintStream, PrintStream)}, with the Hadoop configuration given. */
+  static int run(String[] args, PrintStream out, PrintStream err, Supplier<Configuration> hadoopConf) {
+    CommandLine cli = new CommandLine(new SluiceCli(hadoopConf));
     cli.setOut(new java.io.PrintWriter(out, true));
     cli.setErr(new java.io.PrintWriter(err, true));
     cli.setParameterExceptionHandler((e, a) -> {
@@ -73,6 +88,8 @@ public final class SluiceCli {
 
   @Command(name = "submit", description = "Submits an application to YARN and prints its id.")
   static final class Submit implements Callable<Integer> {
+    @ParentCommand SluiceCli parent;
+    @Spec CommandSpec spec;
     @Option(names = "--jar", required = true, description = "the application jar") Path jar;
     @Option(names = "--class", required = true, description = "the StreamingApp class") String appClass;
     @Option(names = "--checkpoint", description = "checkpoint directory (Hadoop path)") String checkpoint;
@@ -91,8 +108,8 @@ public final class SluiceCli {
       requirePositive("--max-attempts", maxAttempts);
       Submission s = new Submission(jar, appClass, checkpoint, Duration.parse("--batch-interval", interval), executors,
           parseMemoryMb(memory), cores, queue, maxAttempts, conf);
-      try (SluiceClient client = new SluiceClient(ClientConfiguration.load())) {
-        System.out.println(client.submit(s));
+      try (SluiceClient client = new SluiceClient(parent.hadoopConf.get())) {
+        spec.commandLine().getOut().println(client.submit(s));
       }
       return 0;
     }
@@ -100,20 +117,22 @@ public final class SluiceCli {
 
   @Command(name = "status", description = "Prints an application's state and progress.")
   static final class Status implements Callable<Integer> {
+    @ParentCommand SluiceCli parent;
+    @Spec CommandSpec spec;
     @Parameters(paramLabel = "ID") String id;
 
     @Override
     public Integer call() throws Exception {
-      try (SluiceClient client = new SluiceClient(ClientConfiguration.load())) {
+      try (SluiceClient client = new SluiceClient(parent.hadoopConf.get())) {
         ApplicationReport report = client.report(SluiceClient.parseId(id));
-        SluiceClient.describe(report).forEach(System.out::println);
+        SluiceClient.describe(report).forEach(spec.commandLine().getOut()::println);
         Optional<StatusResponse> am = client.amStatus(report);
         am.ifPresent(s -> {
-          System.out.printf("driver      %s, epoch %d%n", s.getState(), s.getEpoch());
-          System.out.printf("batches     %d completed, last %d (%d ms processing), interval %d ms%n",
+          spec.commandLine().getOut().printf("driver      %s, epoch %d%n", s.getState(), s.getEpoch());
+          spec.commandLine().getOut().printf("batches     %d completed, last %d (%d ms processing), interval %d ms%n",
               s.getBatchesCompleted(), s.getLastBatchTimeMs(), s.getLastProcessingMs(), s.getBatchIntervalMs());
-          System.out.printf("executors   %d%n", s.getExecutors());
-          System.out.printf("checkpoint  metadata sequence %d%n", s.getLastCheckpointSequence());
+          spec.commandLine().getOut().printf("executors   %d%n", s.getExecutors());
+          spec.commandLine().getOut().printf("checkpoint  metadata sequence %d%n", s.getLastCheckpointSequence());
         });
       }
       return 0;
@@ -122,40 +141,45 @@ public final class SluiceCli {
 
   @Command(name = "kill", description = "Kills an application at once.")
   static final class Kill implements Callable<Integer> {
+    @ParentCommand SluiceCli parent;
+    @Spec CommandSpec spec;
     @Parameters(paramLabel = "ID") String id;
 
     @Override
     public Integer call() throws Exception {
       ApplicationId appId = SluiceClient.parseId(id);
-      try (SluiceClient client = new SluiceClient(ClientConfiguration.load())) {
+      try (SluiceClient client = new SluiceClient(parent.hadoopConf.get())) {
         client.kill(appId);
       }
-      System.out.println("killed " + appId);
+      spec.commandLine().getOut().println("killed " + appId);
       return 0;
     }
   }
 
   @Command(name = "checkpoint", description = "Inspects checkpoint directories.", subcommands = Checkpoint.Show.class)
   static final class Checkpoint {
+    @ParentCommand SluiceCli parent;
     @Command(name = "show", description = "Prints the newest (or the given) metadata file of DIR.")
     static final class Show implements Callable<Integer> {
+      @ParentCommand Checkpoint checkpointCommand;
+      @Spec CommandSpec spec;
       @Parameters(index = "0", paramLabel = "DIR") String dir;
       @Parameters(index = "1", paramLabel = "FILE", arity = "0..1") String file;
 
       @Override
       public Integer call() throws Exception {
-        Configuration conf = ClientConfiguration.load();
+        Configuration conf = checkpointCommand.parent.hadoopConf.get();
         org.apache.hadoop.fs.Path path = new org.apache.hadoop.fs.Path(dir);
         FileSystem fs = path.getFileSystem(conf);
         MetadataStore store = new MetadataStore(fs, path, Integer.MAX_VALUE);
         if (file != null) {
           org.apache.hadoop.fs.Path f = new org.apache.hadoop.fs.Path(path, file);
-          CheckpointPrinter.print(f.toString(), store.read(f), System.out);
+          CheckpointPrinter.print(f.toString(), store.read(f), spec.commandLine().getOut());
           return 0;
         }
-        var loaded = store.readNewestValid(w -> System.err.println("warning: " + w))
+        var loaded = store.readNewestValid(w -> spec.commandLine().getErr().println("warning: " + w))
             .orElseThrow(() -> new SluiceException("no metadata checkpoint in " + dir));
-        CheckpointPrinter.print(loaded.path().toString(), loaded.checkpoint(), System.out);
+        CheckpointPrinter.print(loaded.path().toString(), loaded.checkpoint(), spec.commandLine().getOut());
         return 0;
       }
     }
@@ -163,19 +187,21 @@ public final class SluiceCli {
 
   @Command(name = "minicluster", description = "Runs an embedded HDFS + YARN until interrupted, writing client configuration.")
   static final class MiniCluster implements Callable<Integer> {
+    @ParentCommand SluiceCli parent;
+    @Spec CommandSpec spec;
     @Option(names = "--conf-dir", required = true, description = "where to write core-site.xml and yarn-site.xml") Path confDir;
     @Option(names = "--base-dir", description = "data directory (default: a new temporary one)") Path baseDir;
 
     @Override
     public Integer call() throws Exception {
       Path base = baseDir != null ? baseDir : java.nio.file.Files.createTempDirectory("sluice-minicluster-");
-      System.out.println("Starting embedded HDFS + YARN in " + base + " ...");
+      spec.commandLine().getOut().println("Starting embedded HDFS + YARN in " + base + " ...");
       try (EmbeddedCluster cluster = EmbeddedCluster.start(base)) {
         cluster.writeClientConfig(confDir);
-        System.out.println("Ready. HDFS " + cluster.conf().get("fs.defaultFS") + ", ResourceManager "
+        spec.commandLine().getOut().println("Ready. HDFS " + cluster.conf().get("fs.defaultFS") + ", ResourceManager "
             + cluster.conf().get("yarn.resourcemanager.address"));
-        System.out.println("Try: HADOOP_CONF_DIR=" + confDir.toAbsolutePath() + " deploy/bin/sluice submit ...");
-        System.out.println("Press Ctrl-C to stop.");
+        spec.commandLine().getOut().println("Try: HADOOP_CONF_DIR=" + confDir.toAbsolutePath() + " deploy/bin/sluice submit ...");
+        spec.commandLine().getOut().println("Press Ctrl-C to stop.");
         new java.util.concurrent.CountDownLatch(1).await();
       }
       return 0;
@@ -184,6 +210,8 @@ public final class SluiceCli {
 
   @Command(name = "demo", description = "Runs the stateful word count on an embedded HDFS + YARN and verifies every batch.")
   static final class DemoCommand implements Callable<Integer> {
+    @ParentCommand SluiceCli parent;
+    @Spec CommandSpec spec;
     @Option(names = "--lines", defaultValue = "20000", description = "lines per batch (default ${DEFAULT-VALUE})") long lines;
     @Option(names = "--vocabulary", defaultValue = "1000", description = "distinct words (default ${DEFAULT-VALUE})") long vocabulary;
     @Option(names = "--batches", defaultValue = "10", description = "batches to run (default ${DEFAULT-VALUE})") int batches;
@@ -193,7 +221,7 @@ public final class SluiceCli {
     public Integer call() throws Exception {
       requirePositive("--batches", batches);
       Path base = baseDir != null ? baseDir : java.nio.file.Files.createTempDirectory("sluice-demo-");
-      return new Demo(System.out, lines, vocabulary, batches).run(base) ? 0 : 1;
+      return new Demo(spec.commandLine().getOut(), lines, vocabulary, batches).run(base) ? 0 : 1;
     }
   }
 

@@ -96,9 +96,8 @@ public final class SluiceClient implements AutoCloseable {
     FileSystem fs = FileSystem.get(conf);
     Path staging = fs.makeQualified(stagingDir(fs, id));
     Path checkpoint = fs.makeQualified(new Path(graph.checkpointDir().orElse(staging + "/checkpoint")));
-    boolean checkpointExisted = fs.exists(checkpoint);
+    boolean checkpointCreated = new MetadataStore(checkpoint.getFileSystem(conf), checkpoint, 2).ensureWritable();
     try {
-      new MetadataStore(checkpoint.getFileSystem(conf), checkpoint, 2).ensureWritable();
       spec.setCheckpointDir(checkpoint.toString()).setStagingDir(staging.toString())
           .setApplicationName(graph.settings().get("sluice.app.name", s.appClass()));
       fs.mkdirs(staging, new FsPermission((short) 0700));
@@ -124,7 +123,7 @@ public final class SluiceClient implements AutoCloseable {
       return id;
     } catch (Exception e) {
       fs.delete(staging, true);
-      if (!checkpointExisted) {
+      if (checkpointCreated) {
         fs.delete(checkpoint, true);
       }
       throw e;

@@ -1,0 +1,130 @@
+package io.sluice.deploy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.sluice.checkpoint.MetadataStore;
+import io.sluice.proto.BatchRecord;
+import io.sluice.proto.GeneratorInput;
+import io.sluice.proto.InputDescriptor;
+import io.sluice.proto.MetadataCheckpoint;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.jar.JarOutputStream;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.yarn.conf.YarnConfiguration;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Bad input on the command line: one clear line and a non-zero exit, no cluster needed. */
+class SluiceCliTest {
+  @TempDir Path tmp;
+  private Path emptyJar;
+  private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+  private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+  private final Configuration conf = new YarnConfiguration();
+
+  @BeforeEach
+  void setUp() throws Exception {
+    emptyJar = tmp.resolve("app.jar");
+    new JarOutputStream(Files.newOutputStream(emptyJar)).close();
+    // A closed port: nothing listens there.
+    conf.set(YarnConfiguration.RM_ADDRESS, "localhost:1");
+    conf.set(YarnConfiguration.RESOURCEMANAGER_CONNECT_MAX_WAIT_MS, "2000");
+    conf.set(YarnConfiguration.RESOURCEMANAGER_CONNECT_RETRY_INTERVAL_MS, "500");
+  }
+
+  private int run(String... args) {
+    return SluiceCli.run(args, new PrintStream(out, true), new PrintStream(err, true), () -> conf);
+  }
+
+  private String error() {
+    String e = err.toString(StandardCharsets.UTF_8).strip();
+    assertThat(e.lines()).as("one line: " + e).hasSize(1);
+    return e;
+  }
+
+  @Test
+  void missingJar() {
+    assertThat(run("submit", "--jar", tmp.resolve("nope.jar").toString(), "--class", "x.Y")).isEqualTo(1);
+    assertThat(error()).isEqualTo("sluice: application jar " + tmp.resolve("nope.jar") + " does not exist; check --jar");
+  }
+
+  @Test
+  void unknownClass() {
+    assertThat(run("submit", "--jar", emptyJar.toString(), "--class", "com.example.Missing")).isEqualTo(1);
+    assertThat(error()).isEqualTo("sluice: class com.example.Missing is not in the application jar; check --class and --jar");
+  }
+
+  @Test
+  void classThatIsNotAStreamingApp() {
+    assertThat(run("submit", "--jar", emptyJar.toString(), "--class", "java.lang.String")).isEqualTo(1);
+    assertThat(error()).isEqualTo("sluice: class java.lang.String does not implement io.sluice.api.StreamingApp");
+  }
+
+  @Test
+  void unknownOption() {
+    assertThat(run("submit", "--jar", emptyJar.toString(), "--class", "C", "--executers", "2")).isEqualTo(2);
+    assertThat(error()).startsWith("sluice: Unknown options: '--executers'").contains("sluice submit --help");
+  }
+
+  @Test
+  void malformedValues() {
+    assertThat(run("submit", "--jar", emptyJar.toString(), "--class", "C", "--batch-interval", "fast")).isEqualTo(1);
+    assertThat(error()).isEqualTo("sluice: --batch-interval=fast is not a duration (examples: 500ms, 2s, 5m, 1h)");
+    err.reset();
+    assertThat(run("submit", "--jar", emptyJar.toString(), "--class", "C", "--executors", "two")).isEqualTo(2);
+    assertThat(error()).contains("'two' is not an int");
+    err.reset();
+    assertThat(run("submit", "--jar", emptyJar.toString(), "--class", "C", "--executor-memory", "lots")).isEqualTo(1);
+    assertThat(error()).isEqualTo("sluice: --executor-memory lots is not a memory size (examples: 512m, 2g)");
+  }
+
+  @Test
+  void missingSettingOfTheApplication() {
+    assertThat(run("submit", "--jar", emptyJar.toString(), "--class", "io.sluice.examples.WordCount")).isEqualTo(1);
+    assertThat(error()).isEqualTo("sluice: setting input.dir is missing; pass it with --conf input.dir=...");
+  }
+
+  @Test
+  void unreachableResourceManager() {
+    assertThat(run("submit", "--jar", emptyJar.toString(), "--class", "io.sluice.examples.WordCount",
+        "--conf", "input.dir=/in", "--conf", "output.dir=/out")).isEqualTo(1);
+    assertThat(error()).startsWith("sluice: cannot reach the ResourceManager at localhost:1");
+  }
+
+  @Test
+  void malformedApplicationId() {
+    assertThat(run("status", "app-42")).isEqualTo(1);
+    assertThat(error()).contains("\"app-42\" is not an application id");
+  }
+
+  @Test
+  void checkpointShowPrintsTheNewestMetadataReadably() throws Exception {
+    FileSystem fs = FileSystem.getLocal(new Configuration()).getRawFileSystem();
+    MetadataStore store = new MetadataStore(fs, new org.apache.hadoop.fs.Path(tmp.toUri()), 3);
+    store.write(MetadataCheckpoint.newBuilder().setApplicationId("application_1_0001").setEpoch(2).setSequence(7)
+        .setBatchesCompleted(5).setLastCompletedBatchMs(6000).setStartTimeMs(1000).setBatchIntervalMs(1000)
+        .addPendingBatches(BatchRecord.newBuilder().setBatchTimeMs(7000).setEpoch(2).addInputs(InputDescriptor
+            .newBuilder().setSourceId("generatorSource-0").setGenerator(GeneratorInput.newBuilder().setBatchIndex(5)
+                .setLines(100).setVocabulary(10).setPartitions(2))))
+        .build());
+    assertThat(run("checkpoint", "show", tmp.toUri().toString())).isZero();
+    assertThat(out.toString(StandardCharsets.UTF_8))
+        .contains("application    application_1_0001")
+        .contains("epoch          2")
+        .contains("completed      5 batches, last 6000")
+        .contains("batch 7000, planned by epoch 2")
+        .contains("generatorSource-0: generator batch 5, 100 lines, 10 words, 2 partitions");
+  }
+
+  @Test
+  void checkpointShowOfAnEmptyDirectorySaysSo() throws Exception {
+    assertThat(run("checkpoint", "show", tmp.toUri().toString())).isEqualTo(1);
+    assertThat(error()).isEqualTo("sluice: no metadata checkpoint in " + tmp.toUri());
+  }
+}

@@ -1,0 +1,185 @@
+package io.sluice.deploy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import io.sluice.api.SluiceException;
+import io.sluice.examples.GeneratedWordCount;
+import io.sluice.examples.WordCount;
+import io.sluice.proto.ControlServiceGrpc;
+import io.sluice.proto.StatusRequest;
+import io.sluice.rpc.AppSecret;
+import io.sluice.rpc.RpcChannels;
+import io.sluice.source.WordGenerator;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+import org.apache.hadoop.security.Credentials;
+import org.apache.hadoop.security.token.Token;
+import org.apache.hadoop.yarn.api.records.ApplicationId;
+import org.apache.hadoop.yarn.api.records.ApplicationReport;
+import org.apache.hadoop.yarn.api.records.FinalApplicationStatus;
+import org.apache.hadoop.yarn.api.records.YarnApplicationState;
+import org.apache.hadoop.yarn.security.AMRMTokenIdentifier;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** Jobs submitted to a real MiniDFSCluster + MiniYARNCluster, checked by their committed outputs. */
+class StreamingJobIT {
+  @RegisterExtension static final YarnClusterExtension CLUSTER = new YarnClusterExtension();
+
+  @Test
+  void wordCountOverFilesDroppedIntoHdfsCountsEveryFileOnceExactly() throws Exception {
+    Map<String, String> files = Map.of(
+        "a.txt", "the quick brown fox\njumps over the lazy dog\n",
+        "b.txt", "the dog barks\n\nthe fox runs\n");
+    for (var f : files.entrySet()) {
+      CLUSTER.writeFile("/it/wc/in/" + f.getKey(), f.getValue());
+    }
+    ApplicationId id = CLUSTER.submit(WordCount.class.getName(), "/it/wc/checkpoint", 2,
+        Map.of("input.dir", "/it/wc/in", "output.dir", "/it/wc/out", "sluice.stop.afterBatches", "5"));
+    Awaitility.await().atMost(java.time.Duration.ofSeconds(90))
+        .until(() -> !CLUSTER.readOutputs("/it/wc/out", "counts-").isEmpty());
+    String late = "late words arrive late\n";
+    CLUSTER.writeFile("/it/wc/in/c.txt", late);
+
+    ApplicationReport report = CLUSTER.awaitState(id, YarnApplicationState.FINISHED);
+    assertThat(report.getFinalApplicationStatus()).isEqualTo(FinalApplicationStatus.SUCCEEDED);
+    Map<String, List<String>> outputs = CLUSTER.readOutputs("/it/wc/out", "counts-");
+    assertThat(outputs).hasSize(5);
+    List<List<String>> batches = new ArrayList<>(outputs.values());
+    assertThat(sorted(batches.get(0))).isEqualTo(expectedCounts(files.values().toArray(String[]::new)));
+    List<String> rest = batches.subList(1, 5).stream().flatMap(List::stream).toList();
+    assertThat(sorted(rest)).isEqualTo(expectedCounts(late));
+    assertThat(batches.subList(1, 5)).filteredOn(b -> !b.isEmpty()).hasSize(1);
+    assertThat(CLUSTER.fs().listStatus(new org.apache.hadoop.fs.Path("/it/wc/out"))).extracting(s -> s.getPath().getName())
+        .allMatch(n -> n.startsWith("counts-"));
+  }
+
+  @Test
+  void generatedWordCountCommitsOneExactLinePerBatchAndCheckpointShowReadsTheMetadata() throws Exception {
+    long lines = 5_000;
+    long vocabulary = 500;
+    ApplicationId id = CLUSTER.submit(GeneratedWordCount.class.getName(), "/it/gen/checkpoint", 2,
+        Map.of("workload.R", Long.toString(lines), "workload.K", Long.toString(vocabulary),
+            "output.dir", "/it/gen/out", "sluice.stop.afterBatches", "4"));
+    assertThat(CLUSTER.awaitState(id, YarnApplicationState.FINISHED).getFinalApplicationStatus())
+        .isEqualTo(FinalApplicationStatus.SUCCEEDED);
+
+    List<List<String>> batches = new ArrayList<>(CLUSTER.readOutputs("/it/gen/out", "batch-").values());
+    assertThat(batches).hasSize(4);
+    for (int b = 0; b < 4; b++) {
+      Set<String> distinct = new HashSet<>();
+      for (long j = 0; j < lines; j++) {
+        distinct.addAll(Arrays.asList(WordGenerator.line(b, j, vocabulary).split(" ")));
+      }
+      assertThat(batches.get(b)).containsExactly(GeneratedWordCount.expectedLine(b, distinct.size(), 10 * lines));
+    }
+
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    int code = SluiceCli.run(new String[] {"checkpoint", "show", "/it/gen/checkpoint"}, new PrintStream(out, true),
+        System.err, CLUSTER::conf);
+    String shown = out.toString(StandardCharsets.UTF_8);
+    assertThat(code).isZero();
+    assertThat(shown).contains("application    " + id).contains("completed      4 batches")
+        .contains("pending        0 batches").contains("keys-and-total");
+  }
+
+  @Test
+  void runningJobAnswersStatusOnlyWithItsSecretAndExecutorsNeverGetTheAmrmToken() throws Exception {
+    ApplicationId id = CLUSTER.submit(GeneratedWordCount.class.getName(), "/it/sec/checkpoint", 2,
+        Map.of("workload.R", "1000", "workload.K", "100", "output.dir", "/it/sec/out"));
+    CLUSTER.awaitState(id, YarnApplicationState.RUNNING);
+    Awaitility.await().atMost(java.time.Duration.ofSeconds(60))
+        .until(() -> CLUSTER.readOutputs("/it/sec/out", "batch-").size() >= 2);
+
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    assertThat(SluiceCli.run(new String[] {"status", id.toString()}, new PrintStream(out, true), System.err,
+        CLUSTER::conf)).isZero();
+    assertThat(out.toString(StandardCharsets.UTF_8)).contains("RUNNING").contains("epoch 1").contains("executors   2");
+
+    ApplicationReport report = CLUSTER.client().report(id);
+    ManagedChannel channel = RpcChannels.channel(report.getHost() + ":" + report.getRpcPort());
+    try {
+      var plain = ControlServiceGrpc.newBlockingStub(channel);
+      assertThatThrownBy(() -> plain.getStatus(StatusRequest.getDefaultInstance()))
+          .isInstanceOf(StatusRuntimeException.class).hasMessageContaining("UNAUTHENTICATED");
+      var wrong = plain.withCallCredentials(AppSecret.generate(new SecureRandom()).callCredentials());
+      assertThatThrownBy(() -> wrong.getStatus(StatusRequest.getDefaultInstance()))
+          .hasMessageContaining("UNAUTHENTICATED");
+    } finally {
+      channel.shutdownNow();
+    }
+
+    Map<String, Credentials> byContainer = containerCredentials(id);
+    assertThat(byContainer).hasSizeGreaterThanOrEqualTo(3);
+    byContainer.forEach((container, creds) -> {
+      assertThat(creds.getSecretKey(AppSecret.CREDENTIALS_KEY)).as(container).hasSize(32);
+      boolean hasAmrm = creds.getAllTokens().stream().map(Token::getKind).anyMatch(AMRMTokenIdentifier.KIND_NAME::equals);
+      assertThat(hasAmrm).as("AMRM token in " + container).isEqualTo(container.endsWith("_000001"));
+    });
+
+    assertThat(SluiceCli.run(new String[] {"kill", id.toString()}, System.out, System.err, CLUSTER::conf)).isZero();
+    assertThat(CLUSTER.awaitState(id, YarnApplicationState.KILLED).getYarnApplicationState())
+        .isEqualTo(YarnApplicationState.KILLED);
+  }
+
+  @Test
+  void failedSubmissionLeavesNothingBehindInHdfs() throws Exception {
+    CLUSTER.writeFile("/it/blocker", "a file where a directory should be");
+    org.apache.hadoop.fs.Path staging = new org.apache.hadoop.fs.Path(CLUSTER.fs().getHomeDirectory(), ".sluice");
+    int before = CLUSTER.fs().exists(staging) ? CLUSTER.fs().listStatus(staging).length : 0;
+    assertThatThrownBy(() -> CLUSTER.submit(WordCount.class.getName(), "/it/blocker/checkpoint", 2,
+        Map.of("input.dir", "/it/x", "output.dir", "/it/y")))
+        .isInstanceOf(SluiceException.class).hasMessageContaining("/it/blocker/checkpoint is not writable");
+    int after = CLUSTER.fs().exists(staging) ? CLUSTER.fs().listStatus(staging).length : 0;
+    assertThat(after).isEqualTo(before);
+  }
+
+  /** The credentials each running container of {@code id} was launched with, by container id. */
+  private static Map<String, Credentials> containerCredentials(ApplicationId id) throws IOException {
+    String prefix = "container_" + id.getClusterTimestamp() + "_" + String.format("%04d", id.getId()) + "_";
+    Map<String, Credentials> found = new TreeMap<>();
+    try (Stream<Path> files = Files.walk(Path.of("target", "test", "data"))) {
+      for (Path p : files.filter(p -> p.getFileName().toString().equals("container_tokens")).toList()) {
+        String container = p.getParent().getFileName().toString();
+        if (container.startsWith(prefix)) {
+          found.put(container, Credentials.readTokenStorageFile(new org.apache.hadoop.fs.Path(p.toUri()),
+              CLUSTER.conf()));
+        }
+      }
+    }
+    return found;
+  }
+
+  private static List<String> expectedCounts(String... texts) {
+    Map<String, Long> counts = new TreeMap<>();
+    for (String text : texts) {
+      for (String w : text.split("\\s+")) {
+        if (!w.isEmpty()) {
+          counts.merge(w, 1L, Long::sum);
+        }
+      }
+    }
+    return sorted(counts.entrySet().stream().map(e -> "(" + e.getKey() + "," + e.getValue() + ")").toList());
+  }
+
+  private static List<String> sorted(List<String> lines) {
+    return lines.stream().sorted().toList();
+  }
+}

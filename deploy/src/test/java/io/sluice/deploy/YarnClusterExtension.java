@@ -1,0 +1,114 @@
+package io.sluice.deploy;
+
+import io.sluice.api.Duration;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.yarn.api.records.ApplicationId;
+import org.apache.hadoop.yarn.api.records.ApplicationReport;
+import org.apache.hadoop.yarn.api.records.YarnApplicationState;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+
+/**
+ * One real MiniDFSCluster + MiniYARNCluster per test class, with helpers to submit jobs, wait for
+ * them and read their committed outputs.
+ */
+public final class YarnClusterExtension implements BeforeAllCallback, AfterAllCallback {
+  private EmbeddedCluster cluster;
+  private SluiceClient client;
+  private Path baseDir;
+
+  @Override
+  public void beforeAll(ExtensionContext context) throws Exception {
+    baseDir = Files.createTempDirectory("sluice-it-");
+    cluster = EmbeddedCluster.start(baseDir);
+    client = new SluiceClient(cluster.conf());
+  }
+
+  @Override
+  public void afterAll(ExtensionContext context) throws Exception {
+    client.close();
+    cluster.close();
+  }
+
+  public Configuration conf() {
+    return cluster.conf();
+  }
+
+  public FileSystem fs() throws IOException {
+    return cluster.fileSystem();
+  }
+
+  public SluiceClient client() {
+    return client;
+  }
+
+  public Path baseDir() {
+    return baseDir;
+  }
+
+  /** The examples jar built by this module's package phase. */
+  public static Path examplesJar() {
+    return Path.of(System.getProperty("sluice.examples.jar"));
+  }
+
+  public ApplicationId submit(String appClass, String checkpoint, int executors, Map<String, String> conf)
+      throws Exception {
+    return client.submit(new Submission(examplesJar(), appClass, checkpoint, Duration.ofSeconds(1), executors, 256, 1,
+        null, 2, conf));
+  }
+
+  public ApplicationReport awaitState(ApplicationId id, YarnApplicationState state) {
+    Awaitility.await().atMost(java.time.Duration.ofSeconds(120)).pollInterval(java.time.Duration.ofMillis(200))
+        .until(() -> client.report(id).getYarnApplicationState(), s -> s == state || isFinal(s));
+    try {
+      return client.report(id);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static boolean isFinal(YarnApplicationState s) {
+    return s == YarnApplicationState.FINISHED || s == YarnApplicationState.FAILED || s == YarnApplicationState.KILLED;
+  }
+
+  /** Lines of every committed output directory under {@code dir} whose name starts with {@code prefix}, by name. */
+  public Map<String, List<String>> readOutputs(String dir, String prefix) throws IOException {
+    Map<String, List<String>> outputs = new TreeMap<>();
+    org.apache.hadoop.fs.Path d = new org.apache.hadoop.fs.Path(dir);
+    if (!fs().exists(d)) {
+      return outputs;
+    }
+    for (FileStatus batch : fs().listStatus(d, p -> p.getName().startsWith(prefix))) {
+      List<String> lines = new ArrayList<>();
+      for (FileStatus part : fs().listStatus(batch.getPath(), p -> p.getName().startsWith("part-"))) {
+        try (InputStream in = fs().open(part.getPath())) {
+          lines.addAll(new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().toList());
+        }
+      }
+      outputs.put(batch.getPath().getName(), lines);
+    }
+    return outputs;
+  }
+
+  public void writeFile(String path, String content) throws IOException {
+    org.apache.hadoop.fs.Path target = new org.apache.hadoop.fs.Path(path);
+    org.apache.hadoop.fs.Path temp = new org.apache.hadoop.fs.Path(target.getParent(), "_" + target.getName());
+    try (var out = fs().create(temp)) {
+      out.write(content.getBytes(StandardCharsets.UTF_8));
+    }
+    fs().rename(temp, target);
+  }
+}

@@ -66,8 +66,13 @@ public final class YarnClusterExtension implements BeforeAllCallback, AfterAllCa
 
   public ApplicationId submit(String appClass, String checkpoint, int executors, Map<String, String> conf)
       throws Exception {
+    return submit(appClass, checkpoint, executors, 2, conf);
+  }
+
+  public ApplicationId submit(String appClass, String checkpoint, int executors, int maxAttempts,
+      Map<String, String> conf) throws Exception {
     return client.submit(new Submission(examplesJar(), appClass, checkpoint, Duration.ofSeconds(1), executors, 256, 1,
-        null, 2, conf));
+        null, maxAttempts, conf));
   }
 
   public ApplicationReport awaitState(ApplicationId id, YarnApplicationState state) {

@@ -25,7 +25,8 @@ import org.apache.hadoop.yarn.api.records.YarnApplicationState;
 
 /**
  * {@code sluice demo}: the generated word count on an embedded HDFS + YARN with two executors,
- * printing each batch as its output is committed and checking it against the generator.
+ * printing each batch as its output is committed, killing the AM process mid-run with SIGKILL
+ * and showing the recovery, then checking every batch against the generator.
  */
 final class Demo {
   /** System property naming the examples jar (set by bin/sluice). */
@@ -37,6 +38,7 @@ final class Demo {
   private final long lines;
   private final long vocabulary;
   private final int batches;
+  private final int killAfter;
   private final Clock clock = Clock.SYSTEM;
   private final long started = clock.monotonicNanos();
 
@@ -45,6 +47,11 @@ final class Demo {
     this.lines = lines;
     this.vocabulary = vocabulary;
     this.batches = batches;
+    this.killAfter = Math.max(1, batches / 3);
+  }
+
+  private long sinceMs(long startNanos) {
+    return (clock.monotonicNanos() - startNanos) / 1_000_000L;
   }
 
   private void say(String format, Object... args) {
@@ -73,19 +80,43 @@ final class Demo {
     }
   }
 
+  /**
+   * Prints the application's progress until it ends; once {@code killAfter} batches are committed
+   * it kills the AM process with SIGKILL and reports the recovery as it happens.
+   */
   private ApplicationReport follow(SluiceClient client, FileSystem fs, ApplicationId id) throws Exception {
     long deadline = clock.wallMillis() + FINISH_TIMEOUT_MS;
     YarnApplicationState last = null;
     Set<String> shown = new HashSet<>();
+    int attempt = 1;
+    long killedAtNanos = 0;
+    boolean recoveredBatchShown = false;
     while (true) {
       ApplicationReport r = client.report(id);
       if (r.getYarnApplicationState() != last) {
         last = r.getYarnApplicationState();
         say("Application %s (attempt %d)", last, r.getCurrentApplicationAttemptId().getAttemptId());
       }
+      if (r.getCurrentApplicationAttemptId().getAttemptId() != attempt && r.getRpcPort() > 0) {
+        attempt = r.getCurrentApplicationAttemptId().getAttemptId();
+        say("AM attempt %d registered %d ms after the kill; it resumes from the checkpoint", attempt,
+            sinceMs(killedAtNanos));
+      }
       for (Map.Entry<Long, List<String>> batch : committedBatches(fs).entrySet()) {
         if (shown.add(batch.getKey().toString())) {
           say("batch at %d committed: %s", batch.getKey(), String.join(" | ", batch.getValue()));
+          if (killedAtNanos != 0 && !recoveredBatchShown) {
+            recoveredBatchShown = true;
+            say("first batch committed %d ms after the kill", sinceMs(killedAtNanos));
+          }
+        }
+      }
+      if (killedAtNanos == 0 && shown.size() >= killAfter && last == YarnApplicationState.RUNNING) {
+        var am = ContainerProcesses.am(r.getCurrentApplicationAttemptId());
+        if (am.isPresent()) {
+          say("Killing the AM of attempt %d (pid %d) with kill -9 ...", attempt, am.get().pid());
+          killedAtNanos = clock.monotonicNanos();
+          ContainerProcesses.killHard(am.get());
         }
       }
       if (last == YarnApplicationState.FINISHED || last == YarnApplicationState.FAILED

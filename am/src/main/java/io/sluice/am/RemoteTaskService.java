@@ -10,7 +10,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 
-/** Runs tasks on the registered executors over RPC, spreading them round-robin. */
+/**
+ * Runs tasks on the registered executors over RPC: a task with a placement on the executor of that
+ * slot (where its state partition lives), the others round-robin.
+ */
 final class RemoteTaskService implements TaskService {
   private final ExecutorPool pool;
 
@@ -23,8 +26,8 @@ final class RemoteTaskService implements TaskService {
     List<ExecutorPool.Executor> executors = pool.snapshot();
     List<ListenableFuture<CompletedTask>> futures = new ArrayList<>();
     for (int i = 0; i < tasks.size(); i++) {
-      ExecutorPool.Executor e = executors.get(i % executors.size());
       TaskRequest task = tasks.get(i);
+      ExecutorPool.Executor e = executors.get((task.hasPlacement() ? task.getPlacement() : i) % executors.size());
       futures.add(Futures.catchingAsync(
           Futures.transform(e.stub().runTask(task), r -> new CompletedTask(r, e.address()), MoreExecutors.directExecutor()),
           Exception.class,

@@ -42,6 +42,15 @@ public final class Functions {
     Iterable<R> apply(BatchInfo batch, List<T> partition) throws Exception;
   }
 
+  /**
+   * The new state of a key from the batch's values for it and its previous state; an empty result
+   * removes the key. Called only for keys that have values in the batch.
+   */
+  @FunctionalInterface
+  public interface UpdateFunction<V, S> {
+    java.util.Optional<S> apply(List<V> values, java.util.Optional<S> state) throws Exception;
+  }
+
   /** Receives every record of a batch on the driver. */
   @FunctionalInterface
   public interface BatchFunction<T> {

@@ -2,6 +2,7 @@ package io.sluice.api;
 
 import io.sluice.api.Functions.MapFunction;
 import io.sluice.api.Functions.ReduceFunction;
+import io.sluice.api.Functions.UpdateFunction;
 
 /** A stream of key-value pairs, with the operators that group by key. */
 public interface PairDStream<K, V> extends DStream<Pair<K, V>> {
@@ -24,4 +25,20 @@ public interface PairDStream<K, V> extends DStream<Pair<K, V>> {
   PairDStream<K, java.util.List<V>> groupByKey();
 
   PairDStream<K, java.util.List<V>> groupByKey(int partitions);
+
+  /**
+   * Keeps a state per key across batches, in state partitions that stay on their executor and are
+   * snapshotted to the checkpoint directory. Each batch, {@code f} is called for the keys with
+   * values in it (the cost follows the batch, not the state), and the stream carries every key's
+   * state after the batch. Needs a checkpoint directory.
+   */
+  <S> PairDStream<K, S> updateStateByKey(UpdateFunction<V, S> f);
+
+  <S> PairDStream<K, S> updateStateByKey(UpdateFunction<V, S> f, int partitions);
+
+  /**
+   * Snapshots this stateful stream's state every {@code interval}, a multiple of the batch
+   * interval; by default the smallest multiple that is at least 10 s.
+   */
+  PairDStream<K, V> checkpoint(Duration interval);
 }

@@ -53,6 +53,11 @@ public final class MetadataStore {
     return dir;
   }
 
+  /** How many metadata files are kept. */
+  public int retained() {
+    return retained;
+  }
+
   /**
    * Creates the directory if needed and proves it writable, or says why it is not.
    *
@@ -136,6 +141,9 @@ public final class MetadataStore {
     try (var in = fs.open(path); ByteArrayOutputStream buf = new ByteArrayOutputStream()) {
       in.transferTo(buf);
       bytes = buf.toByteArray();
+    } catch (org.apache.hadoop.fs.ChecksumException e) {
+      // The file system's own checksums (HDFS blocks, local .crc files) caught it first.
+      throw new CorruptCheckpointException("checksum mismatch");
     }
     if (bytes.length < HEADER_BYTES) {
       throw new CorruptCheckpointException("truncated: " + bytes.length + " bytes, shorter than the header");

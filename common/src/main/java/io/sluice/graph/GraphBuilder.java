@@ -17,6 +17,7 @@ import java.util.Set;
 
 /** The {@link StreamingContext} an application builds on; {@link #freeze()} yields the graph. */
 public final class GraphBuilder implements StreamingContext {
+  private static final long DEFAULT_STATE_CHECKPOINT_MS = 10_000;
   private final Settings settings;
   private final Duration batchInterval;
   private final List<OperatorNode> nodes = new ArrayList<>();
@@ -117,7 +118,31 @@ public final class GraphBuilder implements StreamingContext {
     if (nodes.stream().noneMatch(n -> n.kind().role() == OperatorKind.Role.OUTPUT)) {
       throw new SluiceException("the application declares no output (foreachBatch or saveAsTextFiles), so nothing would run");
     }
-    return new StreamGraph(nodes, settings, batchInterval, checkpointDir());
+    Optional<String> checkpointDir = checkpointDir();
+    for (OperatorNode n : nodes) {
+      if (n.kind().isStateful()) {
+        if (checkpointDir.isEmpty()) {
+          throw new SluiceException("operator " + n.id() + " keeps state, which needs a checkpoint directory: call "
+              + "ctx.checkpoint(dir) or submit with --checkpoint DIR");
+        }
+        n.setCheckpointInterval(validCheckpointInterval(n));
+      }
+    }
+    return new StreamGraph(nodes, settings, batchInterval, checkpointDir);
+  }
+
+  /** The operator's snapshot interval: given, or the smallest multiple of the batch interval of at least 10 s. */
+  private Duration validCheckpointInterval(OperatorNode n) {
+    Duration given = n.checkpointInterval();
+    if (given == null) {
+      long batches = Math.max(1, (DEFAULT_STATE_CHECKPOINT_MS + batchInterval.millis() - 1) / batchInterval.millis());
+      return Duration.ofMillis(batches * batchInterval.millis());
+    }
+    if (given.millis() == 0 || !given.isMultipleOf(batchInterval)) {
+      throw new SluiceException("checkpoint interval " + given + " of " + n.id() + " is not a multiple of the batch interval "
+          + batchInterval);
+    }
+    return given;
   }
 
   private Optional<String> checkpointDir() {

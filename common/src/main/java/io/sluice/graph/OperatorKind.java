@@ -16,6 +16,7 @@ public enum OperatorKind {
   COUNT_BY_VALUE(Role.SHUFFLE),
   REDUCE(Role.SHUFFLE),
   COUNT(Role.SHUFFLE),
+  UPDATE_STATE_BY_KEY(Role.SHUFFLE),
   FOREACH_BATCH(Role.OUTPUT),
   SAVE_AS_TEXT(Role.OUTPUT);
 
@@ -39,6 +40,11 @@ public enum OperatorKind {
 
   public Role role() {
     return role;
+  }
+
+  /** Whether the operator keeps state across batches. */
+  public boolean isStateful() {
+    return this == UPDATE_STATE_BY_KEY;
   }
 
   /** The name used in derived ids and descriptions, e.g. {@code reduceByKey}. */

@@ -1,6 +1,7 @@
 package io.sluice.graph;
 
 import io.sluice.api.Codec;
+import io.sluice.api.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -18,6 +19,7 @@ public final class OperatorNode {
   private final Map<String, String> params;
   private String uid;
   private Codec<?> codec;
+  private Duration checkpointInterval;
 
   OperatorNode(int position, OperatorKind kind, List<OperatorNode> parents, Object function, int partitions,
       Map<String, String> params, Codec<?> codec) {
@@ -74,6 +76,15 @@ public final class OperatorNode {
 
   void setCodec(Codec<?> codec) {
     this.codec = codec;
+  }
+
+  /** The state snapshot interval of a stateful operator; set when the graph is frozen if not given. */
+  public Duration checkpointInterval() {
+    return checkpointInterval;
+  }
+
+  void setCheckpointInterval(Duration interval) {
+    this.checkpointInterval = interval;
   }
 
   /** Kind, parents, partitions and codec, in a stable form: what the fingerprint compares. */

@@ -3,7 +3,10 @@ package io.sluice.graph;
 import io.sluice.api.Codec;
 import io.sluice.api.Codecs;
 import io.sluice.api.Functions.MapFunction;
+import io.sluice.api.Duration;
 import io.sluice.api.Functions.ReduceFunction;
+import io.sluice.api.Functions.UpdateFunction;
+import io.sluice.api.SluiceException;
 import io.sluice.api.Pair;
 import io.sluice.api.PairDStream;
 import java.util.List;
@@ -46,6 +49,27 @@ final class PairDStreamImpl<K, V> extends DStreamImpl<Pair<K, V>> implements Pai
   @Override
   public PairDStream<K, List<V>> groupByKey() {
     return groupByKey(builder.defaultParallelism());
+  }
+
+  @Override
+  public <S> PairDStream<K, S> updateStateByKey(UpdateFunction<V, S> f) {
+    return updateStateByKey(f, builder.defaultParallelism());
+  }
+
+  @Override
+  public <S> PairDStream<K, S> updateStateByKey(UpdateFunction<V, S> f, int partitions) {
+    return new PairDStreamImpl<>(builder, builder.add(OperatorKind.UPDATE_STATE_BY_KEY, List.of(node), f, partitions,
+        Map.of(), Codecs.auto()));
+  }
+
+  @Override
+  public PairDStream<K, V> checkpoint(Duration interval) {
+    if (!node.kind().isStateful()) {
+      throw new SluiceException("checkpoint(" + interval + ") on " + node.id()
+          + ", which keeps no state; call it on the stream updateStateByKey returns");
+    }
+    node.setCheckpointInterval(interval);
+    return this;
   }
 
   @Override

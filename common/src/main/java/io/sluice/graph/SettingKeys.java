@@ -10,6 +10,8 @@ public final class SettingKeys {
   public static final String DEFAULT_PARALLELISM = "sluice.default.parallelism";
   /** Metadata checkpoint files kept in the checkpoint directory. */
   public static final String CHECKPOINT_RETAINED = "sluice.checkpoint.retained";
+  /** A state partition's snapshot is a full one every this many snapshots, a delta otherwise. */
+  public static final String FULL_SNAPSHOT_EVERY = "sluice.state.fullSnapshotEvery";
   /** Stop the job (successfully) after this many completed batches; 0 runs until stopped. */
   public static final String STOP_AFTER_BATCHES = "sluice.stop.afterBatches";
 }

@@ -13,6 +13,7 @@ import io.sluice.proto.CollectedRecords;
 import io.sluice.proto.InputDescriptor;
 import io.sluice.proto.MapOutputLocation;
 import io.sluice.proto.ShuffleRead;
+import io.sluice.proto.SnapshotWritten;
 import io.sluice.proto.SourcePartition;
 import io.sluice.proto.TaskRequest;
 import java.io.IOException;
@@ -48,32 +49,46 @@ final class BatchExecution {
     this.hadoopConf = hadoopConf;
   }
 
-  /** Runs the batch; returns the number of tasks it took. */
-  int run(BatchRecord batch, BatchInfo info) throws Exception {
+  /** What running a batch took and wrote. */
+  record Outcome(int tasks, List<SnapshotWritten> snapshots) {}
+
+  /**
+   * Runs the batch. A replay rebuilds state only: its tasks skip outputs and nothing is committed.
+   */
+  Outcome run(BatchRecord batch, BatchInfo info, boolean replay, StateCheckpoints state) throws Exception {
     long t = batch.getBatchTimeMs();
     BatchContext ctx = BatchContext.newBuilder().setBatchTimeMs(t).setStartTimeMs(info.startTime().millis())
         .setBatchIntervalMs(info.interval().millis()).setEpoch(info.epoch()).build();
-    prepareTextOutputs(info);
-    List<TaskService.CompletedTask> done = new ArrayList<>(tasks.runAll(sourceTasks(batch, ctx)));
+    if (!replay) {
+      prepareTextOutputs(info);
+    }
+    List<TaskService.CompletedTask> done = new ArrayList<>(tasks.runAll(sourceTasks(batch, ctx, replay)));
     for (int stage = 1; stage <= plan.shuffleStages(); stage++) {
       List<TaskRequest> reduceTasks = new ArrayList<>();
       for (OperatorNode shuffle : plan.shufflesOfStage(stage)) {
         List<MapOutputLocation> locations = mapOutputs(shuffle, done);
         for (int p = 0; p < shuffle.partitions(); p++) {
-          reduceTasks.add(TaskRequest.newBuilder().setTaskId("r-" + shuffle.id() + "-" + p).setBatch(ctx)
-              .setShuffle(ShuffleRead.newBuilder().setNodeId(shuffle.id()).setPartition(p).addAllMapOutputs(locations))
-              .build());
+          TaskRequest.Builder task = TaskRequest.newBuilder().setTaskId("r-" + shuffle.id() + "-" + p).setBatch(ctx)
+              .setReplay(replay)
+              .setShuffle(ShuffleRead.newBuilder().setNodeId(shuffle.id()).setPartition(p).addAllMapOutputs(locations));
+          if (shuffle.kind().isStateful()) {
+            // A state partition stays where it is: the same slot every batch.
+            task.setPlacement(p).setState(state.access(shuffle, p, t, info.epoch(), replay));
+          }
+          reduceTasks.add(task.build());
         }
       }
       done.addAll(tasks.runAll(reduceTasks));
     }
-    runDriverOutputs(done, info);
-    commitTextOutputs(info);
+    if (!replay) {
+      runDriverOutputs(done, info);
+      commitTextOutputs(info);
+    }
     tasks.release(t);
-    return done.size();
+    return new Outcome(done.size(), done.stream().flatMap(d -> d.result().getSnapshotsList().stream()).toList());
   }
 
-  private static List<TaskRequest> sourceTasks(BatchRecord batch, BatchContext ctx) {
+  private static List<TaskRequest> sourceTasks(BatchRecord batch, BatchContext ctx, boolean replay) {
     List<TaskRequest> requests = new ArrayList<>();
     for (InputDescriptor input : batch.getInputsList()) {
       int partitions = switch (input.getKindCase()) {
@@ -83,7 +98,7 @@ final class BatchExecution {
       };
       for (int p = 0; p < partitions; p++) {
         requests.add(TaskRequest.newBuilder().setTaskId("m-" + input.getSourceId() + "-" + p).setBatch(ctx)
-            .setSource(SourcePartition.newBuilder().setInput(input).setPartition(p)).build());
+            .setReplay(replay).setSource(SourcePartition.newBuilder().setInput(input).setPartition(p)).build());
       }
     }
     return requests;

@@ -8,6 +8,7 @@ import io.sluice.checkpoint.FingerprintCodec;
 import io.sluice.checkpoint.MetadataStore;
 import io.sluice.graph.OperatorKind;
 import io.sluice.graph.OperatorNode;
+import io.sluice.graph.SettingKeys;
 import io.sluice.graph.StreamGraph;
 import io.sluice.proto.BatchRecord;
 import io.sluice.proto.BatchStatus;
@@ -46,6 +47,8 @@ public final class JobDriver {
   private final SourcePlanner sources;
   private final Duration interval;
 
+  private StateCheckpoints state;
+  private boolean stateReplayed;
   private long epoch;
   private long startTimeMs;
   private long lastCompletedMs;
@@ -79,6 +82,7 @@ public final class JobDriver {
       long now = env.clock().wallMillis();
       startTimeMs = now - Math.floorMod(now, interval.millis());
       epoch = 1;
+      state = newStateCheckpoints();
       LOG.info("Application {}: starting fresh at {} with checkpoint directory {}", env.applicationId(), startTimeMs,
           store.directory());
     }
@@ -97,11 +101,35 @@ public final class JobDriver {
     batchesCompleted = cp.getBatchesCompleted();
     sequence = cp.getSequence();
     pending.addAll(cp.getPendingBatchesList());
+    state = newStateCheckpoints();
+    state.restore(cp.getStateSnapshotsList(), cp.getReplayLogList());
     for (SourceState s : cp.getSourcesList()) {
       consumedFiles.computeIfAbsent(s.getSourceId(), k -> new LinkedHashSet<>()).addAll(s.getConsumedFilesList());
     }
     LOG.info("Application {}: resuming from {} as epoch {}: {} batches completed, last at {}, {} to re-run",
         env.applicationId(), loaded.path(), epoch, batchesCompleted, lastCompletedMs, pending.size());
+  }
+
+  private StateCheckpoints newStateCheckpoints() {
+    return new StateCheckpoints(graph, store.directory(), graph.settings().getInt(SettingKeys.FULL_SNAPSHOT_EVERY, 10),
+        startTimeMs);
+  }
+
+  /**
+   * Brings the executors' state to the last completed batch after a restart: the snapshot, then
+   * the completed batches after it replayed with the input they had, without output.
+   */
+  private void replayState() throws Exception {
+    for (BatchRecord batch : state.batchesToReplay()) {
+      long t = batch.getBatchTimeMs();
+      long started = env.clock().monotonicNanos();
+      BatchExecution.Outcome outcome = execution.run(batch,
+          new BatchInfo(new Time(t), new Time(startTimeMs), interval, epoch), true, state);
+      state.completed(batch, outcome.snapshots(), true);
+      LOG.info("Application {}: replayed batch {} onto the restored state in {} ms", env.applicationId(), t,
+          (env.clock().monotonicNanos() - started) / 1_000_000L);
+    }
+    stateReplayed = true;
   }
 
   /** The time of the batch {@link #runNextBatch()} will run. */
@@ -114,6 +142,9 @@ public final class JobDriver {
 
   /** Waits for the next batch time, then plans (or re-runs) and runs that batch. */
   public void runNextBatch() throws Exception {
+    if (!stateReplayed) {
+      replayState();
+    }
     long t = nextBatchTimeMs();
     env.clock().waitUntil(t);
     BatchInfo info = new BatchInfo(new Time(t), new Time(startTimeMs), interval, epoch);
@@ -121,14 +152,15 @@ public final class JobDriver {
     BatchRecord batch = rerun ? pending.get(0) : plan(info);
     long started = env.clock().wallMillis();
     long startNanos = env.clock().monotonicNanos();
-    int taskCount = execution.run(batch, info);
+    BatchExecution.Outcome outcome = execution.run(batch, info, false, state);
     long processingMs = (env.clock().monotonicNanos() - startNanos) / 1_000_000L;
+    state.completed(batch, outcome.snapshots(), false);
     pending.remove(0);
     lastCompletedMs = t;
     batchesCompleted++;
     writeMetadata();
     env.listener().onBatchCompleted(new BatchListener.BatchSummary(t, info.index(), epoch, started - t, processingMs,
-        taskCount, rerun));
+        outcome.tasks(), rerun));
   }
 
   private BatchRecord plan(BatchInfo info) throws Exception {
@@ -155,13 +187,19 @@ public final class JobDriver {
         .setBatchesCompleted(batchesCompleted)
         .addAllPendingBatches(pending)
         .setSequence(++sequence)
-        .setWrittenAtMs(env.clock().wallMillis());
+        .setWrittenAtMs(env.clock().wallMillis())
+        .addAllStateSnapshots(state.snapshots())
+        .addAllReplayLog(state.replayLog());
     consumedFiles.forEach((id, files) -> {
       if (!files.isEmpty()) {
         cp.addSources(SourceState.newBuilder().setSourceId(id).addAllConsumedFiles(files));
       }
     });
     store.write(cp.build());
+    for (String unreferenced : state.afterMetadataWritten(sequence, store.retained())) {
+      org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(unreferenced);
+      p.getFileSystem(env.hadoopConf()).delete(p, false);
+    }
   }
 
   public long epoch() {

@@ -40,7 +40,7 @@ final class Pipeline {
 
   /** What the operators of one task share. */
   record TaskContext(String taskId, BatchInfo batch, ShuffleStore shuffleStore, Configuration hadoopConf,
-      TaskResult.Builder result) {}
+      TaskResult.Builder result, boolean replay) {}
 
   Pipeline(StreamGraph graph, OperatorNode root, TaskContext task) {
     this.graph = graph;
@@ -111,6 +111,9 @@ final class Pipeline {
 
   @SuppressWarnings("unchecked")
   private Emitter create(OperatorNode node) {
+    if (task.replay() && node.kind().role() == OperatorKind.Role.OUTPUT) {
+      return DISCARD;
+    }
     Object f = node.function();
     return switch (node.kind()) {
       case MAP -> narrow(node, (r, out) -> out.emit(((MapFunction<Object, Object>) f).apply(r)));
@@ -131,7 +134,7 @@ final class Pipeline {
       });
       case UNION -> fanout(node);
       case TRANSFORM -> transform(node, (PartitionFunction<Object, Object>) f);
-      case REDUCE_BY_KEY, GROUP_BY_KEY, COUNT_BY_VALUE, REDUCE, COUNT -> new ShuffleOperator(node).writer(
+      case REDUCE_BY_KEY, GROUP_BY_KEY, COUNT_BY_VALUE, REDUCE, COUNT, UPDATE_STATE_BY_KEY -> new ShuffleOperator(node).writer(
           task.shuffleStore(), task.batch().time().millis(), task.taskId(),
           () -> task.result().addShuffleNodeIds(node.id()));
       case FOREACH_BATCH -> collect(node);
@@ -139,6 +142,15 @@ final class Pipeline {
       case FILE_SOURCE, GENERATOR_SOURCE -> throw new IllegalStateException("a source has no input: " + node);
     };
   }
+
+  /** Where a replayed batch's outputs go: a replay only rebuilds state. */
+  private static final Emitter DISCARD = new Emitter() {
+    @Override
+    public void emit(Object record) {}
+
+    @Override
+    public void finish() {}
+  };
 
   @FunctionalInterface
   private interface RecordStep {

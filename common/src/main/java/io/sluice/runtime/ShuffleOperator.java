@@ -49,7 +49,7 @@ final class ShuffleOperator {
         valueCodec = inputValues;
         combiner = (ReduceFunction<Object>) node.function();
       }
-      case GROUP_BY_KEY -> {
+      case GROUP_BY_KEY, UPDATE_STATE_BY_KEY -> {
         keyCodec = inputKeys;
         valueCodec = inputValues;
         combiner = null;
@@ -75,7 +75,7 @@ final class ShuffleOperator {
 
   private Object keyOf(Object record) {
     return switch (node.kind()) {
-      case REDUCE_BY_KEY, GROUP_BY_KEY -> ((Pair<?, ?>) record).key();
+      case REDUCE_BY_KEY, GROUP_BY_KEY, UPDATE_STATE_BY_KEY -> ((Pair<?, ?>) record).key();
       case COUNT_BY_VALUE -> record;
       default -> null;
     };
@@ -83,7 +83,7 @@ final class ShuffleOperator {
 
   private Object valueOf(Object record) {
     return switch (node.kind()) {
-      case REDUCE_BY_KEY, GROUP_BY_KEY -> ((Pair<?, ?>) record).value();
+      case REDUCE_BY_KEY, GROUP_BY_KEY, UPDATE_STATE_BY_KEY -> ((Pair<?, ?>) record).value();
       case COUNT_BY_VALUE, COUNT -> 1L;
       default -> record;
     };
@@ -144,6 +144,22 @@ final class ShuffleOperator {
 
   /** The reduce side: merges the blocks of every map task by key and emits the output records. */
   void read(List<byte[]> blocks, Emitter out) throws Exception {
+    Map<ByteBuffer, Object> merged = merge(blocks);
+    if (merged.isEmpty() && node.kind() == io.sluice.graph.OperatorKind.COUNT) {
+      out.emit(0L);
+    }
+    for (Map.Entry<ByteBuffer, Object> e : merged.entrySet()) {
+      out.emit(output(RecordCodecs.decode(keyCodec, e.getKey().array()), e.getValue()));
+    }
+    out.finish();
+  }
+
+  Codec<Object> keyCodec() {
+    return keyCodec;
+  }
+
+  /** Values of each key across the blocks: combined, or as a list where there is no combiner. */
+  Map<ByteBuffer, Object> merge(List<byte[]> blocks) throws Exception {
     Map<ByteBuffer, Object> merged = new LinkedHashMap<>();
     for (byte[] block : blocks) {
       DataInputStream in = new DataInputStream(new ByteArrayInputStream(block));
@@ -160,12 +176,6 @@ final class ShuffleOperator {
         }
       }
     }
-    if (merged.isEmpty() && node.kind() == io.sluice.graph.OperatorKind.COUNT) {
-      out.emit(0L);
-    }
-    for (Map.Entry<ByteBuffer, Object> e : merged.entrySet()) {
-      out.emit(output(RecordCodecs.decode(keyCodec, e.getKey().array()), e.getValue()));
-    }
-    out.finish();
+    return merged;
   }
 }

@@ -9,10 +9,12 @@ import io.sluice.proto.BatchContext;
 import io.sluice.proto.GeneratorInput;
 import io.sluice.proto.InputDescriptor;
 import io.sluice.proto.ShuffleRead;
+import io.sluice.proto.StateAccess;
 import io.sluice.proto.SourcePartition;
 import io.sluice.proto.TaskRequest;
 import io.sluice.proto.TaskResult;
 import io.sluice.source.WordGenerator;
+import io.sluice.state.StateStores;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -30,6 +32,7 @@ public final class TaskRunner {
   private final ShuffleStore shuffleStore;
   private final ShuffleFetcher fetcher;
   private final Configuration hadoopConf;
+  private final StateStores stateStores = new StateStores();
 
   public TaskRunner(StreamGraph graph, ShuffleStore shuffleStore, ShuffleFetcher fetcher, Configuration hadoopConf) {
     this.graph = graph;
@@ -38,15 +41,21 @@ public final class TaskRunner {
     this.hadoopConf = hadoopConf;
   }
 
+  /** The state partitions this JVM holds. */
+  public StateStores stateStores() {
+    return stateStores;
+  }
+
   public TaskResult run(TaskRequest request) throws Exception {
     BatchContext b = request.getBatch();
     BatchInfo info = new BatchInfo(new Time(b.getBatchTimeMs()), new Time(b.getStartTimeMs()),
         Duration.ofMillis(b.getBatchIntervalMs()), b.getEpoch());
     TaskResult.Builder result = TaskResult.newBuilder().setTaskId(request.getTaskId());
-    Pipeline.TaskContext ctx = new Pipeline.TaskContext(request.getTaskId(), info, shuffleStore, hadoopConf, result);
+    Pipeline.TaskContext ctx = new Pipeline.TaskContext(request.getTaskId(), info, shuffleStore, hadoopConf, result,
+        request.getReplay());
     switch (request.getRootCase()) {
       case SOURCE -> runSource(request.getSource(), ctx);
-      case SHUFFLE -> runShuffle(request.getShuffle(), ctx);
+      case SHUFFLE -> runShuffle(request.getShuffle(), request.getState(), ctx);
       default -> throw new IllegalArgumentException("task " + request.getTaskId() + " has no root");
     }
     return result.build();
@@ -84,10 +93,16 @@ public final class TaskRunner {
     ctx.result().setRecordsRead(records);
   }
 
-  private void runShuffle(ShuffleRead read, Pipeline.TaskContext ctx) throws Exception {
+  private void runShuffle(ShuffleRead read, StateAccess state, Pipeline.TaskContext ctx) throws Exception {
     OperatorNode root = graph.node(read.getNodeId());
-    var blocks = fetcher.fetch(ctx.batch().time().millis(), read.getNodeId(), read.getPartition(),
-        read.getMapOutputsList());
-    new ShuffleOperator(root).read(blocks, new Pipeline(graph, root, ctx).rootOutput(root));
+    long batchMs = ctx.batch().time().millis();
+    var blocks = fetcher.fetch(batchMs, read.getNodeId(), read.getPartition(), read.getMapOutputsList());
+    Emitter out = new Pipeline(graph, root, ctx).rootOutput(root);
+    if (root.kind().isStateful()) {
+      new StatefulUpdate(root).run(blocks, read.getPartition(), batchMs, state, stateStores, hadoopConf, out)
+          .ifPresent(ctx.result()::addSnapshots);
+    } else {
+      new ShuffleOperator(root).read(blocks, out);
+    }
   }
 }

@@ -1,0 +1,94 @@
+package io.sluice.runtime;
+
+import io.sluice.api.Codec;
+import io.sluice.api.Codecs;
+import io.sluice.api.Functions.UpdateFunction;
+import io.sluice.api.Pair;
+import io.sluice.codec.RecordCodecs;
+import io.sluice.graph.OperatorNode;
+import io.sluice.proto.SnapshotWritten;
+import io.sluice.proto.StateAccess;
+import io.sluice.state.PartitionState;
+import io.sluice.state.SnapshotFiles;
+import io.sluice.state.StateStores;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+
+/**
+ * The reduce side of {@code updateStateByKey}: brings the partition's state to the version the
+ * driver expects (restoring it from snapshots when this JVM does not hold it), calls the update
+ * function for the batch's keys only, snapshots when asked, and emits every key's state.
+ */
+final class StatefulUpdate {
+  private final OperatorNode node;
+  private final ShuffleOperator shuffle;
+  private final Codec<Object> stateCodec;
+
+  @SuppressWarnings("unchecked")
+  StatefulUpdate(OperatorNode node) {
+    this.node = node;
+    this.shuffle = new ShuffleOperator(node);
+    Codec<?> own = node.codec();
+    this.stateCodec = own instanceof Codecs.PairCodec<?, ?> pc ? (Codec<Object>) pc.values() : Codecs.auto();
+  }
+
+  /** Runs the update; returns the snapshot written, if one was asked for. */
+  @SuppressWarnings("unchecked")
+  Optional<SnapshotWritten> run(List<byte[]> blocks, int partition, long batchMs, StateAccess access, StateStores stores,
+      Configuration conf, Emitter out) throws Exception {
+    PartitionState state = stores.partition(node.id(), partition);
+    synchronized (state) {
+      ensureVersion(state, partition, access, conf);
+      UpdateFunction<Object, Object> f = (UpdateFunction<Object, Object>) node.function();
+      for (Map.Entry<ByteBuffer, Object> e : shuffle.merge(blocks).entrySet()) {
+        PartitionState.Entry old = state.get(e.getKey());
+        Object key = old != null ? old.key() : RecordCodecs.decode(shuffle.keyCodec(), e.getKey().array());
+        Optional<Object> updated = f.apply((List<Object>) e.getValue(),
+            old == null ? Optional.empty() : Optional.of(old.state()));
+        if (updated.isPresent()) {
+          state.put(e.getKey(), key, updated.get());
+        } else {
+          state.remove(e.getKey());
+        }
+      }
+      state.setVersionMs(batchMs);
+      Optional<SnapshotWritten> snapshot = Optional.empty();
+      if (!access.getSnapshotPath().isEmpty()) {
+        SnapshotFiles.Written w = SnapshotFiles.write(state, access.getFullSnapshot(), batchMs, stateCodec,
+            new Path(access.getSnapshotPath()), conf, node.id());
+        snapshot = Optional.of(SnapshotWritten.newBuilder().setNodeId(node.id()).setPartition(partition)
+            .setPath(access.getSnapshotPath()).setFull(access.getFullSnapshot()).setBytes(w.bytes()).setKeys(w.keys())
+            .build());
+      }
+      for (PartitionState.Entry e : state.entries().values()) {
+        out.emit(Pair.of(e.key(), e.state()));
+      }
+      out.finish();
+      return snapshot;
+    }
+  }
+
+  private void ensureVersion(PartitionState state, int partition, StateAccess access, Configuration conf)
+      throws Exception {
+    if (state.versionMs() == access.getBaseBatchMs()) {
+      return;
+    }
+    if (access.getRestoreFilesCount() == 0) {
+      if (access.getBaseBatchMs() != 0) {
+        throw new IllegalStateException("state of " + node.id() + " partition " + partition + " is at batch "
+            + state.versionMs() + " but the batch needs it at " + access.getBaseBatchMs() + " and there is no snapshot");
+      }
+      state.clear();
+      return;
+    }
+    long restored = SnapshotFiles.restore(state, access.getRestoreFilesList(), shuffle.keyCodec(), stateCodec, conf);
+    if (restored != access.getBaseBatchMs()) {
+      throw new IllegalStateException("the snapshot of " + node.id() + " partition " + partition + " holds batch "
+          + restored + " but the batch needs the state at " + access.getBaseBatchMs());
+    }
+  }
+}

@@ -1,0 +1,136 @@
+package io.sluice.state;
+
+import com.google.common.io.ByteArrayDataOutput;
+import com.google.common.io.ByteStreams;
+import io.sluice.api.Codec;
+import io.sluice.checkpoint.CorruptCheckpointException;
+import io.sluice.codec.RecordCodecs;
+import java.io.ByteArrayInputStream;
+import java.io.DataInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.List;
+import java.util.zip.CRC32C;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+
+/**
+ * State snapshot files: a header (magic, version, batch time, full or delta), entries (put with
+ * key and state, or remove with key), and a CRC32C of everything before it. A full snapshot holds
+ * every key; a delta the keys changed or removed since the previous snapshot. Written under a
+ * temporary name and renamed, read back only when the checksum holds.
+ */
+public final class SnapshotFiles {
+  private static final byte[] MAGIC = "SLUICEST".getBytes(StandardCharsets.US_ASCII);
+  private static final int FORMAT_VERSION = 1;
+  private static final byte PUT = 1;
+  private static final byte REMOVE = 2;
+
+  private SnapshotFiles() {}
+
+  /** What a written snapshot holds. */
+  public record Written(long bytes, long keys) {}
+
+  public static Written write(PartitionState state, boolean full, long batchMs, Codec<Object> stateCodec, Path path,
+      Configuration conf, String operatorId) throws IOException {
+    ByteArrayDataOutput out = ByteStreams.newDataOutput();
+    out.write(MAGIC);
+    out.writeInt(FORMAT_VERSION);
+    out.writeLong(batchMs);
+    out.writeBoolean(full);
+    long keys = 0;
+    Iterable<ByteBuffer> puts = full ? state.entries().keySet() : state.changedKeys();
+    for (ByteBuffer key : puts) {
+      out.writeByte(PUT);
+      RecordCodecs.writeChunk(out, key.array());
+      RecordCodecs.writeChunk(out, RecordCodecs.encode(stateCodec, state.get(key).state(), operatorId));
+      keys++;
+    }
+    if (!full) {
+      for (ByteBuffer key : state.removedKeys()) {
+        out.writeByte(REMOVE);
+        RecordCodecs.writeChunk(out, key.array());
+      }
+    }
+    byte[] body = out.toByteArray();
+    CRC32C crc = new CRC32C();
+    crc.update(body);
+    FileSystem fs = path.getFileSystem(conf);
+    Path temp = new Path(path.getParent(), "." + path.getName() + ".tmp");
+    try (OutputStream file = fs.create(temp, true)) {
+      file.write(body);
+      file.write(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
+    }
+    fs.delete(path, false);
+    if (!fs.rename(temp, path)) {
+      throw new IOException("could not rename " + temp + " to " + path);
+    }
+    state.markSnapshotted();
+    return new Written(body.length + 4L, keys);
+  }
+
+  /**
+   * Rebuilds {@code state} from a chain of snapshot files (a full one, then deltas); returns the
+   * batch time of the newest. Keys are decoded with {@code keyCodec}.
+   */
+  public static long restore(PartitionState state, List<String> files, Codec<Object> keyCodec, Codec<Object> stateCodec,
+      Configuration conf) throws IOException {
+    state.clear();
+    long batchMs = 0;
+    for (String file : files) {
+      batchMs = apply(state, new Path(file), keyCodec, stateCodec, conf);
+    }
+    state.markSnapshotted();
+    state.setVersionMs(batchMs);
+    return batchMs;
+  }
+
+  private static long apply(PartitionState state, Path path, Codec<Object> keyCodec, Codec<Object> stateCodec,
+      Configuration conf) throws IOException {
+    byte[] bytes;
+    try (InputStream in = path.getFileSystem(conf).open(path)) {
+      bytes = in.readAllBytes();
+    } catch (org.apache.hadoop.fs.ChecksumException e) {
+      // The file system's own checksums (HDFS blocks, local .crc files) caught it first.
+      throw new CorruptCheckpointException("state snapshot " + path + " is corrupt (checksum mismatch)");
+    }
+    if (bytes.length < MAGIC.length + 17 + 4) {
+      throw new CorruptCheckpointException("state snapshot " + path + " is truncated");
+    }
+    CRC32C crc = new CRC32C();
+    crc.update(bytes, 0, bytes.length - 4);
+    if ((int) crc.getValue() != ByteBuffer.wrap(bytes, bytes.length - 4, 4).getInt()) {
+      throw new CorruptCheckpointException("state snapshot " + path + " is corrupt (checksum mismatch)");
+    }
+    try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes, 0, bytes.length - 4))) {
+      byte[] magic = new byte[MAGIC.length];
+      in.readFully(magic);
+      if (!Arrays.equals(magic, MAGIC) || in.readInt() != FORMAT_VERSION) {
+        throw new CorruptCheckpointException("state snapshot " + path + " is not in a format this Sluice reads");
+      }
+      long batchMs = in.readLong();
+      in.readBoolean();
+      while (in.available() > 0) {
+        byte op = in.readByte();
+        ByteBuffer key = ByteBuffer.wrap(RecordCodecs.readChunk(in));
+        if (op == PUT) {
+          Object value = RecordCodecs.decode(stateCodec, RecordCodecs.readChunk(in));
+          state.put(key, RecordCodecs.decode(keyCodec, key.array()), value);
+        } else if (op == REMOVE) {
+          state.remove(key);
+        } else {
+          throw new CorruptCheckpointException("state snapshot " + path + " has an unknown entry type " + op);
+        }
+      }
+      return batchMs;
+    } catch (EOFException e) {
+      throw new CorruptCheckpointException("state snapshot " + path + " is truncated");
+    }
+  }
+}

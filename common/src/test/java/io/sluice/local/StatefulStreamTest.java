@@ -1,0 +1,156 @@
+package io.sluice.local;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.sluice.api.Duration;
+import io.sluice.api.Pair;
+import io.sluice.api.PairDStream;
+import io.sluice.api.SluiceException;
+import io.sluice.api.StreamingApp;
+import io.sluice.graph.GraphBuilder;
+import io.sluice.source.WordGenerator;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class StatefulStreamTest {
+  private static final long LINES = 400;
+  private static final long VOCABULARY = 60;
+  /** Keys whose running count passes this are removed from the state. */
+  private static final long LIMIT = 300;
+
+  @TempDir Path tmp;
+  private final Map<Long, Map<String, Long>> stateAfterBatch = new ConcurrentHashMap<>();
+
+  /** Running word counts over the generator; a key is dropped once its count passes LIMIT. */
+  private StreamingApp app(Duration checkpointInterval) {
+    return ctx -> {
+      PairDStream<String, Long> counts = ctx.generatedLines(LINES, VOCABULARY, 2)
+          .flatMap(l -> Arrays.asList(l.split(" ")))
+          .mapToPair(w -> Pair.of(w, 1L))
+          .reduceByKey(Long::sum)
+          .updateStateByKey((List<Long> values, Optional<Long> state) -> {
+            long next = state.orElse(0L) + values.stream().mapToLong(Long::longValue).sum();
+            return next > LIMIT ? Optional.empty() : Optional.of(next);
+          })
+          .uid("running-counts");
+      if (checkpointInterval != null) {
+        counts.checkpoint(checkpointInterval);
+      }
+      counts.foreachBatch((batch, records) -> {
+        Map<String, Long> m = new TreeMap<>();
+        records.forEach(p -> m.put(p.key(), p.value()));
+        stateAfterBatch.put(batch.index(), m);
+      });
+    };
+  }
+
+  /** The same computation, written plainly. */
+  private static Map<String, Long> reference(long lastBatch) {
+    Map<String, Long> state = new TreeMap<>();
+    for (long b = 0; b <= lastBatch; b++) {
+      Map<String, Long> batch = new TreeMap<>();
+      for (long j = 0; j < LINES; j++) {
+        for (String w : WordGenerator.line(b, j, VOCABULARY).split(" ")) {
+          batch.merge(w, 1L, Long::sum);
+        }
+      }
+      batch.forEach((w, n) -> {
+        long next = state.getOrDefault(w, 0L) + n;
+        if (next > LIMIT) {
+          state.remove(w);
+        } else {
+          state.put(w, next);
+        }
+      });
+    }
+    return state;
+  }
+
+  private Map<String, String> settings() {
+    return Map.of("sluice.checkpoint.dir", tmp.resolve("cp").toString(), "sluice.state.fullSnapshotEvery", "2");
+  }
+
+  @Test
+  void updateStateByKeyAgreesWithAPlainComputationBatchAfterBatch() throws Exception {
+    try (LocalRunner job = LocalRunner.start(app(null), settings())) {
+      job.runBatches(12);
+    }
+    for (long b = 0; b < 12; b++) {
+      assertThat(stateAfterBatch.get(b)).as("state after batch " + b).isEqualTo(reference(b));
+    }
+    long held = reference(11).values().stream().mapToLong(Long::longValue).sum();
+    assertThat(held).as("keys were removed along the way").isLessThan(WordGenerator.WORDS_PER_LINE * LINES * 12);
+  }
+
+  @Test
+  void restartRestoresStateFromSnapshotsAndReplaysTheBatchesAfterThem() throws Exception {
+    try (LocalRunner job = LocalRunner.start(app(Duration.ofSeconds(3)), settings())) {
+      job.runBatches(7);
+    }
+    try (Stream<Path> files = Files.walk(tmp.resolve("cp/state"))) {
+      assertThat(files.map(p -> p.getFileName().toString()))
+          .anyMatch(n -> n.endsWith(".full")).anyMatch(n -> n.endsWith(".delta"));
+    }
+    stateAfterBatch.clear();
+    try (LocalRunner job = LocalRunner.start(app(Duration.ofSeconds(3)), settings())) {
+      assertThat(job.epoch()).isEqualTo(2);
+      job.runBatches(4);
+    }
+    assertThat(stateAfterBatch.keySet()).containsExactlyInAnyOrder(7L, 8L, 9L, 10L);
+    for (long b = 7; b <= 10; b++) {
+      assertThat(stateAfterBatch.get(b)).as("state after batch " + b).isEqualTo(reference(b));
+    }
+  }
+
+  @Test
+  void corruptSnapshotFileIsDetectedOnRestore() throws Exception {
+    try (LocalRunner job = LocalRunner.start(app(Duration.ofSeconds(3)), settings())) {
+      job.runBatches(4);
+    }
+    Path snapshot;
+    try (Stream<Path> files = Files.walk(tmp.resolve("cp/state"))) {
+      snapshot = files.filter(p -> p.getFileName().toString().endsWith(".full")).findFirst().orElseThrow();
+    }
+    try (RandomAccessFile f = new RandomAccessFile(snapshot.toFile(), "rw")) {
+      f.seek(30);
+      int b = f.read();
+      f.seek(30);
+      f.write(b ^ 0x5A);
+    }
+    try (LocalRunner job = LocalRunner.start(app(Duration.ofSeconds(3)), settings())) {
+      assertThatThrownBy(() -> job.runBatches(1)).hasMessageContaining("is corrupt (checksum mismatch)")
+          .hasMessageContaining(snapshot.getFileName().toString());
+    }
+  }
+
+  @Test
+  void statefulOperatorWithoutCheckpointDirectoryFailsAtStart() {
+    assertThatThrownBy(() -> LocalRunner.start(app(null), Map.of())).isInstanceOf(SluiceException.class)
+        .hasMessage("operator running-counts keeps state, which needs a checkpoint directory: call ctx.checkpoint(dir) "
+            + "or submit with --checkpoint DIR");
+  }
+
+  @Test
+  void checkpointIntervalMustBeAMultipleOfTheBatchInterval() {
+    assertThatThrownBy(() -> GraphBuilder.build(app(Duration.ofMillis(2500)), new io.sluice.api.Settings(settings())))
+        .hasMessage("checkpoint interval 2500ms of running-counts is not a multiple of the batch interval 1s");
+  }
+
+  @Test
+  void defaultCheckpointIntervalIsTheSmallestMultipleOfTheBatchIntervalOfAtLeastTenSeconds() {
+    var graph = GraphBuilder.build(app(null), new io.sluice.api.Settings(Map.of(
+        "sluice.checkpoint.dir", "/cp", "sluice.batch.interval", "3s")));
+    assertThat(graph.node("running-counts").checkpointInterval()).isEqualTo(Duration.ofSeconds(12));
+  }
+}

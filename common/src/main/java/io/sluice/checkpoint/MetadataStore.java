@@ -101,6 +101,12 @@ public final class MetadataStore {
     return String.format("%s%019d", FILE_PREFIX, sequence);
   }
 
+  /** The highest sequence number among the files, damaged ones included; 0 when there are none. */
+  public long highestSequence() throws IOException {
+    List<Path> files = list();
+    return files.isEmpty() ? 0 : Long.parseLong(files.get(0).getName().substring(FILE_PREFIX.length()));
+  }
+
   /** Metadata files, newest first. */
   public List<Path> list() throws IOException {
     if (!fs.exists(dir)) {

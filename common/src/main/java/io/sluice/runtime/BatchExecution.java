@@ -55,7 +55,14 @@ final class BatchExecution {
   /**
    * Runs the batch. A replay rebuilds state only: its tasks skip outputs and nothing is committed.
    */
-  Outcome run(BatchRecord batch, BatchInfo info, boolean replay, StateCheckpoints state) throws Exception {
+  /** Checked right before a batch's outputs are committed; throws when this driver may no longer commit. */
+  @FunctionalInterface
+  interface CommitFence {
+    void check() throws Exception;
+  }
+
+  Outcome run(BatchRecord batch, BatchInfo info, boolean replay, StateCheckpoints state, CommitFence fence)
+      throws Exception {
     long t = batch.getBatchTimeMs();
     BatchContext ctx = BatchContext.newBuilder().setBatchTimeMs(t).setStartTimeMs(info.startTime().millis())
         .setBatchIntervalMs(info.interval().millis()).setEpoch(info.epoch()).build();
@@ -81,6 +88,7 @@ final class BatchExecution {
       done.addAll(tasks.runAll(reduceTasks));
     }
     if (!replay) {
+      fence.check();
       runDriverOutputs(done, info);
       commitTextOutputs(info);
     }

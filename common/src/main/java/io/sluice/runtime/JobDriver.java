@@ -89,7 +89,7 @@ public final class JobDriver {
     writeMetadata();
   }
 
-  private void resume(MetadataStore.Loaded loaded) {
+  private void resume(MetadataStore.Loaded loaded) throws java.io.IOException {
     MetadataCheckpoint cp = loaded.checkpoint();
     graph.fingerprint().incompatibilityWith(FingerprintCodec.fromProto(cp.getGraph())).ifPresent(why -> {
       throw new SluiceException("cannot resume from checkpoint " + loaded.path() + ": " + why
@@ -99,7 +99,8 @@ public final class JobDriver {
     startTimeMs = cp.getStartTimeMs();
     lastCompletedMs = cp.getLastCompletedBatchMs();
     batchesCompleted = cp.getBatchesCompleted();
-    sequence = cp.getSequence();
+    // Above any damaged newer file too, which stays for inspection.
+    sequence = Math.max(cp.getSequence(), store.highestSequence());
     pending.addAll(cp.getPendingBatchesList());
     state = newStateCheckpoints();
     state.restore(cp.getStateSnapshotsList(), cp.getReplayLogList());
@@ -124,7 +125,7 @@ public final class JobDriver {
       long t = batch.getBatchTimeMs();
       long started = env.clock().monotonicNanos();
       BatchExecution.Outcome outcome = execution.run(batch,
-          new BatchInfo(new Time(t), new Time(startTimeMs), interval, epoch), true, state);
+          new BatchInfo(new Time(t), new Time(startTimeMs), interval, epoch), true, state, this::checkNotFenced);
       state.completed(batch, outcome.snapshots(), true);
       LOG.info("Application {}: replayed batch {} onto the restored state in {} ms", env.applicationId(), t,
           (env.clock().monotonicNanos() - started) / 1_000_000L);
@@ -152,7 +153,7 @@ public final class JobDriver {
     BatchRecord batch = rerun ? pending.get(0) : plan(info);
     long started = env.clock().wallMillis();
     long startNanos = env.clock().monotonicNanos();
-    BatchExecution.Outcome outcome = execution.run(batch, info, false, state);
+    BatchExecution.Outcome outcome = execution.run(batch, info, false, state, this::checkNotFenced);
     long processingMs = (env.clock().monotonicNanos() - startNanos) / 1_000_000L;
     state.completed(batch, outcome.snapshots(), false);
     pending.remove(0);
@@ -175,7 +176,21 @@ public final class JobDriver {
     return planned;
   }
 
+  /**
+   * Fails with {@link FencedException} when a newer driver has written the checkpoint: a zombie
+   * attempt (one YARN gave up on but that still runs) must neither commit output nor metadata.
+   */
+  private void checkNotFenced() throws Exception {
+    Optional<MetadataStore.Loaded> newest = store.readNewestValid(LOG::warn);
+    if (newest.isPresent() && newest.get().checkpoint().getEpoch() > epoch) {
+      throw new FencedException(epoch, newest.get().checkpoint().getEpoch());
+    }
+  }
+
   private void writeMetadata() throws Exception {
+    if (sequence > 0) {
+      checkNotFenced();
+    }
     MetadataCheckpoint.Builder cp = MetadataCheckpoint.newBuilder()
         .setApplicationId(env.applicationId())
         .setAppClass(env.appClass())

@@ -96,6 +96,29 @@ class LocalRunnerTest {
   }
 
   @Test
+  void resumesPastADamagedNewestMetadataFileWithoutOverwritingIt() throws Exception {
+    Files.createDirectories(tmp.resolve("in"));
+    Files.writeString(tmp.resolve("in/a.txt"), "a\n");
+    long start;
+    try (LocalRunner job = LocalRunner.start(new FileWordCount(), settings())) {
+      job.runBatches(2);
+      start = job.startTimeMs();
+    }
+    Path newest;
+    try (Stream<Path> files = Files.list(tmp.resolve("cp"))) {
+      newest = files.filter(p -> p.getFileName().toString().startsWith("metadata-")).max(Path::compareTo).orElseThrow();
+    }
+    Files.write(newest, Arrays.copyOf(Files.readAllBytes(newest), 10));
+    Files.deleteIfExists(newest.resolveSibling("." + newest.getFileName() + ".crc"));
+    try (LocalRunner job = LocalRunner.start(new FileWordCount(), settings())) {
+      job.runBatches(1);
+      assertThat(job.batchesCompleted()).isBetween(2L, 3L);
+    }
+    assertThat(Files.size(newest)).isEqualTo(10);
+    assertThat(committedLines(tmp.resolve("out/counts-" + (start + 1000)))).containsExactly("(a,1)");
+  }
+
+  @Test
   void refusesACheckpointWrittenByADifferentGraph() throws Exception {
     Files.createDirectories(tmp.resolve("in"));
     try (LocalRunner job = LocalRunner.start(new FileWordCount(), settings())) {

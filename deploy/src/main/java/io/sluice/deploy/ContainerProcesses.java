@@ -24,15 +24,26 @@ public final class ContainerProcesses {
     return javaProcessesOf(container).stream().findFirst();
   }
 
+  /** The executor processes started by an attempt's AM (every container but the AM's own). */
+  public static List<ProcessHandle> executors(ApplicationAttemptId attempt) throws IOException {
+    String prefix = String.format("container_%d_%04d_%02d_", attempt.getApplicationId().getClusterTimestamp(),
+        attempt.getApplicationId().getId(), attempt.getAttemptId());
+    return javaProcesses(id -> id.startsWith(prefix) && !id.endsWith("_000001"));
+  }
+
   /** Java processes whose environment names the container id exactly. */
   public static List<ProcessHandle> javaProcessesOf(String containerId) throws IOException {
+    return javaProcesses(containerId::equals);
+  }
+
+  private static List<ProcessHandle> javaProcesses(java.util.function.Predicate<String> containerId) throws IOException {
     List<ProcessHandle> found = new ArrayList<>();
-    String wanted = "CONTAINER_ID=" + containerId;
+    String key = "CONTAINER_ID=";
     try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
       for (Path p : procs.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit)).toList()) {
         try {
           String env = new String(Files.readAllBytes(p.resolve("environ")), StandardCharsets.UTF_8);
-          if (Stream.of(env.split("\0")).anyMatch(wanted::equals)) {
+          if (Stream.of(env.split("\0")).anyMatch(v -> v.startsWith(key) && containerId.test(v.substring(key.length())))) {
             ProcessHandle.of(Long.parseLong(p.getFileName().toString()))
                 .filter(h -> h.info().command().map(c -> c.endsWith("/java")).orElse(false))
                 .ifPresent(found::add);

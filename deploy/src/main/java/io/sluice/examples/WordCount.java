@@ -4,10 +4,13 @@ import io.sluice.api.Pair;
 import io.sluice.api.StreamingApp;
 import io.sluice.api.StreamingContext;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
 
 /**
- * Words of the text files appearing in {@code input.dir}, counted per batch and written with
- * {@code saveAsTextFiles(output.dir + "/counts")} as {@code (word,count)} lines.
+ * Running counts of the words in the text files appearing in {@code input.dir}: after each batch,
+ * every word seen so far with its count, written with {@code saveAsTextFiles(output.dir +
+ * "/counts")} as {@code (word,count)} lines. Needs a checkpoint directory.
  */
 public final class WordCount implements StreamingApp {
   @Override
@@ -17,7 +20,13 @@ public final class WordCount implements StreamingApp {
         .filter(word -> !word.isEmpty())
         .mapToPair(word -> Pair.of(word, 1L))
         .reduceByKey(Long::sum)
+        .updateStateByKey(WordCount::addCounts)
         .uid("counts")
         .saveAsTextFiles(ctx.config().require("output.dir") + "/counts");
+  }
+
+  /** A word's running count: the previous one plus the batch's. */
+  static Optional<Long> addCounts(List<Long> batchCounts, Optional<Long> total) {
+    return Optional.of(total.orElse(0L) + batchCounts.stream().mapToLong(Long::longValue).sum());
   }
 }

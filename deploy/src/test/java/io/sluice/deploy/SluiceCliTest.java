@@ -93,8 +93,16 @@ class SluiceCliTest {
   @Test
   void unreachableResourceManager() {
     assertThat(run("submit", "--jar", emptyJar.toString(), "--class", "io.sluice.examples.WordCount",
-        "--conf", "input.dir=/in", "--conf", "output.dir=/out")).isEqualTo(1);
+        "--checkpoint", "/cp", "--conf", "input.dir=/in", "--conf", "output.dir=/out")).isEqualTo(1);
     assertThat(error()).startsWith("sluice: cannot reach the ResourceManager at localhost:1");
+  }
+
+  @Test
+  void statefulApplicationWithoutCheckpointDirectory() {
+    assertThat(run("submit", "--jar", emptyJar.toString(), "--class", "io.sluice.examples.WordCount",
+        "--conf", "input.dir=/in", "--conf", "output.dir=/out")).isEqualTo(1);
+    assertThat(error()).isEqualTo("sluice: operator counts keeps state, which needs a checkpoint directory: call "
+        + "ctx.checkpoint(dir) or submit with --checkpoint DIR");
   }
 
   @Test

@@ -7,6 +7,8 @@ import io.sluice.proto.RegisterExecutorRequest;
 import io.sluice.proto.RegisterExecutorResponse;
 import io.sluice.proto.StatusRequest;
 import io.sluice.proto.StatusResponse;
+import io.sluice.proto.StopRequest;
+import io.sluice.proto.StopResponse;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
@@ -30,11 +32,31 @@ final class AmEndpoints {
     };
   }
 
-  static ControlServiceGrpc.ControlServiceImplBase control(AtomicReference<StatusResponse> status) {
+  /** How an operator asked the driver to stop. */
+  enum StopMode {
+    NONE,
+    /** After the running batch; planned batches stay in the checkpoint for the next run. */
+    IMMEDIATE,
+    /** After every planned batch is committed. */
+    GRACEFUL
+  }
+
+  static ControlServiceGrpc.ControlServiceImplBase control(AtomicReference<StatusResponse> status,
+      AtomicReference<StopMode> stop) {
     return new ControlServiceGrpc.ControlServiceImplBase() {
       @Override
       public void getStatus(StatusRequest request, StreamObserver<StatusResponse> out) {
         out.onNext(status.get());
+        out.onCompleted();
+      }
+
+      @Override
+      public void stop(StopRequest request, StreamObserver<StopResponse> out) {
+        StopMode mode = request.getGraceful() ? StopMode.GRACEFUL : StopMode.IMMEDIATE;
+        // An immediate stop overrides a graceful one still draining, never the other way round.
+        stop.accumulateAndGet(mode, (old, asked) -> old == StopMode.IMMEDIATE ? old : asked);
+        LOG.info("Stop requested ({})", mode);
+        out.onNext(StopResponse.getDefaultInstance());
         out.onCompleted();
       }
     };

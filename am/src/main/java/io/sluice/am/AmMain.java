@@ -53,6 +53,15 @@ public final class AmMain {
     }
   }
 
+  /** Why the batch loop ends now, or null to run the next batch. */
+  private static String reasonToStop(AmEndpoints.StopMode stop, JobDriver driver, long stopAfter) {
+    return switch (stop) {
+      case IMMEDIATE -> "stopped";
+      case GRACEFUL -> driver.hasPlannedBatches() ? null : "stopped gracefully";
+      case NONE -> stopAfter > 0 && driver.batchesCompleted() >= stopAfter ? "reached " + stopAfter + " batches" : null;
+    };
+  }
+
   private static void run() throws Exception {
     JobSpec spec;
     try (InputStream in = Files.newInputStream(Path.of(JobSpecs.FILE_NAME))) {
@@ -67,9 +76,10 @@ public final class AmMain {
     AtomicLong epoch = new AtomicLong();
     AtomicReference<StatusResponse> status = new AtomicReference<>(StatusResponse.newBuilder()
         .setApplicationId(appId).setState("STARTING").setAttempt(attempt.getAttemptId()).build());
+    AtomicReference<AmEndpoints.StopMode> stop = new AtomicReference<>(AmEndpoints.StopMode.NONE);
     ExecutorPool pool = new ExecutorPool(secret);
     Server server = RpcChannels.startServer(0, secret, List.<BindableService>of(
-        AmEndpoints.driver(pool, epoch::get), AmEndpoints.control(status)));
+        AmEndpoints.driver(pool, epoch::get), AmEndpoints.control(status, stop)));
     String host = System.getenv().getOrDefault("NM_HOST", InetAddress.getLocalHost().getCanonicalHostName());
     String amAddress = host + ":" + server.getPort();
 
@@ -106,12 +116,13 @@ public final class AmMain {
       LOG.info("Application {}: {} executors registered; running batches every {}", appId, spec.getExecutors(),
           graph.batchInterval());
       long stopAfter = graph.settings().getLong(SettingKeys.STOP_AFTER_BATCHES, 0);
-      while (stopAfter == 0 || driver.batchesCompleted() < stopAfter) {
+      String why;
+      while ((why = reasonToStop(stop.get(), driver, stopAfter)) == null) {
         driver.runNextBatch();
         status.updateAndGet(s -> s.toBuilder().setLastCheckpointSequence(driver.lastSequence()).build());
       }
-      LOG.info("Application {}: {} batches completed; finishing", appId, driver.batchesCompleted());
-      yarn.unregister(FinalApplicationStatus.SUCCEEDED, driver.batchesCompleted() + " batches completed");
+      LOG.info("Application {}: {}; {} batches completed; finishing", appId, why, driver.batchesCompleted());
+      yarn.unregister(FinalApplicationStatus.SUCCEEDED, why + " after " + driver.batchesCompleted() + " batches");
     } catch (SluiceException e) {
       LOG.error("Application {}: {}", appId, e.getMessage());
       yarn.unregister(FinalApplicationStatus.FAILED, e.getMessage());

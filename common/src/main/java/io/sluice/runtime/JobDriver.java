@@ -133,6 +133,11 @@ public final class JobDriver {
     stateReplayed = true;
   }
 
+  /** Whether batches were planned (their input recorded) but not yet completed. */
+  public boolean hasPlannedBatches() {
+    return !pending.isEmpty();
+  }
+
   /** The time of the batch {@link #runNextBatch()} will run. */
   public long nextBatchTimeMs() {
     if (!pending.isEmpty()) {

@@ -4,6 +4,7 @@ import io.sluice.api.Duration;
 import io.sluice.api.SluiceException;
 import io.sluice.checkpoint.MetadataStore;
 import io.sluice.proto.StatusResponse;
+import io.sluice.runtime.Clock;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -15,6 +16,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.yarn.api.records.ApplicationId;
 import org.apache.hadoop.yarn.api.records.ApplicationReport;
+import org.apache.hadoop.yarn.api.records.YarnApplicationState;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -26,7 +28,7 @@ import picocli.CommandLine.Spec;
 /** The {@code sluice} command line. Errors are one line on stderr and a non-zero exit. */
 @Command(name = "sluice", mixinStandardHelpOptions = true, version = "sluice 0.1.0",
     description = "Micro-batch streaming on YARN with driver recovery from checkpoints in HDFS.",
-    subcommands = {SluiceCli.Submit.class, SluiceCli.Status.class, SluiceCli.Kill.class, SluiceCli.Checkpoint.class,
+    subcommands = {SluiceCli.Submit.class, SluiceCli.Status.class, SluiceCli.Stop.class, SluiceCli.Kill.class, SluiceCli.Checkpoint.class,
         SluiceCli.MiniCluster.class, SluiceCli.DemoCommand.class})
 public final class SluiceCli {
   /** Exit code of a usage or input error. */
@@ -136,6 +138,43 @@ public final class SluiceCli {
         });
       }
       return 0;
+    }
+  }
+
+  @Command(name = "stop", description = "Stops an application: after the running batch, or with --graceful after "
+      + "every planned batch is committed; waits until it has finished.")
+  static final class Stop implements Callable<Integer> {
+    @ParentCommand SluiceCli parent;
+    @Spec CommandSpec spec;
+    @Parameters(paramLabel = "ID") String id;
+    @Option(names = "--graceful", description = "finish and commit every planned batch first") boolean graceful;
+    @Option(names = "--timeout", defaultValue = "60s", description = "how long to wait (default ${DEFAULT-VALUE})") String timeout;
+
+    @Override
+    public Integer call() throws Exception {
+      ApplicationId appId = SluiceClient.parseId(id);
+      long waitMs = Duration.parse("--timeout", timeout).millis();
+      Clock clock = Clock.SYSTEM;
+      try (SluiceClient client = new SluiceClient(parent.hadoopConf.get())) {
+        client.stop(appId, graceful);
+        long deadline = clock.wallMillis() + waitMs;
+        ApplicationReport r = client.report(appId);
+        while (!isFinal(r.getYarnApplicationState())) {
+          if (clock.wallMillis() > deadline) {
+            throw new SluiceException(appId + " did not stop within " + timeout + "; wait longer with --timeout, or "
+                + "end it at once with sluice kill " + appId);
+          }
+          clock.waitUntil(clock.wallMillis() + 200);
+          r = client.report(appId);
+        }
+        spec.commandLine().getOut().println("stopped " + appId + ": " + r.getFinalApplicationStatus() + " ("
+            + r.getDiagnostics().strip() + ")");
+      }
+      return 0;
+    }
+
+    private static boolean isFinal(YarnApplicationState s) {
+      return s == YarnApplicationState.FINISHED || s == YarnApplicationState.FAILED || s == YarnApplicationState.KILLED;
     }
   }
 

@@ -10,6 +10,7 @@ import io.sluice.proto.JobSpec;
 import io.sluice.proto.LocalFile;
 import io.sluice.proto.StatusRequest;
 import io.sluice.proto.StatusResponse;
+import io.sluice.proto.StopRequest;
 import io.sluice.rpc.AppSecret;
 import io.sluice.rpc.RpcChannels;
 import io.sluice.runtime.JobSpecs;
@@ -196,6 +197,12 @@ public final class SluiceClient implements AutoCloseable {
     if (report.getYarnApplicationState() != YarnApplicationState.RUNNING || report.getRpcPort() <= 0) {
       return Optional.empty();
     }
+    return Optional.of(withControl(report, stub -> stub.getStatus(StatusRequest.getDefaultInstance())));
+  }
+
+  /** Calls the AM's control service with the application's secret from the staging directory. */
+  private <T> T withControl(ApplicationReport report,
+      java.util.function.Function<ControlServiceGrpc.ControlServiceBlockingStub, T> call) throws IOException {
     FileSystem fs = FileSystem.get(conf);
     byte[] secret;
     try (InputStream in = fs.open(new Path(stagingDir(fs, report.getApplicationId()), SECRET_FILE))) {
@@ -203,11 +210,21 @@ public final class SluiceClient implements AutoCloseable {
     }
     ManagedChannel channel = RpcChannels.channel(report.getHost() + ":" + report.getRpcPort());
     try {
-      return Optional.of(ControlServiceGrpc.newBlockingStub(channel).withCallCredentials(AppSecret.of(secret).callCredentials())
-          .withDeadlineAfter(10, TimeUnit.SECONDS).getStatus(StatusRequest.getDefaultInstance()));
+      return call.apply(ControlServiceGrpc.newBlockingStub(channel)
+          .withCallCredentials(AppSecret.of(secret).callCredentials()).withDeadlineAfter(10, TimeUnit.SECONDS));
     } finally {
       channel.shutdownNow();
     }
+  }
+
+  /** Asks the running AM to stop; see {@code sluice stop}. */
+  public void stop(ApplicationId id, boolean graceful) throws Exception {
+    ApplicationReport report = report(id);
+    if (report.getYarnApplicationState() != YarnApplicationState.RUNNING || report.getRpcPort() <= 0) {
+      throw new SluiceException("application " + id + " is " + report.getYarnApplicationState()
+          + ", not running; nothing to stop");
+    }
+    withControl(report, stub -> stub.stop(StopRequest.newBuilder().setGraceful(graceful).build()));
   }
 
   public void kill(ApplicationId id) throws Exception {

@@ -140,6 +140,40 @@ class StreamingJobIT {
   }
 
   @Test
+  void gracefulStopCommitsEveryPlannedBatchAndSucceedsWithoutANewAttempt() throws Exception {
+    assertStopEndsCleanly("/it/graceful", true);
+  }
+
+  @Test
+  void immediateStopEndsAfterTheRunningBatchAndSucceeds() throws Exception {
+    assertStopEndsCleanly("/it/immediate", false);
+  }
+
+  private static void assertStopEndsCleanly(String dir, boolean graceful) throws Exception {
+    ApplicationId id = CLUSTER.submit(GeneratedWordCount.class.getName(), dir + "/checkpoint", 2,
+        Map.of("workload.R", "1000", "workload.K", "100", "output.dir", dir + "/out"));
+    Awaitility.await().atMost(java.time.Duration.ofSeconds(90))
+        .until(() -> CLUSTER.readOutputs(dir + "/out", "batch-").size() >= 3);
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    String[] args = graceful ? new String[] {"stop", id.toString(), "--graceful"} : new String[] {"stop", id.toString()};
+    assertThat(SluiceCli.run(args, new PrintStream(out, true), System.err, CLUSTER::conf)).isZero();
+    assertThat(out.toString(StandardCharsets.UTF_8)).contains("stopped " + id + ": SUCCEEDED");
+
+    ApplicationReport report = CLUSTER.client().report(id);
+    assertThat(report.getFinalApplicationStatus()).isEqualTo(FinalApplicationStatus.SUCCEEDED);
+    assertThat(report.getCurrentApplicationAttemptId().getAttemptId()).as("a stop is not a failed attempt").isEqualTo(1);
+    var checkpoint = new io.sluice.checkpoint.MetadataStore(CLUSTER.fs(), new org.apache.hadoop.fs.Path(dir + "/checkpoint"),
+        10).readNewestValid(w -> {}).orElseThrow().checkpoint();
+    List<List<String>> committed = new ArrayList<>(CLUSTER.readOutputs(dir + "/out", "batch-").values());
+    assertThat(committed).hasSize((int) checkpoint.getBatchesCompleted());
+    if (graceful) {
+      assertThat(checkpoint.getPendingBatchesCount()).as("every planned batch committed").isZero();
+    }
+    assertThat(committed).containsExactlyElementsOf(
+        Demo.expectedLines(1000, 100, committed.size()).stream().map(List::of).toList());
+  }
+
+  @Test
   void failedSubmissionLeavesNothingBehindInHdfs() throws Exception {
     CLUSTER.writeFile("/it/blocker", "a file where a directory should be");
     org.apache.hadoop.fs.Path staging = new org.apache.hadoop.fs.Path(CLUSTER.fs().getHomeDirectory(), ".sluice");

@@ -11,6 +11,8 @@ import io.sluice.graph.OperatorNode;
 import io.sluice.graph.SettingKeys;
 import io.sluice.graph.StreamGraph;
 import io.sluice.proto.BatchRecord;
+import io.sluice.proto.BatchStats;
+import io.sluice.proto.SnapshotWritten;
 import io.sluice.proto.BatchStatus;
 import io.sluice.proto.MetadataCheckpoint;
 import io.sluice.proto.SourceState;
@@ -35,6 +37,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class JobDriver {
   private static final Logger LOG = LoggerFactory.getLogger(JobDriver.class);
+  /** Completed batches whose statistics the metadata keeps. */
+  static final int RECENT_BATCHES_KEPT = 100;
 
   /** What the driver runs in. */
   public record Environment(String applicationId, String appClass, Configuration hadoopConf, Clock clock,
@@ -55,6 +59,7 @@ public final class JobDriver {
   private long batchesCompleted;
   private long sequence;
   private final List<BatchRecord> pending = new ArrayList<>();
+  private final java.util.ArrayDeque<BatchStats> recent = new java.util.ArrayDeque<>();
   private final Map<String, Set<String>> consumedFiles = new LinkedHashMap<>();
 
   public JobDriver(StreamGraph graph, MetadataStore store, TaskService tasks, Environment env) {
@@ -102,6 +107,7 @@ public final class JobDriver {
     // Above any damaged newer file too, which stays for inspection.
     sequence = Math.max(cp.getSequence(), store.highestSequence());
     pending.addAll(cp.getPendingBatchesList());
+    recent.addAll(cp.getRecentBatchesList());
     state = newStateCheckpoints();
     state.restore(cp.getStateSnapshotsList(), cp.getReplayLogList());
     for (SourceState s : cp.getSourcesList()) {
@@ -161,6 +167,12 @@ public final class JobDriver {
     BatchExecution.Outcome outcome = execution.run(batch, info, false, state, this::checkNotFenced);
     long processingMs = (env.clock().monotonicNanos() - startNanos) / 1_000_000L;
     state.completed(batch, outcome.snapshots(), false);
+    recent.addLast(BatchStats.newBuilder().setBatchTimeMs(t).setProcessingMs(processingMs)
+        .setSchedulingDelayMs(started - t).setTasks(outcome.tasks()).setEpoch(epoch)
+        .setSnapshotBytes(outcome.snapshots().stream().mapToLong(SnapshotWritten::getBytes).sum()).build());
+    while (recent.size() > RECENT_BATCHES_KEPT) {
+      recent.removeFirst();
+    }
     pending.remove(0);
     lastCompletedMs = t;
     batchesCompleted++;
@@ -209,7 +221,8 @@ public final class JobDriver {
         .setSequence(++sequence)
         .setWrittenAtMs(env.clock().wallMillis())
         .addAllStateSnapshots(state.snapshots())
-        .addAllReplayLog(state.replayLog());
+        .addAllReplayLog(state.replayLog())
+        .addAllRecentBatches(recent);
     consumedFiles.forEach((id, files) -> {
       if (!files.isEmpty()) {
         cp.addSources(SourceState.newBuilder().setSourceId(id).addAllConsumedFiles(files));

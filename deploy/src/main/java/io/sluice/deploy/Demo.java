@@ -191,7 +191,7 @@ final class Demo {
     return expected;
   }
 
-  private static Path examplesJar() throws IOException {
+  static Path examplesJar() throws IOException {
     String configured = System.getProperty(EXAMPLES_JAR);
     if (configured != null && Files.isRegularFile(Path.of(configured))) {
       return Path.of(configured);

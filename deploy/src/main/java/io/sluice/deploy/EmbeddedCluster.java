@@ -36,6 +36,8 @@ public final class EmbeddedCluster implements AutoCloseable {
         .numDataNodes(1).build();
     dfs.waitActive();
     conf.set("fs.defaultFS", dfs.getURI().toString());
+    // MiniYARNCluster gives each NodeManager its own memory setting (4 GiB by default).
+    conf.setInt(YarnConfiguration.YARN_MINICLUSTER_NM_PMEM_MB, 8192);
     conf.setInt(YarnConfiguration.NM_PMEM_MB, 8192);
     conf.setInt(YarnConfiguration.NM_VCORES, 8);
     conf.setInt(YarnConfiguration.RM_SCHEDULER_MINIMUM_ALLOCATION_MB, 128);

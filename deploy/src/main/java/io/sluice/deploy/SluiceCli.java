@@ -8,6 +8,7 @@ import io.sluice.runtime.Clock;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -29,7 +30,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "sluice", mixinStandardHelpOptions = true, version = "sluice 0.1.0",
     description = "Micro-batch streaming on YARN with driver recovery from checkpoints in HDFS.",
     subcommands = {SluiceCli.Submit.class, SluiceCli.Status.class, SluiceCli.Stop.class, SluiceCli.Kill.class, SluiceCli.Checkpoint.class,
-        SluiceCli.MiniCluster.class, SluiceCli.DemoCommand.class})
+        SluiceCli.MiniCluster.class, SluiceCli.DemoCommand.class, SluiceCli.BenchCommand.class})
 public final class SluiceCli {
   /** Exit code of a usage or input error. */
   static final int USAGE_ERROR = 2;
@@ -261,6 +262,35 @@ public final class SluiceCli {
       requirePositive("--batches", batches);
       Path base = baseDir != null ? baseDir : java.nio.file.Files.createTempDirectory("sluice-demo-");
       return new Demo(spec.commandLine().getOut(), lines, vocabulary, batches).run(base) ? 0 : 1;
+    }
+  }
+
+  @Command(name = "bench", description = "Runs the benchmark workload on an embedded HDFS + YARN and prints a markdown table.")
+  static final class BenchCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Option(names = "--lines", split = ",", defaultValue = "50000,200000,1000000", description = "R values (default ${DEFAULT-VALUE})") List<String> lines;
+    @Option(names = "--vocabulary", split = ",", defaultValue = "10000,1000000", description = "K values (default ${DEFAULT-VALUE})") List<String> vocabularies;
+    @Option(names = "--checkpoint-settings", split = ",", defaultValue = "A,B", description = "A: default snapshot interval, B: every batch (default ${DEFAULT-VALUE})") List<String> settings;
+    @Option(names = "--batches", defaultValue = "40", description = "batches per configuration (default ${DEFAULT-VALUE})") int batches;
+    @Option(names = "--warmup", defaultValue = "5", description = "batches discarded (default ${DEFAULT-VALUE})") int warmup;
+    @Option(names = "--recovery", description = "also measure kill -9 of the AM after 15 batches, per K") boolean recovery;
+    @Option(names = "--executor-memory", defaultValue = "2g", description = "per executor (default ${DEFAULT-VALUE})") String memory;
+    @Option(names = "--base-dir", description = "data directory (default: a new temporary one)") Path baseDir;
+
+    @Override
+    public Integer call() throws Exception {
+      requirePositive("--batches", batches);
+      if (warmup < 0 || warmup >= batches) {
+        throw new SluiceException("--warmup must be between 0 and --batches - 1, got " + warmup);
+      }
+      Bench.Options o = new Bench.Options(counts("--lines", lines), counts("--vocabulary", vocabularies), settings,
+          batches, warmup, recovery, parseMemoryMb(memory));
+      Path base = baseDir != null ? baseDir : java.nio.file.Files.createTempDirectory("sluice-bench-");
+      return new Bench(spec.commandLine().getOut(), o).run(base) ? 0 : 1;
+    }
+
+    private static List<Long> counts(String option, List<String> values) {
+      return values.stream().map(v -> new io.sluice.api.Settings(Map.of(option, v)).getLong(option, 0)).toList();
     }
   }
 

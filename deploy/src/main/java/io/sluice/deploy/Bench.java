@@ -1,0 +1,235 @@
+package io.sluice.deploy;
+
+import io.sluice.api.Duration;
+import io.sluice.api.SluiceException;
+import io.sluice.checkpoint.MetadataStore;
+import io.sluice.examples.GeneratedWordCount;
+import io.sluice.proto.BatchStats;
+import io.sluice.proto.MetadataCheckpoint;
+import io.sluice.runtime.Clock;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.yarn.api.records.ApplicationId;
+import org.apache.hadoop.yarn.api.records.ApplicationReport;
+import org.apache.hadoop.yarn.api.records.FinalApplicationStatus;
+import org.apache.hadoop.yarn.api.records.YarnApplicationState;
+
+/**
+ * {@code sluice bench}: the workload of WORKLOAD.md ({@link GeneratedWordCount}) on the embedded
+ * cluster with two executors, per (K, R, checkpoint setting): processing time statistics after
+ * the warm-up, the largest scheduling delay, throughput, checkpoint size, and the invariant
+ * total = 10 R (b + 1) checked on every batch's committed output; optionally the recovery time
+ * from a kill -9 of the AM to the next committed batch.
+ */
+final class Bench {
+  private static final Pattern LINE = Pattern.compile("batch=(\\d+) keys=(\\d+) total=(\\d+)");
+
+  /** What to run. */
+  record Options(List<Long> lines, List<Long> vocabularies, List<String> settings, int batches, int warmup,
+      boolean recovery, int executorMemoryMb) {}
+
+  /** One configuration's figures. */
+  record Result(long vocabulary, long lines, String setting, long medianMs, long p95Ms, long meanMs, long maxDelayMs,
+      long checkpointBytes, boolean invariantHeld, long snapshotCostMs, String note) {}
+
+  private final PrintWriter out;
+  private final Options options;
+  private final Clock clock = Clock.SYSTEM;
+
+  Bench(PrintWriter out, Options options) {
+    this.out = out;
+    this.options = options;
+  }
+
+  boolean run(Path base) throws Exception {
+    List<Result> results = new ArrayList<>();
+    List<String> recoveries = new ArrayList<>();
+    out.printf("# sluice bench: %d batches of 1 s per configuration, the first %d discarded; 2 executors of %d MiB%n",
+        options.batches(), options.warmup(), options.executorMemoryMb());
+    try (EmbeddedCluster cluster = EmbeddedCluster.start(base);
+        SluiceClient client = new SluiceClient(cluster.conf())) {
+      for (long k : options.vocabularies()) {
+        for (long r : options.lines()) {
+          for (String setting : options.settings()) {
+            results.add(runOne(client, cluster.fileSystem(), k, r, setting));
+          }
+        }
+        if (options.recovery()) {
+          recoveries.add(recovery(client, cluster.fileSystem(), k, options.lines().get(0)));
+        }
+      }
+    }
+    printTable(results, recoveries);
+    return results.stream().allMatch(Result::invariantHeld) && recoveries.stream().noneMatch(r -> r.contains("FAILED"));
+  }
+
+  private String name(long k, long r, String setting) {
+    return "k" + k + "-r" + r + "-" + setting;
+  }
+
+  private Map<String, String> conf(long k, long r, String setting, String dir, int batches) {
+    Map<String, String> conf = new HashMap<>(Map.of("workload.R", Long.toString(r), "workload.K", Long.toString(k),
+        "output.dir", dir + "/out", "sluice.stop.afterBatches", Integer.toString(batches)));
+    switch (setting) {
+      case "A" -> { }
+      case "B" -> conf.put("workload.checkpointInterval", "1s");
+      default -> throw new SluiceException("checkpoint setting " + setting + " is not A (default interval) or B (every batch)");
+    }
+    return conf;
+  }
+
+  private Result runOne(SluiceClient client, FileSystem fs, long k, long r, String setting) throws Exception {
+    String dir = "/bench/" + name(k, r, setting);
+    out.printf("running K=%d R=%d setting %s ...%n", k, r, setting);
+    out.flush();
+    ApplicationId id = client.submit(new Submission(Demo.examplesJar(), GeneratedWordCount.class.getName(),
+        dir + "/checkpoint", Duration.ofSeconds(1), 2, options.executorMemoryMb(), 1, null, 1,
+        conf(k, r, setting, dir, options.batches())));
+    ApplicationReport report = awaitEnd(client, id, fs, dir, -1);
+    MetadataCheckpoint cp = new MetadataStore(fs, new org.apache.hadoop.fs.Path(dir + "/checkpoint"), 10)
+        .readNewestValid(w -> {}).orElseThrow().checkpoint();
+    List<BatchStats> measured = cp.getRecentBatchesList().stream().skip(options.warmup()).toList();
+    List<Long> processing = measured.stream().map(BatchStats::getProcessingMs).sorted().toList();
+    boolean ok = report.getFinalApplicationStatus() == FinalApplicationStatus.SUCCEEDED && invariantHolds(fs, dir, k, r,
+        options.batches());
+    long snapshotCost = 0;
+    List<Long> withSnapshot = measured.stream().filter(b -> b.getSnapshotBytes() > 0).map(BatchStats::getProcessingMs).toList();
+    List<Long> without = measured.stream().filter(b -> b.getSnapshotBytes() == 0).map(BatchStats::getProcessingMs).sorted().toList();
+    if (!withSnapshot.isEmpty() && !without.isEmpty()) {
+      snapshotCost = (long) withSnapshot.stream().mapToLong(Long::longValue).average().orElse(0) - percentile(without, 50);
+    }
+    return new Result(k, r, setting, percentile(processing, 50), percentile(processing, 95),
+        (long) processing.stream().mapToLong(Long::longValue).average().orElse(0),
+        measured.stream().mapToLong(BatchStats::getSchedulingDelayMs).max().orElse(0),
+        fs.getContentSummary(new org.apache.hadoop.fs.Path(dir + "/checkpoint")).getLength(), ok, snapshotCost,
+        report.getFinalApplicationStatus() == FinalApplicationStatus.SUCCEEDED ? "" : report.getDiagnostics());
+  }
+
+  private String recovery(SluiceClient client, FileSystem fs, long k, long r) throws Exception {
+    int batches = 30;
+    String dir = "/bench/recovery-k" + k;
+    out.printf("recovery: K=%d R=%d, kill -9 of the AM after 15 batches ...%n", k, r);
+    out.flush();
+    ApplicationId id = client.submit(new Submission(Demo.examplesJar(), GeneratedWordCount.class.getName(),
+        dir + "/checkpoint", Duration.ofSeconds(1), 2, options.executorMemoryMb(), 1, null, 2,
+        conf(k, r, "A", dir, batches)));
+    long[] killToFirst = new long[1];
+    ApplicationReport report = awaitEnd(client, id, fs, dir, 15, killToFirst);
+    boolean ok = report.getFinalApplicationStatus() == FinalApplicationStatus.SUCCEEDED
+        && invariantHolds(fs, dir, k, r, batches);
+    return String.format("| %d | %d | %d ms | %s |", k, r, killToFirst[0],
+        ok ? "none repeated or lost, invariant held" : "FAILED: " + report.getDiagnostics());
+  }
+
+  private ApplicationReport awaitEnd(SluiceClient client, ApplicationId id, FileSystem fs, String dir, int killAfter)
+      throws Exception {
+    return awaitEnd(client, id, fs, dir, killAfter, new long[1]);
+  }
+
+  /** Waits for the end; with {@code killAfter > 0} kills the AM then and measures until the next commit. */
+  private ApplicationReport awaitEnd(SluiceClient client, ApplicationId id, FileSystem fs, String dir, int killAfter,
+      long[] killToFirstMs) throws Exception {
+    long killedAt = 0;
+    int committedAtKill = 0;
+    while (true) {
+      ApplicationReport r = client.report(id);
+      YarnApplicationState s = r.getYarnApplicationState();
+      if (s == YarnApplicationState.FINISHED || s == YarnApplicationState.FAILED || s == YarnApplicationState.KILLED) {
+        return r;
+      }
+      if (killAfter > 0) {
+        int committed = committedBatches(fs, dir);
+        if (killedAt == 0 && committed >= killAfter) {
+          var am = ContainerProcesses.am(r.getCurrentApplicationAttemptId());
+          if (am.isPresent()) {
+            killedAt = clock.monotonicNanos();
+            committedAtKill = committed;
+            ContainerProcesses.killHard(am.get());
+          }
+        } else if (killedAt != 0 && killToFirstMs[0] == 0 && committed > committedAtKill) {
+          killToFirstMs[0] = (clock.monotonicNanos() - killedAt) / 1_000_000L;
+        }
+      }
+      clock.waitUntil(clock.wallMillis() + 100);
+    }
+  }
+
+  private static int committedBatches(FileSystem fs, String dir) throws java.io.IOException {
+    org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(dir + "/out");
+    return fs.exists(out) ? fs.listStatus(out, p -> p.getName().startsWith("batch-")).length : 0;
+  }
+
+  /** Every batch's output once, total = 10 R (b + 1), keys never falling, at most K (exactly K for K <= 10k). */
+  private boolean invariantHolds(FileSystem fs, String dir, long k, long r, int batches) throws Exception {
+    List<String> lines = new ArrayList<>();
+    org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(dir + "/out");
+    var batchDirs = fs.listStatus(out, p -> p.getName().startsWith("batch-"));
+    java.util.Arrays.sort(batchDirs);
+    for (var d : batchDirs) {
+      StringBuilder text = new StringBuilder();
+      for (var part : fs.listStatus(d.getPath(), p -> p.getName().startsWith("part-"))) {
+        try (var in = fs.open(part.getPath())) {
+          text.append(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+        }
+      }
+      lines.add(text.toString().strip());
+    }
+    if (lines.size() != batches) {
+      return false;
+    }
+    long previousKeys = 0;
+    for (int b = 0; b < batches; b++) {
+      Matcher m = LINE.matcher(lines.get(b));
+      if (!m.matches() || Long.parseLong(m.group(1)) != b || Long.parseLong(m.group(3)) != 10 * r * (b + 1)) {
+        return false;
+      }
+      long keys = Long.parseLong(m.group(2));
+      if (keys < previousKeys || keys > k || (k <= 10_000 && keys != k)) {
+        return false;
+      }
+      previousKeys = keys;
+    }
+    return true;
+  }
+
+  private static long percentile(List<Long> sorted, int p) {
+    if (sorted.isEmpty()) {
+      return 0;
+    }
+    int index = (int) Math.ceil(p / 100.0 * sorted.size()) - 1;
+    return sorted.get(Math.max(0, Math.min(sorted.size() - 1, index)));
+  }
+
+  private void printTable(List<Result> results, List<String> recoveries) {
+    out.println();
+    out.println("| K | R | checkpoint | median | p95 | mean | max scheduling delay | throughput (words/s) | sustainable "
+        + "| snapshot adds | checkpoint dir | invariant |");
+    out.println("|---:|---:|:---:|---:|---:|---:|---:|---:|:---:|---:|---:|:---:|");
+    for (Result r : results) {
+      long words = 10 * r.lines();
+      out.printf("| %d | %d | %s | %d ms | %d ms | %d ms | %d ms | %s | %s | %s | %.1f MiB | %s |%n", r.vocabulary(),
+          r.lines(), r.setting(), r.medianMs(), r.p95Ms(), r.meanMs(), r.maxDelayMs(),
+          r.medianMs() == 0 ? "-" : String.format("%.1fM", words / (r.medianMs() / 1000.0) / 1e6),
+          r.medianMs() < 1000 ? "yes" : "no", r.setting().equals("A") ? r.snapshotCostMs() + " ms" : "-",
+          r.checkpointBytes() / 1048576.0, r.invariantHeld() ? "held" : "BROKEN " + r.note());
+    }
+    if (!recoveries.isEmpty()) {
+      out.println();
+      out.println("| K | R | kill -9 of the AM to the next committed batch | outputs |");
+      out.println("|---:|---:|---:|:---|");
+      recoveries.forEach(out::println);
+    }
+    out.println();
+    out.println("Processing time: from the start of a batch's first task to its committed output, as the AM records it "
+        + "in the metadata checkpoint (recent_batches). Snapshot adds: mean of the batches that wrote a state snapshot "
+        + "minus the median of those that did not.");
+    out.flush();
+  }
+}

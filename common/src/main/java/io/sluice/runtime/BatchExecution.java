@@ -78,9 +78,10 @@ final class BatchExecution {
           TaskRequest.Builder task = TaskRequest.newBuilder().setTaskId("r-" + shuffle.id() + "-" + p).setBatch(ctx)
               .setReplay(replay)
               .setShuffle(ShuffleRead.newBuilder().setNodeId(shuffle.id()).setPartition(p).addAllMapOutputs(locations));
-          if (shuffle.kind().isStateful()) {
+          OperatorNode stateful = shuffle.kind().isStateful() ? shuffle : plan.fusedStateOf(shuffle).orElse(null);
+          if (stateful != null) {
             // A state partition stays where it is: the same slot every batch.
-            task.setPlacement(p).setState(state.access(shuffle, p, t, info.epoch(), replay));
+            task.setPlacement(p).setState(state.access(stateful, p, t, info.epoch(), replay));
           }
           reduceTasks.add(task.build());
         }

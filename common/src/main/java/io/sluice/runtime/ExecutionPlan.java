@@ -14,11 +14,18 @@ import java.util.Map;
  */
 public final class ExecutionPlan {
   private final List<List<OperatorNode>> shufflesByStage = new ArrayList<>();
+  private final Map<OperatorNode, OperatorNode> fusedState = new HashMap<>();
 
   public ExecutionPlan(StreamGraph graph) {
     Map<OperatorNode, Integer> level = new HashMap<>();
     for (OperatorNode n : graph.nodes()) {
       int parentLevel = n.parents().stream().mapToInt(level::get).max().orElse(0);
+      if (fusable(n) && !fusedState.containsKey(n.parents().get(0))) {
+        // Updated inside its parent's reduce tasks: the batch's data is shuffled once.
+        fusedState.put(n.parents().get(0), n);
+        level.put(n, parentLevel);
+        continue;
+      }
       int own = n.kind().role() == OperatorKind.Role.SHUFFLE ? parentLevel + 1 : parentLevel;
       level.put(n, own);
       if (n.kind().role() == OperatorKind.Role.SHUFFLE) {
@@ -28,6 +35,26 @@ public final class ExecutionPlan {
         shufflesByStage.get(own - 1).add(n);
       }
     }
+  }
+
+  /**
+   * A stateful operator can be updated in the reduce task of its parent when the parent is a
+   * per-key reduction into as many partitions with the same key encoding: then key k is in the
+   * same partition of both, and the parent has already combined the batch's values per key.
+   */
+  private static boolean fusable(OperatorNode n) {
+    if (!n.kind().isStateful() || n.parents().size() != 1) {
+      return false;
+    }
+    OperatorNode parent = n.parents().get(0);
+    return (parent.kind() == OperatorKind.REDUCE_BY_KEY || parent.kind() == OperatorKind.COUNT_BY_VALUE)
+        && parent.partitions() == n.partitions()
+        && new ShuffleOperator(parent).keyCodec().name().equals(new ShuffleOperator(n).keyCodec().name());
+  }
+
+  /** The stateful operator updated inside {@code shuffle}'s reduce tasks, if any. */
+  public java.util.Optional<OperatorNode> fusedStateOf(OperatorNode shuffle) {
+    return java.util.Optional.ofNullable(fusedState.get(shuffle));
   }
 
   /** Shuffle operators whose reduce partitions run in stage {@code k} (k from 1). */

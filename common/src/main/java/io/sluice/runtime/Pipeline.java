@@ -13,7 +13,11 @@ import io.sluice.graph.OperatorKind;
 import io.sluice.graph.OperatorNode;
 import io.sluice.graph.StreamGraph;
 import io.sluice.proto.CollectedRecords;
+import io.sluice.proto.StateAccess;
 import io.sluice.proto.TaskResult;
+import io.sluice.state.StateStores;
+import java.nio.ByteBuffer;
+import java.util.LinkedHashMap;
 import com.google.protobuf.ByteString;
 import java.io.BufferedWriter;
 import java.io.OutputStreamWriter;
@@ -40,7 +44,7 @@ final class Pipeline {
 
   /** What the operators of one task share. */
   record TaskContext(String taskId, BatchInfo batch, ShuffleStore shuffleStore, Configuration hadoopConf,
-      TaskResult.Builder result, boolean replay) {}
+      TaskResult.Builder result, boolean replay, int partition, StateAccess state, StateStores stateStores) {}
 
   Pipeline(StreamGraph graph, OperatorNode root, TaskContext task) {
     this.graph = graph;
@@ -57,7 +61,9 @@ final class Pipeline {
     Deque<OperatorNode> todo = new ArrayDeque<>(List.of(root));
     while (!todo.isEmpty()) {
       OperatorNode n = todo.pop();
-      if (n != root && n.kind().role() != OperatorKind.Role.NARROW) {
+      boolean passesRecordsOn = n == root || n.kind().role() == OperatorKind.Role.NARROW
+          || n.id().equals(task.state().getNodeId());
+      if (!passesRecordsOn) {
         continue;
       }
       for (OperatorNode child : graph.children(n)) {
@@ -134,12 +140,40 @@ final class Pipeline {
       });
       case UNION -> fanout(node);
       case TRANSFORM -> transform(node, (PartitionFunction<Object, Object>) f);
-      case REDUCE_BY_KEY, GROUP_BY_KEY, COUNT_BY_VALUE, REDUCE, COUNT, UPDATE_STATE_BY_KEY -> new ShuffleOperator(node).writer(
-          task.shuffleStore(), task.batch().time().millis(), task.taskId(),
-          () -> task.result().addShuffleNodeIds(node.id()));
+      case UPDATE_STATE_BY_KEY -> node.id().equals(task.state().getNodeId()) ? fusedState(node) : shuffleWriter(node);
+      case REDUCE_BY_KEY, GROUP_BY_KEY, COUNT_BY_VALUE, REDUCE, COUNT -> shuffleWriter(node);
       case FOREACH_BATCH -> collect(node);
       case SAVE_AS_TEXT -> textWriter(node);
       case FILE_SOURCE, GENERATOR_SOURCE -> throw new IllegalStateException("a source has no input: " + node);
+    };
+  }
+
+  private Emitter shuffleWriter(OperatorNode node) {
+    return new ShuffleOperator(node).writer(task.shuffleStore(), task.batch().time().millis(), task.taskId(),
+        () -> task.result().addShuffleNodeIds(node.id()));
+  }
+
+  /**
+   * A stateful operator updated inside its parent's reduce task: the parent's output (one value
+   * per key of this partition) is the batch's input to the state update.
+   */
+  private Emitter fusedState(OperatorNode node) {
+    Emitter out = fanout(node);
+    StatefulUpdate update = new StatefulUpdate(node);
+    Map<ByteBuffer, Object> batchValues = new LinkedHashMap<>();
+    return new Emitter() {
+      @Override
+      @SuppressWarnings("unchecked")
+      public void emit(Object record) {
+        Pair<Object, Object> p = (Pair<Object, Object>) record;
+        ((List<Object>) batchValues.computeIfAbsent(update.encodeKey(p.key()), k -> new ArrayList<>(1))).add(p.value());
+      }
+
+      @Override
+      public void finish() throws Exception {
+        update.run(batchValues, task.partition(), task.batch().time().millis(), task.state(), task.stateStores(),
+            task.hadoopConf(), out).ifPresent(task.result()::addSnapshots);
+      }
     };
   }
 

@@ -73,7 +73,7 @@ final class StateCheckpoints {
   /** How the reduce task of {@code node}'s partition finds and snapshots its state in batch {@code batchMs}. */
   StateAccess access(OperatorNode node, int partition, long batchMs, long epoch, boolean replay) {
     Chain chain = chains.get(new PartitionId(node.id(), partition));
-    StateAccess.Builder a = StateAccess.newBuilder().setBaseBatchMs(stateVersionMs);
+    StateAccess.Builder a = StateAccess.newBuilder().setNodeId(node.id()).setBaseBatchMs(stateVersionMs);
     if (chain != null && chain.batchMs() == stateVersionMs) {
       a.addAllRestoreFiles(chain.files());
     }

@@ -19,8 +19,8 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 
 /**
- * The reduce side of {@code updateStateByKey}: brings the partition's state to the version the
- * driver expects (restoring it from snapshots when this JVM does not hold it), calls the update
+ * The reduce side of {@code updateStateByKey}, in its own reduce task or inside the reduce task of
+ * its parent shuffle: brings the partition's state to the version the driver expects (restoring it from snapshots when this JVM does not hold it), calls the update
  * function for the batch's keys only, snapshots when asked, and emits every key's state.
  */
 final class StatefulUpdate {
@@ -36,15 +36,28 @@ final class StatefulUpdate {
     this.stateCodec = own instanceof Codecs.PairCodec<?, ?> pc ? (Codec<Object>) pc.values() : Codecs.auto();
   }
 
-  /** Runs the update; returns the snapshot written, if one was asked for. */
+  /** The batch's values per encoded key, from the shuffle blocks of the map tasks. */
+  Map<ByteBuffer, Object> merge(List<byte[]> blocks) throws Exception {
+    return shuffle.merge(blocks);
+  }
+
+  /** The encoded form of a key, as the shuffle and the state partition know it. */
+  ByteBuffer encodeKey(Object key) {
+    return ByteBuffer.wrap(RecordCodecs.encode(shuffle.keyCodec(), key, node.id()));
+  }
+
+  /**
+   * Runs the update with the batch's values per key ({@code batchValues}: encoded key to a list of
+   * values); returns the snapshot written, if one was asked for.
+   */
   @SuppressWarnings("unchecked")
-  Optional<SnapshotWritten> run(List<byte[]> blocks, int partition, long batchMs, StateAccess access, StateStores stores,
-      Configuration conf, Emitter out) throws Exception {
+  Optional<SnapshotWritten> run(Map<ByteBuffer, Object> batchValues, int partition, long batchMs, StateAccess access,
+      StateStores stores, Configuration conf, Emitter out) throws Exception {
     PartitionState state = stores.partition(node.id(), partition);
     synchronized (state) {
       ensureVersion(state, partition, access, conf);
       UpdateFunction<Object, Object> f = (UpdateFunction<Object, Object>) node.function();
-      for (Map.Entry<ByteBuffer, Object> e : shuffle.merge(blocks).entrySet()) {
+      for (Map.Entry<ByteBuffer, Object> e : batchValues.entrySet()) {
         PartitionState.Entry old = state.get(e.getKey());
         Object key = old != null ? old.key() : RecordCodecs.decode(shuffle.keyCodec(), e.getKey().array());
         Optional<Object> updated = f.apply((List<Object>) e.getValue(),

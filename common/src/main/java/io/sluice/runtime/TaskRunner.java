@@ -51,8 +51,9 @@ public final class TaskRunner {
     BatchInfo info = new BatchInfo(new Time(b.getBatchTimeMs()), new Time(b.getStartTimeMs()),
         Duration.ofMillis(b.getBatchIntervalMs()), b.getEpoch());
     TaskResult.Builder result = TaskResult.newBuilder().setTaskId(request.getTaskId());
+    int partition = request.hasShuffle() ? request.getShuffle().getPartition() : request.getSource().getPartition();
     Pipeline.TaskContext ctx = new Pipeline.TaskContext(request.getTaskId(), info, shuffleStore, hadoopConf, result,
-        request.getReplay());
+        request.getReplay(), partition, request.getState(), stateStores);
     switch (request.getRootCase()) {
       case SOURCE -> runSource(request.getSource(), ctx);
       case SHUFFLE -> runShuffle(request.getShuffle(), request.getState(), ctx);
@@ -99,7 +100,8 @@ public final class TaskRunner {
     var blocks = fetcher.fetch(batchMs, read.getNodeId(), read.getPartition(), read.getMapOutputsList());
     Emitter out = new Pipeline(graph, root, ctx).rootOutput(root);
     if (root.kind().isStateful()) {
-      new StatefulUpdate(root).run(blocks, read.getPartition(), batchMs, state, stateStores, hadoopConf, out)
+      StatefulUpdate update = new StatefulUpdate(root);
+      update.run(update.merge(blocks), read.getPartition(), batchMs, state, stateStores, hadoopConf, out)
           .ifPresent(ctx.result()::addSnapshots);
     } else {
       new ShuffleOperator(root).read(blocks, out);

@@ -34,6 +34,14 @@ class StatefulStreamTest {
 
   /** Running word counts over the generator; a key is dropped once its count passes LIMIT. */
   private StreamingApp app(Duration checkpointInterval) {
+    return app(checkpointInterval, 2);
+  }
+
+  /**
+   * With {@code statePartitions} equal to reduceByKey's 2 the state is updated inside the reduce
+   * tasks; with another count it gets a shuffle of its own.
+   */
+  private StreamingApp app(Duration checkpointInterval, int statePartitions) {
     return ctx -> {
       PairDStream<String, Long> counts = ctx.generatedLines(LINES, VOCABULARY, 2)
           .flatMap(l -> Arrays.asList(l.split(" ")))
@@ -42,7 +50,7 @@ class StatefulStreamTest {
           .updateStateByKey((List<Long> values, Optional<Long> state) -> {
             long next = state.orElse(0L) + values.stream().mapToLong(Long::longValue).sum();
             return next > LIMIT ? Optional.empty() : Optional.of(next);
-          })
+          }, statePartitions)
           .uid("running-counts");
       if (checkpointInterval != null) {
         counts.checkpoint(checkpointInterval);
@@ -91,6 +99,19 @@ class StatefulStreamTest {
     }
     long held = reference(11).values().stream().mapToLong(Long::longValue).sum();
     assertThat(held).as("keys were removed along the way").isLessThan(WordGenerator.WORDS_PER_LINE * LINES * 12);
+  }
+
+  @Test
+  void stateWithItsOwnShuffleAgreesWithAPlainComputationAcrossARestart() throws Exception {
+    try (LocalRunner job = LocalRunner.start(app(Duration.ofSeconds(2), 3), settings())) {
+      job.runBatches(5);
+    }
+    try (LocalRunner job = LocalRunner.start(app(Duration.ofSeconds(2), 3), settings())) {
+      job.runBatches(3);
+    }
+    for (long b = 0; b < 8; b++) {
+      assertThat(stateAfterBatch.get(b)).as("state after batch " + b).isEqualTo(reference(b));
+    }
   }
 
   @Test

@@ -31,28 +31,40 @@ public record Fingerprint(String digest, List<Signature> operators, long batchIn
 
   /**
    * Why a job with this graph cannot resume from a checkpoint written by {@code recorded}, naming
-   * the first operator that differs; empty when it can.
+   * the first operator that differs; empty when it can. Function bodies are not part of the
+   * fingerprint, and stateless operators may be added, removed or rewired: what must match is the
+   * batch interval and every stateful operator's id, partition count and codecs, because its
+   * snapshots are laid out by them.
    */
   public Optional<String> incompatibilityWith(Fingerprint recorded) {
     if (batchIntervalMs != recorded.batchIntervalMs) {
       return Optional.of("the batch interval is " + batchIntervalMs + " ms, the checkpoint was written with "
           + recorded.batchIntervalMs + " ms");
     }
-    int n = Math.max(operators.size(), recorded.operators.size());
-    for (int i = 0; i < n; i++) {
-      Signature now = i < operators.size() ? operators.get(i) : null;
-      Signature then = i < recorded.operators.size() ? recorded.operators.get(i) : null;
-      if (now == null) {
-        return Optional.of("operator " + then.id() + " (" + then.description() + ") is in the checkpoint but not in the new graph");
+    for (Signature then : recorded.operators) {
+      if (!isStateful(then)) {
+        continue;
       }
-      if (then == null) {
-        return Optional.of("operator " + now.id() + " (" + now.description() + ") is new: the checkpoint has no such operator");
+      Optional<Signature> now = operators.stream().filter(s -> s.id().equals(then.id())).findFirst();
+      if (now.isEmpty()) {
+        return Optional.of("stateful operator " + then.id() + " (" + then.description() + ") is in the checkpoint but not "
+            + "in the new graph; give stateful operators a uid(...) so that they keep their id when the graph changes");
       }
-      if (!now.equals(then)) {
-        return Optional.of("operator " + now.id() + " differs: now " + now.description() + ", checkpoint has "
-            + then.id() + " " + then.description());
+      if (!stateLayout(now.get()).equals(stateLayout(then))) {
+        return Optional.of("stateful operator " + then.id() + " differs: now " + stateLayout(now.get())
+            + ", checkpoint has " + stateLayout(then));
       }
     }
     return Optional.empty();
+  }
+
+  private static boolean isStateful(Signature s) {
+    return s.description().startsWith(OperatorKind.UPDATE_STATE_BY_KEY.displayName() + "(");
+  }
+
+  /** The signature without the parents: what a state snapshot depends on. */
+  private static String stateLayout(Signature s) {
+    String d = s.description();
+    return d.substring(0, d.indexOf('(')) + d.substring(d.indexOf(')') + 1);
   }
 }

@@ -96,7 +96,7 @@ public final class JobDriver {
 
   private void resume(MetadataStore.Loaded loaded) throws java.io.IOException {
     MetadataCheckpoint cp = loaded.checkpoint();
-    graph.fingerprint().incompatibilityWith(FingerprintCodec.fromProto(cp.getGraph())).ifPresent(why -> {
+    UpgradeCheck.problem(graph, cp).ifPresent(why -> {
       throw new SluiceException("cannot resume from checkpoint " + loaded.path() + ": " + why
           + "; use a new checkpoint directory to start this graph fresh");
     });

@@ -46,28 +46,57 @@ class GraphBuilderTest {
   }
 
   @Test
-  void fingerprintIsStableAcrossBuildsAndChangesWithPartitions() {
+  void fingerprintIsStableAcrossBuildsAndCoversPartitionsAndCodecs() {
     Fingerprint a = build(wordCount(2, null)).fingerprint();
-    Fingerprint b = build(wordCount(2, null)).fingerprint();
-    Fingerprint c = build(wordCount(3, null)).fingerprint();
-    assertThat(a).isEqualTo(b);
-    assertThat(a.digest()).hasSize(64).isNotEqualTo(c.digest());
-    assertThat(c.incompatibilityWith(a)).hasValueSatisfying(why -> assertThat(why)
-        .startsWith("operator reduceByKey-3 differs")
-        .contains("partitions=3").contains("partitions=2"));
-    assertThat(b.incompatibilityWith(a)).isEmpty();
+    assertThat(a).isEqualTo(build(wordCount(2, null)).fingerprint());
+    assertThat(a.digest()).hasSize(64).isNotEqualTo(build(wordCount(3, null)).fingerprint().digest());
+    StreamingApp typed = ctx -> ctx.textFileStream("/in").mapToPair(w -> Pair.of(w, 1L))
+        .withCodecs(Codecs.STRING, Codecs.LONG).reduceByKey(Long::sum).saveAsTextFiles("/o");
+    assertThat(build(typed).fingerprint().operators().get(1).description()).contains("codec=pair(string,long)");
+  }
+
+  /** Running counts, with a knob for each kind of change an upgrade may make. */
+  private static StreamingApp stateful(int statePartitions, boolean extraMap, boolean typedState, boolean uid) {
+    return ctx -> {
+      DStream<String> words = ctx.textFileStream("/in");
+      if (extraMap) {
+        words = words.map(String::trim);
+      }
+      var state = words.mapToPair(w -> Pair.of(w, 1L))
+          .<Long>updateStateByKey((v, s) -> java.util.Optional.of(s.orElse(0L) + v.size()), statePartitions);
+      if (typedState) {
+        state.withCodecs(Codecs.STRING, Codecs.LONG);
+      }
+      if (uid) {
+        state.uid("counts");
+      }
+      state.saveAsTextFiles("/o");
+    };
+  }
+
+  private static StreamGraph buildStateful(StreamingApp app) {
+    return GraphBuilder.build(app, new Settings(Map.of(SettingKeys.CHECKPOINT_DIR, "/cp")));
   }
 
   @Test
-  void fingerprintCoversCodecsAndTheBatchInterval() {
-    StreamingApp typed = ctx -> ctx.textFileStream("/in").mapToPair(w -> Pair.of(w, 1L))
-        .withCodecs(Codecs.STRING, Codecs.LONG).reduceByKey(Long::sum).saveAsTextFiles("/o");
-    StreamingApp auto = ctx -> ctx.textFileStream("/in").mapToPair(w -> Pair.of(w, 1L))
-        .reduceByKey(Long::sum).saveAsTextFiles("/o");
-    assertThat(build(typed).fingerprint().incompatibilityWith(build(auto).fingerprint()))
-        .hasValueSatisfying(why -> assertThat(why).contains("mapToPair-1").contains("pair(string,long)"));
-    StreamGraph slow = GraphBuilder.build(auto, new Settings(Map.of(SettingKeys.BATCH_INTERVAL, "2s")));
-    assertThat(slow.fingerprint().incompatibilityWith(build(auto).fingerprint()))
+  void upgradesMayChangeStatelessOperatorsButNotStateLayout() {
+    Fingerprint before = buildStateful(stateful(2, false, false, true)).fingerprint();
+    assertThat(buildStateful(stateful(2, true, false, true)).fingerprint().incompatibilityWith(before))
+        .as("an added map before a stateful operator with a uid").isEmpty();
+    assertThat(build(wordCount(3, null)).fingerprint().incompatibilityWith(build(wordCount(2, null)).fingerprint()))
+        .as("a stateless shuffle's partitions").isEmpty();
+    assertThat(buildStateful(stateful(3, false, false, true)).fingerprint().incompatibilityWith(before))
+        .hasValue("stateful operator counts differs: now updateStateByKey partitions=3 codec=auto, checkpoint has "
+            + "updateStateByKey partitions=2 codec=auto");
+    assertThat(buildStateful(stateful(2, false, true, true)).fingerprint().incompatibilityWith(before))
+        .hasValueSatisfying(why -> assertThat(why).contains("codec=pair(string,long)"));
+    assertThat(buildStateful(stateful(2, true, false, false)).fingerprint()
+        .incompatibilityWith(buildStateful(stateful(2, false, false, false)).fingerprint()))
+        .as("a derived id moved by an added operator")
+        .hasValueSatisfying(why -> assertThat(why).contains("updateStateByKey-2").contains("give stateful operators a uid"));
+    StreamGraph slow = GraphBuilder.build(stateful(2, false, false, true),
+        new Settings(Map.of(SettingKeys.CHECKPOINT_DIR, "/cp", SettingKeys.BATCH_INTERVAL, "2s")));
+    assertThat(slow.fingerprint().incompatibilityWith(before))
         .hasValue("the batch interval is 2000 ms, the checkpoint was written with 1000 ms");
   }
 

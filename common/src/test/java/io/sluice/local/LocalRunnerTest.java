@@ -118,16 +118,35 @@ class LocalRunnerTest {
     assertThat(committedLines(tmp.resolve("out/counts-" + (start + 1000)))).containsExactly("(a,1)");
   }
 
+  /** Running word counts of the input files, optionally with a filter added and another state partitioning. */
+  private StreamingApp runningCounts(int statePartitions, boolean filterAdded) {
+    return ctx -> {
+      DStream<String> words = ctx.textFileStream(ctx.config().require("input.dir"));
+      if (filterAdded) {
+        words = words.filter(w -> !w.isBlank());
+      }
+      words.mapToPair(w -> Pair.of(w, 1L))
+          .<Long>updateStateByKey((v, st) -> java.util.Optional.of(st.orElse(0L) + v.size()), statePartitions)
+          .uid("counts").saveAsTextFiles(ctx.config().require("output.dir") + "/running");
+    };
+  }
+
   @Test
-  void refusesACheckpointWrittenByADifferentGraph() throws Exception {
+  void resumesChangedStatelessCodeButRefusesAChangedStateLayout() throws Exception {
     Files.createDirectories(tmp.resolve("in"));
-    try (LocalRunner job = LocalRunner.start(new FileWordCount(), settings())) {
+    Files.writeString(tmp.resolve("in/a.txt"), "x\ny\n");
+    try (LocalRunner job = LocalRunner.start(runningCounts(2, false), settings())) {
       job.runBatches(1);
     }
-    StreamingApp changed = ctx -> ctx.textFileStream(ctx.config().require("input.dir"))
-        .mapToPair(w -> Pair.of(w, 1L)).reduceByKey(Long::sum, 5).saveAsTextFiles(tmp + "/o");
-    assertThatThrownBy(() -> LocalRunner.start(changed, settings())).isInstanceOf(SluiceException.class)
-        .hasMessageContaining("cannot resume from checkpoint").hasMessageContaining("new checkpoint directory");
+    assertThatThrownBy(() -> LocalRunner.start(runningCounts(3, false), settings())).isInstanceOf(SluiceException.class)
+        .hasMessageContaining("cannot resume from checkpoint").hasMessageContaining("stateful operator counts differs")
+        .hasMessageContaining("new checkpoint directory");
+    Files.writeString(tmp.resolve("in/b.txt"), "x\n");
+    try (LocalRunner job = LocalRunner.start(runningCounts(2, true), settings())) {
+      job.runBatches(1);
+      assertThat(committedLines(tmp.resolve("out/running-" + (job.startTimeMs() + 2000))))
+          .containsExactly("(x,2)", "(y,1)");
+    }
   }
 
   @Test

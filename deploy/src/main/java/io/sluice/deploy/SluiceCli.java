@@ -29,7 +29,7 @@ import picocli.CommandLine.Spec;
 /** The {@code sluice} command line. Errors are one line on stderr and a non-zero exit. */
 @Command(name = "sluice", mixinStandardHelpOptions = true, version = "sluice 0.1.0",
     description = "Micro-batch streaming on YARN with driver recovery from checkpoints in HDFS.",
-    subcommands = {SluiceCli.Submit.class, SluiceCli.Status.class, SluiceCli.Stop.class, SluiceCli.Kill.class, SluiceCli.Checkpoint.class,
+    subcommands = {SluiceCli.Submit.class, SluiceCli.Status.class, SluiceCli.Stop.class, SluiceCli.Kill.class, SluiceCli.CheckUpgrade.class, SluiceCli.Checkpoint.class,
         SluiceCli.MiniCluster.class, SluiceCli.DemoCommand.class, SluiceCli.BenchCommand.class})
 public final class SluiceCli {
   /** Exit code of a usage or input error. */
@@ -176,6 +176,45 @@ public final class SluiceCli {
 
     private static boolean isFinal(YarnApplicationState s) {
       return s == YarnApplicationState.FINISHED || s == YarnApplicationState.FAILED || s == YarnApplicationState.KILLED;
+    }
+  }
+
+  @Command(name = "check-upgrade", description = "Says, without running anything, whether new code can resume from a "
+      + "checkpoint, and why not.")
+  static final class CheckUpgrade implements Callable<Integer> {
+    @ParentCommand SluiceCli parent;
+    @Spec CommandSpec spec;
+    @Option(names = "--checkpoint", required = true, description = "the job's checkpoint directory") String checkpoint;
+    @Option(names = "--jar", required = true, description = "the new application jar") Path jar;
+    @Option(names = "--class", required = true, description = "the StreamingApp class") String appClass;
+    @Option(names = "--batch-interval", defaultValue = "1s", description = "as it will be submitted (default ${DEFAULT-VALUE})") String interval;
+    @Option(names = "--conf", description = "a setting key=value, as it will be submitted (repeatable)") Map<String, String> conf = new LinkedHashMap<>();
+
+    @Override
+    public Integer call() throws Exception {
+      io.sluice.proto.JobSpec job = io.sluice.proto.JobSpec.newBuilder().setAppClass(appClass).setCheckpointDir(checkpoint)
+          .setBatchIntervalMs(Duration.parse("--batch-interval", interval).millis()).putAllConf(conf).build();
+      var graph = SluiceClient.loadGraph(jar, job);
+      org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(checkpoint);
+      var loaded = new MetadataStore(dir.getFileSystem(parent.hadoopConf.get()), dir, Integer.MAX_VALUE)
+          .readNewestValid(w -> spec.commandLine().getErr().println("warning: " + w));
+      var out = spec.commandLine().getOut();
+      if (loaded.isEmpty()) {
+        out.println("no checkpoint in " + checkpoint + ": " + appClass + " would start fresh there");
+        return 0;
+      }
+      var cp = loaded.get().checkpoint();
+      var problem = io.sluice.runtime.UpgradeCheck.problem(graph, cp);
+      if (problem.isPresent()) {
+        out.println("incompatible: " + problem.get());
+        out.println("to upgrade anyway, run the new job beside the old one on a new checkpoint directory, "
+            + "or keep the state layout (ids, partitions, codecs) of the stateful operators");
+        return 1;
+      }
+      out.println("compatible: " + appClass + " resumes from " + loaded.get().path().getName() + " as epoch "
+          + (cp.getEpoch() + 1) + ", after " + cp.getBatchesCompleted() + " completed batches, re-running "
+          + cp.getPendingBatchesCount() + " planned ones");
+      return 0;
     }
   }
 

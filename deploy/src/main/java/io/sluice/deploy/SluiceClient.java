@@ -77,20 +77,13 @@ public final class SluiceClient implements AutoCloseable {
 
   /** Validates the application, uploads what it needs and submits it; leaves nothing behind if that fails. */
   public ApplicationId submit(Submission s) throws Exception {
-    if (!Files.isRegularFile(s.jar())) {
-      throw new SluiceException("application jar " + s.jar() + " does not exist; check --jar");
-    }
     JobSpec.Builder spec = JobSpec.newBuilder().setAppClass(s.appClass()).setBatchIntervalMs(s.batchInterval().millis())
         .setExecutors(s.executors()).setExecutorMemoryMb(s.executorMemoryMb()).setExecutorCores(s.executorCores())
         .putAllConf(s.conf());
     if (s.checkpointDir() != null) {
       spec.setCheckpointDir(s.checkpointDir());
     }
-    StreamGraph graph;
-    try (URLClassLoader loader = new URLClassLoader(new java.net.URL[] {s.jar().toUri().toURL()},
-        getClass().getClassLoader())) {
-      graph = JobSpecs.graph(spec.build(), loader);
-    }
+    StreamGraph graph = loadGraph(s.jar(), spec.build());
 
     YarnClientApplication app = newApplication();
     ApplicationId id = app.getNewApplicationResponse().getApplicationId();
@@ -128,6 +121,17 @@ public final class SluiceClient implements AutoCloseable {
         fs.delete(checkpoint, true);
       }
       throw e;
+    }
+  }
+
+  /** Builds the application's graph from its jar, as the AM and the executors will. */
+  static StreamGraph loadGraph(java.nio.file.Path jar, JobSpec spec) throws IOException {
+    if (!Files.isRegularFile(jar)) {
+      throw new SluiceException("application jar " + jar + " does not exist; check --jar");
+    }
+    try (URLClassLoader loader = new URLClassLoader(new java.net.URL[] {jar.toUri().toURL()},
+        SluiceClient.class.getClassLoader())) {
+      return JobSpecs.graph(spec, loader);
     }
   }
 

@@ -12,6 +12,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.jar.JarOutputStream;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
@@ -128,6 +129,29 @@ class SluiceCliTest {
         .contains("completed      5 batches, last 6000")
         .contains("batch 7000, planned by epoch 2")
         .contains("generatorSource-0: generator batch 5, 100 lines, 10 words, 2 partitions");
+  }
+
+  @Test
+  void checkUpgradeTellsWhetherNewCodeCanResumeAndWhyNot() throws Exception {
+    Files.createDirectories(tmp.resolve("in"));
+    Files.writeString(tmp.resolve("in/a.txt"), "a b a\n");
+    Map<String, String> settings = Map.of("input.dir", tmp.resolve("in").toString(),
+        "output.dir", tmp.resolve("out").toString(), "sluice.checkpoint.dir", tmp.resolve("cp").toString());
+    try (var job = io.sluice.local.LocalRunner.start(new io.sluice.examples.WordCount(), settings)) {
+      job.runBatches(2);
+    }
+    String[] common = {"check-upgrade", "--checkpoint", tmp.resolve("cp").toUri().toString(), "--jar", emptyJar.toString(),
+        "--class", "io.sluice.examples.WordCount", "--conf", "input.dir=/in", "--conf", "output.dir=/out"};
+    assertThat(run(common)).isZero();
+    assertThat(out.toString(StandardCharsets.UTF_8)).startsWith("compatible: io.sluice.examples.WordCount resumes from "
+        + "metadata-").contains("as epoch 2, after 2 completed batches");
+    out.reset();
+    String[] repartitioned = java.util.Arrays.copyOf(common, common.length + 2);
+    repartitioned[common.length] = "--conf";
+    repartitioned[common.length + 1] = "sluice.default.parallelism=3";
+    assertThat(run(repartitioned)).isEqualTo(1);
+    assertThat(out.toString(StandardCharsets.UTF_8)).startsWith("incompatible: stateful operator counts differs: now "
+        + "updateStateByKey partitions=3").contains("new checkpoint directory");
   }
 
   @Test

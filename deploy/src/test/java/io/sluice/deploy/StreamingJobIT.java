@@ -140,8 +140,17 @@ class StreamingJobIT {
   }
 
   @Test
-  void gracefulStopCommitsEveryPlannedBatchAndSucceedsWithoutANewAttempt() throws Exception {
+  void gracefulStopCommitsEveryPlannedBatchAndANewSubmissionResumesOnTheSameCheckpoint() throws Exception {
     assertStopEndsCleanly("/it/graceful", true);
+    int before = CLUSTER.readOutputs("/it/graceful/out", "batch-").size();
+    ApplicationId next = CLUSTER.submit(GeneratedWordCount.class.getName(), "/it/graceful/checkpoint", 2,
+        Map.of("workload.R", "1000", "workload.K", "100", "output.dir", "/it/graceful/out",
+            "sluice.stop.afterBatches", Integer.toString(before + 3)));
+    assertThat(CLUSTER.awaitState(next, YarnApplicationState.FINISHED).getFinalApplicationStatus())
+        .isEqualTo(FinalApplicationStatus.SUCCEEDED);
+    List<List<String>> committed = new ArrayList<>(CLUSTER.readOutputs("/it/graceful/out", "batch-").values());
+    assertThat(committed).as("running totals go on where the stopped job left them").containsExactlyElementsOf(
+        Demo.expectedLines(1000, 100, before + 3).stream().map(List::of).toList());
   }
 
   @Test

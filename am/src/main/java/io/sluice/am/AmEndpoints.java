@@ -41,6 +41,11 @@ final class AmEndpoints {
     GRACEFUL
   }
 
+  /** Records a stop request: an immediate stop overrides a graceful one still draining, never the other way round. */
+  static void requestStop(AtomicReference<StopMode> stop, StopMode mode) {
+    stop.accumulateAndGet(mode, (old, asked) -> old == StopMode.IMMEDIATE ? old : asked);
+  }
+
   static ControlServiceGrpc.ControlServiceImplBase control(AtomicReference<StatusResponse> status,
       AtomicReference<StopMode> stop) {
     return new ControlServiceGrpc.ControlServiceImplBase() {
@@ -53,8 +58,7 @@ final class AmEndpoints {
       @Override
       public void stop(StopRequest request, StreamObserver<StopResponse> out) {
         StopMode mode = request.getGraceful() ? StopMode.GRACEFUL : StopMode.IMMEDIATE;
-        // An immediate stop overrides a graceful one still draining, never the other way round.
-        stop.accumulateAndGet(mode, (old, asked) -> old == StopMode.IMMEDIATE ? old : asked);
+        requestStop(stop, mode);
         LOG.info("Stop requested ({})", mode);
         out.onNext(StopResponse.getDefaultInstance());
         out.onCompleted();

@@ -20,6 +20,8 @@ import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.hadoop.fs.FileSystem;
@@ -38,6 +40,10 @@ import org.slf4j.LoggerFactory;
  */
 public final class AmMain {
   private static final Logger LOG = LoggerFactory.getLogger(AmMain.class);
+  /** Whether a SIGTERM to the AM drains like {@code sluice stop --graceful} (setting). */
+  static final String STOP_GRACEFULLY_ON_SHUTDOWN = "sluice.streaming.stopGracefullyOnShutdown";
+  /** How long a SIGTERM drain may take before the JVM goes down anyway (setting). */
+  static final String GRACEFUL_SHUTDOWN_TIMEOUT = "sluice.streaming.gracefulShutdownTimeout";
   /** How long the AM waits for its executors to register (setting). */
   static final String EXECUTOR_REGISTRATION_TIMEOUT = "sluice.executor.registrationTimeout";
 
@@ -89,6 +95,7 @@ public final class AmMain {
       Runtime.getRuntime().halt(1);
     });
     yarn.register(host, server.getPort());
+    CountDownLatch loopEnded = new CountDownLatch(1);
     LOG.info("Application {} attempt {}: AM serving at {}", appId, attempt.getAttemptId(), amAddress);
     try {
       StreamGraph graph = JobSpecs.graph(spec, AmMain.class.getClassLoader());
@@ -115,6 +122,19 @@ public final class AmMain {
           graph.settings().getDuration(EXECUTOR_REGISTRATION_TIMEOUT, io.sluice.api.Duration.ofSeconds(120)).millis(), clock);
       LOG.info("Application {}: {} executors registered; running batches every {}", appId, spec.getExecutors(),
           graph.batchInterval());
+      if (Boolean.parseBoolean(graph.settings().get(STOP_GRACEFULLY_ON_SHUTDOWN, "false"))) {
+        long timeoutMs = graph.settings().getDuration(GRACEFUL_SHUTDOWN_TIMEOUT, io.sluice.api.Duration.ofSeconds(30))
+            .millis();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+          LOG.info("Application {}: shutting down; finishing the planned batches first (at most {} ms)", appId, timeoutMs);
+          AmEndpoints.requestStop(stop, AmEndpoints.StopMode.GRACEFUL);
+          try {
+            loopEnded.await(timeoutMs, TimeUnit.MILLISECONDS);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }, "sluice-graceful-shutdown"));
+      }
       long stopAfter = graph.settings().getLong(SettingKeys.STOP_AFTER_BATCHES, 0);
       String why;
       while ((why = reasonToStop(stop.get(), driver, stopAfter)) == null) {
@@ -128,6 +148,7 @@ public final class AmMain {
       yarn.unregister(FinalApplicationStatus.FAILED, e.getMessage());
       throw e;
     } finally {
+      loopEnded.countDown();
       yarn.close();
       pool.close();
       server.shutdownNow();

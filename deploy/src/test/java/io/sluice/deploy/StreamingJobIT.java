@@ -154,6 +154,28 @@ class StreamingJobIT {
   }
 
   @Test
+  void sigtermWithStopGracefullyOnShutdownDrainsAndSucceeds() throws Exception {
+    String dir = "/it/sigterm";
+    ApplicationId id = CLUSTER.submit(GeneratedWordCount.class.getName(), dir + "/checkpoint", 2,
+        Map.of("workload.R", "1000", "workload.K", "100", "output.dir", dir + "/out",
+            "sluice.streaming.stopGracefullyOnShutdown", "true"));
+    Awaitility.await().atMost(java.time.Duration.ofSeconds(90))
+        .until(() -> CLUSTER.readOutputs(dir + "/out", "batch-").size() >= 3);
+    ProcessHandle am = ContainerProcesses.am(CLUSTER.client().report(id).getCurrentApplicationAttemptId()).orElseThrow();
+    assertThat(am.destroy()).as("SIGTERM sent").isTrue();
+
+    ApplicationReport report = CLUSTER.awaitState(id, YarnApplicationState.FINISHED);
+    assertThat(report.getFinalApplicationStatus()).isEqualTo(FinalApplicationStatus.SUCCEEDED);
+    assertThat(report.getCurrentApplicationAttemptId().getAttemptId()).isEqualTo(1);
+    var checkpoint = new io.sluice.checkpoint.MetadataStore(CLUSTER.fs(), new org.apache.hadoop.fs.Path(dir + "/checkpoint"),
+        10).readNewestValid(w -> {}).orElseThrow().checkpoint();
+    assertThat(checkpoint.getPendingBatchesCount()).isZero();
+    List<List<String>> committed = new ArrayList<>(CLUSTER.readOutputs(dir + "/out", "batch-").values());
+    assertThat(committed).hasSize((int) checkpoint.getBatchesCompleted()).containsExactlyElementsOf(
+        Demo.expectedLines(1000, 100, committed.size()).stream().map(List::of).toList());
+  }
+
+  @Test
   void immediateStopEndsAfterTheRunningBatchAndSucceeds() throws Exception {
     assertStopEndsCleanly("/it/immediate", false);
   }

@@ -58,14 +58,14 @@ final class ExecutorLauncher implements AutoCloseable {
   }
 
   /** Registers this attempt with the ResourceManager. */
-  void register(String host, int rpcPort) throws Exception {
+  void register(String host, int rpcPort, String trackingUrl) throws Exception {
     nm = NMClientAsync.createNMClientAsync(new NodeManagerCallbacks());
     nm.init(conf);
     nm.start();
     rm = AMRMClientAsync.createAMRMClientAsync(500, new ResourceManagerCallbacks());
     rm.init(conf);
     rm.start();
-    var response = rm.registerApplicationMaster(host, rpcPort, "");
+    var response = rm.registerApplicationMaster(host, rpcPort, trackingUrl);
     Resource max = response.getMaximumResourceCapability();
     executorResource = Resource.newInstance(Math.min(spec.getExecutorMemoryMb(), max.getMemorySize()),
         Math.min(spec.getExecutorCores(), max.getVirtualCores()));

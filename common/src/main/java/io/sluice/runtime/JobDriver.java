@@ -251,6 +251,11 @@ public final class JobDriver {
     return lastCompletedMs;
   }
 
+  /** Statistics of the most recent completed batches, oldest first. */
+  public List<BatchStats> recentBatches() {
+    return List.copyOf(recent);
+  }
+
   public long lastSequence() {
     return sequence;
   }

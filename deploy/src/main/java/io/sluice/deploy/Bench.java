@@ -58,11 +58,16 @@ final class Bench {
       for (long k : options.vocabularies()) {
         for (long r : options.lines()) {
           for (String setting : options.settings()) {
-            results.add(runOne(client, cluster.fileSystem(), k, r, setting));
+            Result result = runOne(client, cluster.fileSystem(), k, r, setting);
+            results.add(result);
+            out.println("  " + row(result));
+            out.flush();
           }
         }
         if (options.recovery()) {
           recoveries.add(recovery(client, cluster.fileSystem(), k, options.lines().get(0)));
+          out.println("  " + recoveries.get(recoveries.size() - 1));
+          out.flush();
         }
       }
     }
@@ -199,6 +204,15 @@ final class Bench {
     return true;
   }
 
+  private static String row(Result r) {
+    long words = 10 * r.lines();
+    return String.format("| %d | %d | %s | %d ms | %d ms | %d ms | %d ms | %s | %s | %s | %.1f MiB | %s |", r.vocabulary(),
+        r.lines(), r.setting(), r.medianMs(), r.p95Ms(), r.meanMs(), r.maxDelayMs(),
+        r.medianMs() == 0 ? "-" : String.format("%.1fM", words / (r.medianMs() / 1000.0) / 1e6),
+        r.medianMs() < 1000 ? "yes" : "no", r.setting().equals("A") ? r.snapshotCostMs() + " ms" : "-",
+        r.checkpointBytes() / 1048576.0, r.invariantHeld() ? "held" : "BROKEN " + r.note());
+  }
+
   private static long percentile(List<Long> sorted, int p) {
     if (sorted.isEmpty()) {
       return 0;
@@ -212,14 +226,7 @@ final class Bench {
     out.println("| K | R | checkpoint | median | p95 | mean | max scheduling delay | throughput (words/s) | sustainable "
         + "| snapshot adds | checkpoint dir | invariant |");
     out.println("|---:|---:|:---:|---:|---:|---:|---:|---:|:---:|---:|---:|:---:|");
-    for (Result r : results) {
-      long words = 10 * r.lines();
-      out.printf("| %d | %d | %s | %d ms | %d ms | %d ms | %d ms | %s | %s | %s | %.1f MiB | %s |%n", r.vocabulary(),
-          r.lines(), r.setting(), r.medianMs(), r.p95Ms(), r.meanMs(), r.maxDelayMs(),
-          r.medianMs() == 0 ? "-" : String.format("%.1fM", words / (r.medianMs() / 1000.0) / 1e6),
-          r.medianMs() < 1000 ? "yes" : "no", r.setting().equals("A") ? r.snapshotCostMs() + " ms" : "-",
-          r.checkpointBytes() / 1048576.0, r.invariantHeld() ? "held" : "BROKEN " + r.note());
-    }
+    results.forEach(r -> out.println(row(r)));
     if (!recoveries.isEmpty()) {
       out.println();
       out.println("| K | R | kill -9 of the AM to the next committed batch | outputs |");

@@ -42,10 +42,11 @@ public final class EmbeddedCluster implements AutoCloseable {
     conf.setInt(YarnConfiguration.NM_VCORES, 8);
     conf.setInt(YarnConfiguration.RM_SCHEDULER_MINIMUM_ALLOCATION_MB, 128);
     conf.setInt(YarnConfiguration.RM_AM_MAX_ATTEMPTS, 4);
+    // Room for several jobs' AMs at once, not the default tenth of the cluster.
+    conf.setFloat("yarn.scheduler.capacity.maximum-am-resource-percent", 0.5f);
     // Stop containers quickly: the defaults wait seconds before SIGKILL.
     conf.setLong(YarnConfiguration.NM_PROCESS_KILL_WAIT_MS, 500);
     conf.setLong(YarnConfiguration.NM_SLEEP_DELAY_BEFORE_SIGKILL_MS, 100);
-    conf.set("yarn.minicluster.fixed.ports", "false");
     conf.set(YarnConfiguration.YARN_MINICLUSTER_FIXED_PORTS, "false");
     System.setProperty("hadoop.log.dir", baseDir.resolve("logs").toString());
     try {

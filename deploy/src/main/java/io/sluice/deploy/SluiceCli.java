@@ -132,10 +132,15 @@ public final class SluiceCli {
         Optional<StatusResponse> am = client.amStatus(report);
         am.ifPresent(s -> {
           spec.commandLine().getOut().printf("driver      %s, epoch %d%n", s.getState(), s.getEpoch());
-          spec.commandLine().getOut().printf("batches     %d completed, last %d (%d ms processing), interval %d ms%n",
-              s.getBatchesCompleted(), s.getLastBatchTimeMs(), s.getLastProcessingMs(), s.getBatchIntervalMs());
-          spec.commandLine().getOut().printf("executors   %d%n", s.getExecutors());
-          spec.commandLine().getOut().printf("checkpoint  metadata sequence %d%n", s.getLastCheckpointSequence());
+          var out = spec.commandLine().getOut();
+          out.printf("batches     %d completed, last %d, interval %d ms%n", s.getBatchesCompleted(),
+              s.getLastBatchTimeMs(), s.getBatchIntervalMs());
+          out.printf("delays      processing %d ms, scheduling %d ms%n", s.getLastProcessingMs(),
+              s.getLastSchedulingDelayMs());
+          out.printf("executors   %d%n", s.getExecutors());
+          out.printf("checkpoint  %s, metadata sequence %d, %d bytes%n", s.getCheckpointDir(),
+              s.getLastCheckpointSequence(), s.getCheckpointBytes());
+          out.printf("status page %s (direct: %s)%n", report.getTrackingUrl(), s.getTrackingUrl());
         });
       }
       return 0;

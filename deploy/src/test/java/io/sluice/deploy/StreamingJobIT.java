@@ -10,6 +10,12 @@ import io.sluice.examples.GeneratedWordCount;
 import io.sluice.examples.WordCount;
 import io.sluice.proto.ControlServiceGrpc;
 import io.sluice.proto.StatusRequest;
+import io.sluice.proto.StatusResponse;
+import com.google.protobuf.util.JsonFormat;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import io.sluice.rpc.AppSecret;
 import io.sluice.rpc.RpcChannels;
 import java.io.ByteArrayOutputStream;
@@ -30,6 +36,7 @@ import org.apache.hadoop.yarn.api.records.ApplicationId;
 import org.apache.hadoop.yarn.api.records.ApplicationReport;
 import org.apache.hadoop.yarn.api.records.FinalApplicationStatus;
 import org.apache.hadoop.yarn.api.records.YarnApplicationState;
+import org.apache.hadoop.yarn.conf.YarnConfiguration;
 import org.apache.hadoop.yarn.security.AMRMTokenIdentifier;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
@@ -101,7 +108,7 @@ class StreamingJobIT {
   }
 
   @Test
-  void runningJobAnswersStatusOnlyWithItsSecretAndExecutorsNeverGetTheAmrmToken() throws Exception {
+  void runningJobServesStatusAndItsPageButRpcOnlyWithItsSecretAndExecutorsNeverGetTheAmrmToken() throws Exception {
     ApplicationId id = CLUSTER.submit(GeneratedWordCount.class.getName(), "/it/sec/checkpoint", 2,
         Map.of("workload.R", "1000", "workload.K", "100", "output.dir", "/it/sec/out"));
     CLUSTER.awaitState(id, YarnApplicationState.RUNNING);
@@ -111,7 +118,27 @@ class StreamingJobIT {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     assertThat(SluiceCli.run(new String[] {"status", id.toString()}, new PrintStream(out, true), System.err,
         CLUSTER::conf)).isZero();
-    assertThat(out.toString(StandardCharsets.UTF_8)).contains("RUNNING").contains("epoch 1").contains("executors   2");
+    assertThat(out.toString(StandardCharsets.UTF_8)).contains("RUNNING").contains("epoch 1").contains("executors   2")
+        .contains("delays      processing ").contains("checkpoint  hdfs://");
+
+    // MiniYARNCluster's ResourceManager writes proxy URLs with the port it was configured with (0),
+    // not the one its web server got; a real cluster's are whole.
+    String page = CLUSTER.client().report(id).getTrackingUrl().replace(":0/",
+        ":" + CLUSTER.conf().get(YarnConfiguration.RM_WEBAPP_ADDRESS).split(":")[1] + "/");
+    assertThat(page).contains("/proxy/" + id);
+    HttpClient http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NORMAL).build();
+    String html = http.send(HttpRequest.newBuilder(URI.create(page)).build(), HttpResponse.BodyHandlers.ofString()).body();
+    assertThat(html).contains("<h1>Sluice " + id + "</h1>").contains("<table id=\"status\">")
+        .contains("<th>state</th><td>RUNNING</td>").contains("<svg id=\"batch-chart\"").contains("<rect ");
+    String json = http.send(HttpRequest.newBuilder(URI.create(page + "json")).build(), HttpResponse.BodyHandlers.ofString())
+        .body();
+    StatusResponse.Builder parsed = StatusResponse.newBuilder();
+    JsonFormat.parser().merge(json, parsed);
+    assertThat(parsed.getApplicationId()).isEqualTo(id.toString());
+    assertThat(parsed.getEpoch()).isEqualTo(1);
+    assertThat(parsed.getBatchesCompleted()).isPositive();
+    assertThat(parsed.getRecentBatchesList()).isNotEmpty().allMatch(b -> b.getProcessingMs() >= 0 && b.getTasks() > 0);
+    assertThat(parsed.getCheckpointBytes()).isPositive();
 
     ApplicationReport report = CLUSTER.client().report(id);
     ManagedChannel channel = RpcChannels.channel(report.getHost() + ":" + report.getRpcPort());

@@ -18,6 +18,7 @@ import org.apache.hadoop.yarn.api.records.ApplicationReport;
 import org.apache.hadoop.yarn.api.records.YarnApplicationState;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
@@ -25,7 +26,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * One real MiniDFSCluster + MiniYARNCluster per test class, with helpers to submit jobs, wait for
  * them and read their committed outputs.
  */
-public final class YarnClusterExtension implements BeforeAllCallback, AfterAllCallback {
+public final class YarnClusterExtension implements BeforeAllCallback, AfterAllCallback, AfterEachCallback {
   private EmbeddedCluster cluster;
   private SluiceClient client;
   private Path baseDir;
@@ -35,6 +36,16 @@ public final class YarnClusterExtension implements BeforeAllCallback, AfterAllCa
     baseDir = Files.createTempDirectory("sluice-it-");
     cluster = EmbeddedCluster.start(baseDir);
     client = new SluiceClient(cluster.conf());
+  }
+
+  /** Kills what a test left running, so that a failed test cannot hold the cluster's resources for the next. */
+  @Override
+  public void afterEach(ExtensionContext context) throws Exception {
+    for (var app : client.yarn().getApplications(java.util.EnumSet.of(YarnApplicationState.NEW,
+        YarnApplicationState.NEW_SAVING, YarnApplicationState.SUBMITTED, YarnApplicationState.ACCEPTED,
+        YarnApplicationState.RUNNING))) {
+      client.yarn().killApplication(app.getApplicationId());
+    }
   }
 
   @Override

@@ -1,0 +1,163 @@
+package io.sluice.am;
+
+import io.grpc.BindableService;
+import io.grpc.Server;
+import io.sluice.api.Duration;
+import io.sluice.api.SluiceException;
+import io.sluice.checkpoint.MetadataStore;
+import io.sluice.graph.SettingKeys;
+import io.sluice.graph.StreamGraph;
+import io.sluice.proto.JobSpec;
+import io.sluice.proto.StatusResponse;
+import io.sluice.rpc.AppSecret;
+import io.sluice.rpc.RpcChannels;
+import io.sluice.runtime.BatchListener;
+import io.sluice.runtime.Clock;
+import io.sluice.runtime.JobDriver;
+import io.sluice.runtime.JobSpecs;
+import io.sluice.runtime.LocalFiles;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.yarn.api.records.ApplicationAttemptId;
+import org.apache.hadoop.yarn.api.records.FinalApplicationStatus;
+import org.apache.hadoop.yarn.conf.YarnConfiguration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One AM attempt's lifecycle: serve RPC and the status page, register with YARN, start the
+ * executors, run the batch loop of {@link JobDriver} on the calling thread until the job is told
+ * to stop, and unregister. RPC handlers and YARN callbacks only post into {@link #stop} and
+ * {@link #status}; the driver's state stays on the calling thread.
+ */
+final class ApplicationMaster {
+  private static final Logger LOG = LoggerFactory.getLogger(ApplicationMaster.class);
+  /** Whether a SIGTERM to the AM drains like {@code sluice stop --graceful} (setting). */
+  static final String STOP_GRACEFULLY_ON_SHUTDOWN = "sluice.streaming.stopGracefullyOnShutdown";
+  /** How long a SIGTERM drain may take before the JVM goes down anyway (setting). */
+  static final String GRACEFUL_SHUTDOWN_TIMEOUT = "sluice.streaming.gracefulShutdownTimeout";
+  /** How long the AM waits for its executors to register (setting). */
+  static final String EXECUTOR_REGISTRATION_TIMEOUT = "sluice.executor.registrationTimeout";
+
+  /** What the AM runs with, read from its container by {@link AmMain}. */
+  record Setup(JobSpec spec, YarnConfiguration conf, ApplicationAttemptId attempt, AppSecret secret, String host,
+      Clock clock) {}
+
+  private final Setup setup;
+  private final String appId;
+  private final AtomicLong epoch = new AtomicLong();
+  private final AtomicReference<StatusResponse> status;
+  private final AtomicReference<AmEndpoints.StopMode> stop = new AtomicReference<>(AmEndpoints.StopMode.NONE);
+  private final CountDownLatch loopEnded = new CountDownLatch(1);
+  private final ExecutorPool pool;
+
+  ApplicationMaster(Setup setup) {
+    this.setup = setup;
+    this.appId = setup.attempt().getApplicationId().toString();
+    this.status = new AtomicReference<>(StatusResponse.newBuilder().setApplicationId(appId).setState("STARTING")
+        .setAttempt(setup.attempt().getAttemptId()).build());
+    this.pool = new ExecutorPool(setup.secret());
+  }
+
+  /** Runs the attempt to its end; a job error the user must fix unregisters the application as FAILED. */
+  void run() throws Exception {
+    Server server = RpcChannels.startServer(0, setup.secret(), List.<BindableService>of(
+        AmEndpoints.driver(pool, epoch::get), AmEndpoints.control(status, stop)));
+    String amAddress = setup.host() + ":" + server.getPort();
+    ExecutorLauncher yarn = new ExecutorLauncher(setup.conf(), setup.spec(),
+        ContainerSetup.localResources(LocalFiles.forContainers(setup.spec(), setup.conf())), amAddress, reason -> {
+          LOG.error("Application {} attempt {}: {}; exiting", appId, setup.attempt().getAttemptId(), reason);
+          Runtime.getRuntime().halt(1);
+        });
+    StatusPage page = StatusPage.start(setup.host(), status::get);
+    try {
+      status.updateAndGet(s -> s.toBuilder().setTrackingUrl(page.url()).build());
+      yarn.register(setup.host(), server.getPort(), page.url());
+      LOG.info("Application {} attempt {}: AM serving at {}, status page {}", appId, setup.attempt().getAttemptId(),
+          amAddress, page.url());
+      String why = runJob(yarn);
+      yarn.unregister(FinalApplicationStatus.SUCCEEDED, why);
+    } catch (SluiceException e) {
+      LOG.error("Application {}: {}", appId, e.getMessage());
+      yarn.unregister(FinalApplicationStatus.FAILED, e.getMessage());
+      throw e;
+    } finally {
+      loopEnded.countDown();
+      page.close();
+      yarn.close();
+      pool.close();
+      server.shutdownNow();
+    }
+  }
+
+  /** Recovers or starts the job, starts the executors and runs batches until told to stop; says why it ended. */
+  private String runJob(ExecutorLauncher yarn) throws Exception {
+    StreamGraph graph = JobSpecs.graph(setup.spec(), AmMain.class.getClassLoader());
+    Path dir = new Path(graph.checkpointDir().orElse(setup.spec().getStagingDir() + "/checkpoint"));
+    FileSystem fs = dir.getFileSystem(setup.conf());
+    JobDriver driver = new JobDriver(graph,
+        new MetadataStore(fs, dir, graph.settings().getInt(SettingKeys.CHECKPOINT_RETAINED, 10)),
+        new RemoteTaskService(pool),
+        new JobDriver.Environment(appId, setup.spec().getAppClass(), setup.conf(), setup.clock(), this::batchCompleted));
+    driver.start();
+    epoch.set(driver.epoch());
+    status.updateAndGet(s -> s.toBuilder().setEpoch(driver.epoch()).setBatchesCompleted(driver.batchesCompleted())
+        .setBatchIntervalMs(graph.batchInterval().millis()).setExecutors(setup.spec().getExecutors())
+        .setCheckpointDir(dir.toString()).build());
+
+    yarn.requestExecutors(setup.spec().getExecutors());
+    pool.awaitRegistered(setup.spec().getExecutors(),
+        graph.settings().getDuration(EXECUTOR_REGISTRATION_TIMEOUT, Duration.ofSeconds(120)).millis(), setup.clock());
+    LOG.info("Application {}: {} executors registered; running batches every {}", appId, setup.spec().getExecutors(),
+        graph.batchInterval());
+    if (Boolean.parseBoolean(graph.settings().get(STOP_GRACEFULLY_ON_SHUTDOWN, "false"))) {
+      drainOnShutdown(graph.settings().getDuration(GRACEFUL_SHUTDOWN_TIMEOUT, Duration.ofSeconds(30)).millis());
+    }
+    long stopAfter = graph.settings().getLong(SettingKeys.STOP_AFTER_BATCHES, 0);
+    String why;
+    while ((why = reasonToStop(driver, stopAfter)) == null) {
+      driver.runNextBatch();
+      long checkpointBytes = fs.getContentSummary(dir).getLength();
+      status.updateAndGet(s -> s.toBuilder().setLastCheckpointSequence(driver.lastSequence()).clearRecentBatches()
+          .addAllRecentBatches(driver.recentBatches()).setCheckpointBytes(checkpointBytes).build());
+    }
+    LOG.info("Application {}: {} after {} batches; finishing", appId, why, driver.batchesCompleted());
+    return why + " after " + driver.batchesCompleted() + " batches";
+  }
+
+  /** Why the batch loop ends now, or null to run the next batch. */
+  private String reasonToStop(JobDriver driver, long stopAfter) {
+    return switch (stop.get()) {
+      case IMMEDIATE -> "stopped";
+      case GRACEFUL -> driver.hasPlannedBatches() ? null : "stopped gracefully";
+      case NONE -> stopAfter > 0 && driver.batchesCompleted() >= stopAfter ? "reached " + stopAfter + " batches" : null;
+    };
+  }
+
+  /** On SIGTERM, asks for a graceful stop and holds the JVM until the loop has ended or the timeout passed. */
+  private void drainOnShutdown(long timeoutMs) {
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      LOG.info("Application {}: shutting down; finishing the planned batches first (at most {} ms)", appId, timeoutMs);
+      AmEndpoints.requestStop(stop, AmEndpoints.StopMode.GRACEFUL);
+      try {
+        loopEnded.await(timeoutMs, TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }, "sluice-graceful-shutdown"));
+  }
+
+  private void batchCompleted(BatchListener.BatchSummary s) {
+    LOG.info("Application {}: batch {} (#{}) completed in {} ms, {} tasks, scheduling delay {} ms, epoch {}{}",
+        appId, s.batchTimeMs(), s.index(), s.processingMs(), s.tasks(), s.schedulingDelayMs(), s.epoch(),
+        s.rerun() ? ", re-run" : "");
+    status.updateAndGet(old -> old.toBuilder().setState("RUNNING").setBatchesCompleted(old.getBatchesCompleted() + 1)
+        .setLastBatchTimeMs(s.batchTimeMs()).setLastProcessingMs(s.processingMs())
+        .setLastSchedulingDelayMs(s.schedulingDelayMs()).build());
+  }
+}

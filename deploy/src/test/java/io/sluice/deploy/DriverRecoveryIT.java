@@ -2,10 +2,14 @@ package io.sluice.deploy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.sluice.checkpoint.MetadataStore;
 import io.sluice.examples.GeneratedWordCount;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.yarn.api.records.ApplicationAttemptId;
 import org.apache.hadoop.yarn.api.records.ApplicationId;
 import org.apache.hadoop.yarn.api.records.ApplicationReport;
@@ -16,8 +20,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * The AM process is killed for real; YARN restarts it, the new attempt restores the state from its
- * snapshots in HDFS plus a replay of the batches after them, and the running totals stay exact.
+ * Faults caused for real on a running stateful job: the AM process killed, an executor killed, a
+ * zombie AM left running, the newest metadata file truncated. YARN restarts the AM; the new
+ * attempt restores the state from its snapshots in HDFS plus a replay of the batches after them.
+ * The check is always the data: every batch's running totals committed exactly once.
  */
 class DriverRecoveryIT {
   @RegisterExtension static final YarnClusterExtension CLUSTER = new YarnClusterExtension();
@@ -28,91 +34,55 @@ class DriverRecoveryIT {
   @Test
   void amKilledTwiceWithKillDashNineLosesAndRepeatsNoBatch() throws Exception {
     int batches = 12;
-    ApplicationId id = CLUSTER.submit(GeneratedWordCount.class.getName(), "/it/recovery/checkpoint", 2, 4,
-        Map.of("workload.R", Long.toString(LINES), "workload.K", Long.toString(VOCABULARY),
-            "output.dir", "/it/recovery/out", "sluice.stop.afterBatches", Integer.toString(batches),
-            "workload.checkpointInterval", "3s"));
+    ApplicationId id = submit("/it/recovery", batches, "3s");
+    killAm(id, awaitCommitted(id, "/it/recovery", 3));
+    killAm(id, awaitCommitted(id, "/it/recovery", 7));
 
-    killAmAfterBatches(id, 3);
-    killAmAfterBatches(id, 7);
-
-    ApplicationReport report = CLUSTER.awaitState(id, YarnApplicationState.FINISHED);
-    assertThat(report.getFinalApplicationStatus()).isEqualTo(FinalApplicationStatus.SUCCEEDED);
+    ApplicationReport report = assertSucceeded(id);
     assertThat(report.getCurrentApplicationAttemptId().getAttemptId()).isEqualTo(3);
-
-    Map<String, List<String>> outputs = CLUSTER.readOutputs("/it/recovery/out", "batch-");
-    assertThat(outputs).hasSize(batches);
-    List<Long> times = outputs.keySet().stream().map(n -> Long.parseLong(n.substring("batch-".length()))).toList();
-    for (int b = 1; b < batches; b++) {
+    List<Long> times = CLUSTER.readOutputs("/it/recovery/out", "batch-").keySet().stream()
+        .map(n -> Long.parseLong(n.substring("batch-".length()))).toList();
+    for (int b = 1; b < times.size(); b++) {
       assertThat(times.get(b) - times.get(b - 1)).as("no batch time missing").isEqualTo(1000);
     }
-    List<List<String>> lines = new ArrayList<>(outputs.values());
-    List<String> expected = Demo.expectedLines(LINES, VOCABULARY, batches);
-    for (int b = 0; b < batches; b++) {
-      assertThat(lines.get(b)).as("batch " + b).containsExactly(expected.get(b));
-    }
-    assertThat(CLUSTER.fs().listStatus(new org.apache.hadoop.fs.Path("/it/recovery/out")))
-        .extracting(s -> s.getPath().getName()).allMatch(n -> n.startsWith("batch-"));
+    assertExactRunningTotals("/it/recovery", batches);
   }
 
   @Test
   void executorKilledWithKillDashNineLosesNoStateAndRepeatsNoBatch() throws Exception {
     int batches = 8;
-    ApplicationId id = CLUSTER.submit(GeneratedWordCount.class.getName(), "/it/executor/checkpoint", 2, 4,
-        Map.of("workload.R", Long.toString(LINES), "workload.K", Long.toString(VOCABULARY),
-            "output.dir", "/it/executor/out", "sluice.stop.afterBatches", Integer.toString(batches),
-            "workload.checkpointInterval", "2s"));
-    Awaitility.await().atMost(java.time.Duration.ofSeconds(90))
-        .until(() -> CLUSTER.readOutputs("/it/executor/out", "batch-").size() >= 3);
-    ApplicationAttemptId attempt = CLUSTER.client().report(id).getCurrentApplicationAttemptId();
+    ApplicationId id = submit("/it/executor", batches, "2s");
+    ApplicationAttemptId attempt = awaitCommitted(id, "/it/executor", 3);
     List<ProcessHandle> executors = ContainerProcesses.executors(attempt);
     assertThat(executors).hasSize(2);
     ContainerProcesses.killHard(executors.get(0));
 
-    ApplicationReport report = CLUSTER.awaitState(id, YarnApplicationState.FINISHED);
-    assertThat(report.getFinalApplicationStatus()).isEqualTo(FinalApplicationStatus.SUCCEEDED);
-    List<List<String>> lines = new ArrayList<>(CLUSTER.readOutputs("/it/executor/out", "batch-").values());
-    assertThat(lines).containsExactlyElementsOf(
-        Demo.expectedLines(LINES, VOCABULARY, batches).stream().map(List::of).toList());
+    assertSucceeded(id);
+    assertExactRunningTotals("/it/executor", batches);
   }
 
   @Test
   void zombieAmLeftRunningByFailAttemptCommitsNothingAndExits() throws Exception {
     int batches = 8;
-    ApplicationId id = CLUSTER.submit(GeneratedWordCount.class.getName(), "/it/zombie/checkpoint", 2, 4,
-        Map.of("workload.R", Long.toString(LINES), "workload.K", Long.toString(VOCABULARY),
-            "output.dir", "/it/zombie/out", "sluice.stop.afterBatches", Integer.toString(batches)));
-    Awaitility.await().atMost(java.time.Duration.ofSeconds(90))
-        .until(() -> CLUSTER.readOutputs("/it/zombie/out", "batch-").size() >= 3);
-    ApplicationAttemptId first = CLUSTER.client().report(id).getCurrentApplicationAttemptId();
+    ApplicationId id = submit("/it/zombie", batches, "2s");
+    ApplicationAttemptId first = awaitCommitted(id, "/it/zombie", 3);
     ProcessHandle zombie = ContainerProcesses.am(first).orElseThrow();
 
     CLUSTER.client().yarn().failApplicationAttempt(first);
 
     Awaitility.await().atMost(java.time.Duration.ofSeconds(60)).until(() -> !zombie.isAlive());
-    ApplicationReport report = CLUSTER.awaitState(id, YarnApplicationState.FINISHED);
-    assertThat(report.getFinalApplicationStatus()).isEqualTo(FinalApplicationStatus.SUCCEEDED);
-    assertThat(report.getCurrentApplicationAttemptId().getAttemptId()).isGreaterThan(first.getAttemptId());
-    List<List<String>> lines = new ArrayList<>(CLUSTER.readOutputs("/it/zombie/out", "batch-").values());
-    assertThat(lines).containsExactlyElementsOf(
-        Demo.expectedLines(LINES, VOCABULARY, batches).stream().map(List::of).toList());
+    assertThat(assertSucceeded(id).getCurrentApplicationAttemptId().getAttemptId()).isGreaterThan(first.getAttemptId());
+    assertExactRunningTotals("/it/zombie", batches);
   }
 
   @Test
   void newestMetadataTruncatedBetweenAttemptsFallsBackToThePreviousFile() throws Exception {
     int batches = 8;
-    String checkpoint = "/it/truncated/checkpoint";
-    ApplicationId id = CLUSTER.submit(GeneratedWordCount.class.getName(), checkpoint, 2, 4,
-        Map.of("workload.R", Long.toString(LINES), "workload.K", Long.toString(VOCABULARY),
-            "output.dir", "/it/truncated/out", "sluice.stop.afterBatches", Integer.toString(batches),
-            "workload.checkpointInterval", "2s"));
-    Awaitility.await().atMost(java.time.Duration.ofSeconds(90))
-        .until(() -> CLUSTER.readOutputs("/it/truncated/out", "batch-").size() >= 4);
-    ApplicationAttemptId first = CLUSTER.client().report(id).getCurrentApplicationAttemptId();
+    ApplicationId id = submit("/it/truncated", batches, "2s");
+    ApplicationAttemptId first = awaitCommitted(id, "/it/truncated", 4);
+    // Truncate right after the kill, before YARN has even noticed it: the next attempt reads the damage.
     ContainerProcesses.killHard(ContainerProcesses.am(first).orElseThrow());
-
-    org.apache.hadoop.fs.Path newest = new io.sluice.checkpoint.MetadataStore(CLUSTER.fs(),
-        new org.apache.hadoop.fs.Path(checkpoint), 10).list().get(0);
+    Path newest = new MetadataStore(CLUSTER.fs(), new Path("/it/truncated/checkpoint"), 10).list().get(0);
     byte[] whole;
     try (var in = CLUSTER.fs().open(newest)) {
       whole = in.readAllBytes();
@@ -121,31 +91,55 @@ class DriverRecoveryIT {
       out.write(whole, 0, whole.length / 2);
     }
 
-    ApplicationReport report = CLUSTER.awaitState(id, YarnApplicationState.FINISHED);
-    assertThat(report.getFinalApplicationStatus()).isEqualTo(FinalApplicationStatus.SUCCEEDED);
-    List<List<String>> lines = new ArrayList<>(CLUSTER.readOutputs("/it/truncated/out", "batch-").values());
-    assertThat(lines).containsExactlyElementsOf(
-        Demo.expectedLines(LINES, VOCABULARY, batches).stream().map(List::of).toList());
+    assertSucceeded(id);
+    assertExactRunningTotals("/it/truncated", batches);
     assertThat(amLogOf(id, 2)).contains("metadata checkpoint " + CLUSTER.fs().makeQualified(newest) + " is unusable");
   }
 
-  /** The stderr of an attempt's AM container, where its log goes. */
-  private static String amLogOf(ApplicationId id, int attempt) throws java.io.IOException {
-    String container = String.format("container_%d_%04d_%02d_000001", id.getClusterTimestamp(), id.getId(), attempt);
-    try (var files = java.nio.file.Files.walk(java.nio.file.Path.of("target", "test", "data"))) {
-      java.nio.file.Path log = files.filter(p -> p.getFileName().toString().equals("stderr")
-          && p.getParent().getFileName().toString().equals(container)).findFirst().orElseThrow();
-      return java.nio.file.Files.readString(log);
-    }
+  /** Submits the stateful generated word count writing under {@code dir}, snapshotting its state every {@code interval}. */
+  private static ApplicationId submit(String dir, int batches, String interval) throws Exception {
+    return CLUSTER.submit(GeneratedWordCount.class.getName(), dir + "/checkpoint", 2, 4,
+        Map.of("workload.R", Long.toString(LINES), "workload.K", Long.toString(VOCABULARY),
+            "output.dir", dir + "/out", "sluice.stop.afterBatches", Integer.toString(batches),
+            "workload.checkpointInterval", interval));
   }
 
-  private static void killAmAfterBatches(ApplicationId id, int committed) throws Exception {
+  /** Waits until {@code count} batches of the job under {@code dir} are committed; returns the attempt then running. */
+  private static ApplicationAttemptId awaitCommitted(ApplicationId id, String dir, int count) throws Exception {
     Awaitility.await().atMost(java.time.Duration.ofSeconds(90))
-        .until(() -> CLUSTER.readOutputs("/it/recovery/out", "batch-").size() >= committed);
-    ApplicationAttemptId attempt = CLUSTER.client().report(id).getCurrentApplicationAttemptId();
-    ProcessHandle am = ContainerProcesses.am(attempt).orElseThrow(() -> new AssertionError("no AM process for " + attempt));
-    ContainerProcesses.killHard(am);
+        .until(() -> CLUSTER.readOutputs(dir + "/out", "batch-").size() >= count);
+    return CLUSTER.client().report(id).getCurrentApplicationAttemptId();
+  }
+
+  private static void killAm(ApplicationId id, ApplicationAttemptId attempt) throws Exception {
+    ContainerProcesses.killHard(ContainerProcesses.am(attempt)
+        .orElseThrow(() -> new AssertionError("no AM process for " + attempt)));
     Awaitility.await().atMost(java.time.Duration.ofSeconds(60)).until(() ->
         CLUSTER.client().report(id).getCurrentApplicationAttemptId().getAttemptId() > attempt.getAttemptId());
+  }
+
+  private static ApplicationReport assertSucceeded(ApplicationId id) {
+    ApplicationReport report = CLUSTER.awaitState(id, YarnApplicationState.FINISHED);
+    assertThat(report.getFinalApplicationStatus()).isEqualTo(FinalApplicationStatus.SUCCEEDED);
+    return report;
+  }
+
+  /** Every batch committed once, with the running totals a plain computation gives, and nothing else in the output. */
+  private static void assertExactRunningTotals(String dir, int batches) throws IOException {
+    List<List<String>> lines = new ArrayList<>(CLUSTER.readOutputs(dir + "/out", "batch-").values());
+    assertThat(lines).containsExactlyElementsOf(
+        Demo.expectedLines(LINES, VOCABULARY, batches).stream().map(List::of).toList());
+    assertThat(CLUSTER.fs().listStatus(new Path(dir + "/out"))).extracting(s -> s.getPath().getName())
+        .allMatch(n -> n.startsWith("batch-"));
+  }
+
+  /** The stderr of an attempt's AM container, where its log goes. */
+  private static String amLogOf(ApplicationId id, int attempt) throws IOException {
+    String container = String.format("container_%d_%04d_%02d_000001", id.getClusterTimestamp(), id.getId(), attempt);
+    try (var files = Files.walk(java.nio.file.Path.of("target", "test", "data"))) {
+      java.nio.file.Path log = files.filter(p -> p.getFileName().toString().equals("stderr")
+          && p.getParent().getFileName().toString().equals(container)).findFirst().orElseThrow();
+      return Files.readString(log);
+    }
   }
 }

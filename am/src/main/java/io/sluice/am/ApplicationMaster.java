@@ -113,6 +113,7 @@ final class ApplicationMaster {
     yarn.requestExecutors(setup.spec().getExecutors());
     pool.awaitRegistered(setup.spec().getExecutors(),
         graph.settings().getDuration(EXECUTOR_REGISTRATION_TIMEOUT, Duration.ofSeconds(120)).millis(), setup.clock());
+    driver.beginBatches();
     LOG.info("Application {}: {} executors registered; running batches every {}", appId, setup.spec().getExecutors(),
         graph.batchInterval());
     if (Boolean.parseBoolean(graph.settings().get(STOP_GRACEFULLY_ON_SHUTDOWN, "false"))) {

@@ -53,6 +53,8 @@ public final class JobDriver {
 
   private StateCheckpoints state;
   private boolean stateReplayed;
+  /** A fresh job whose clock may still be moved to when its executors are up ({@link #beginBatches()}). */
+  private boolean clockPending;
   private long epoch;
   private long startTimeMs;
   private long lastCompletedMs;
@@ -84,10 +86,9 @@ public final class JobDriver {
     if (loaded.isPresent()) {
       resume(loaded.get());
     } else {
-      long now = env.clock().wallMillis();
-      startTimeMs = now - Math.floorMod(now, interval.millis());
+      startClock();
+      clockPending = true;
       epoch = 1;
-      state = newStateCheckpoints();
       LOG.info("Application {}: starting fresh at {} with checkpoint directory {}", env.applicationId(), startTimeMs,
           store.directory());
     }
@@ -115,6 +116,12 @@ public final class JobDriver {
     }
     LOG.info("Application {}: resuming from {} as epoch {}: {} batches completed, last at {}, {} to re-run",
         env.applicationId(), loaded.path(), epoch, batchesCompleted, lastCompletedMs, pending.size());
+  }
+
+  private void startClock() {
+    long now = env.clock().wallMillis();
+    startTimeMs = now - Math.floorMod(now, interval.millis());
+    state = newStateCheckpoints();
   }
 
   private StateCheckpoints newStateCheckpoints() {
@@ -153,6 +160,18 @@ public final class JobDriver {
   }
 
   /** Waits for the next batch time, then plans (or re-runs) and runs that batch. */
+  /**
+   * For a fresh job, starts the batch clock now, when batches can run, rather than when the driver
+   * came up, so the job does not begin behind by its executors' start-up time. A resumed job keeps
+   * its recorded start time.
+   */
+  public void beginBatches() {
+    if (clockPending) {
+      startClock();
+      clockPending = false;
+    }
+  }
+
   public void runNextBatch() throws Exception {
     if (!stateReplayed) {
       replayState();
@@ -198,6 +217,10 @@ public final class JobDriver {
    * attempt (one YARN gave up on but that still runs) must neither commit output nor metadata.
    */
   private void checkNotFenced() throws Exception {
+    // This driver wrote every file up to its own sequence: only a newer one can come from another.
+    if (store.highestSequence() <= sequence) {
+      return;
+    }
     Optional<MetadataStore.Loaded> newest = store.readNewestValid(LOG::warn);
     if (newest.isPresent() && newest.get().checkpoint().getEpoch() > epoch) {
       throw new FencedException(epoch, newest.get().checkpoint().getEpoch());

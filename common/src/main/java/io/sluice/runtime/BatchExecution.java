@@ -52,15 +52,15 @@ final class BatchExecution {
   /** What running a batch took and wrote. */
   record Outcome(int tasks, List<SnapshotWritten> snapshots) {}
 
-  /**
-   * Runs the batch. A replay rebuilds state only: its tasks skip outputs and nothing is committed.
-   */
   /** Checked right before a batch's outputs are committed; throws when this driver may no longer commit. */
   @FunctionalInterface
   interface CommitFence {
     void check() throws Exception;
   }
 
+  /**
+   * Runs the batch. A replay rebuilds state only: its tasks skip outputs and nothing is committed.
+   */
   Outcome run(BatchRecord batch, BatchInfo info, boolean replay, StateCheckpoints state, CommitFence fence)
       throws Exception {
     long t = batch.getBatchTimeMs();
@@ -91,7 +91,7 @@ final class BatchExecution {
     if (!replay) {
       fence.check();
       runDriverOutputs(done, info);
-      commitTextOutputs(info);
+      commitTextOutputs(batch, info);
     }
     tasks.release(t);
     return new Outcome(done.size(), done.stream().flatMap(d -> d.result().getSnapshotsList().stream()).toList());
@@ -158,7 +158,7 @@ final class BatchExecution {
     }
   }
 
-  private void commitTextOutputs(BatchInfo info) throws IOException {
+  private void commitTextOutputs(BatchRecord batch, BatchInfo info) throws IOException {
     for (OperatorNode node : graph.ofRole(OperatorKind.Role.OUTPUT)) {
       if (node.kind() != OperatorKind.SAVE_AS_TEXT) {
         continue;
@@ -172,6 +172,22 @@ final class BatchExecution {
       } catch (FileAlreadyExistsException e) {
         LOG.warn("Batch {}: output {} was already committed; discarding this run's copy", info.time().millis(), target);
         fc.delete(temp, true);
+      }
+      deleteEarlierAttemptsCopies(temp.getFileSystem(hadoopConf), node, batch, info);
+    }
+  }
+
+  /**
+   * A driver killed while writing a batch leaves its epoch's hidden directory behind. Only epochs
+   * from the one that planned the batch up to this one can have written it, and once it is
+   * committed none of the older ones can commit it (they are fenced), so their copies are removed.
+   */
+  private static void deleteEarlierAttemptsCopies(FileSystem fs, OperatorNode node, BatchRecord batch,
+      BatchInfo info) throws IOException {
+    for (long epoch = batch.getEpoch(); epoch < info.epoch(); epoch++) {
+      Path stale = OutputPaths.uncommitted(node.param("prefix"), node.param("suffix"), info.time().millis(), epoch);
+      if (fs.delete(stale, true)) {
+        LOG.info("Batch {}: removed {} left by an earlier attempt", info.time().millis(), stale);
       }
     }
   }

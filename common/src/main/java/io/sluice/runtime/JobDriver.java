@@ -159,7 +159,6 @@ public final class JobDriver {
     return Math.max(lastCompletedMs, startTimeMs) + interval.millis();
   }
 
-  /** Waits for the next batch time, then plans (or re-runs) and runs that batch. */
   /**
    * For a fresh job, starts the batch clock now, when batches can run, rather than when the driver
    * came up, so the job does not begin behind by its executors' start-up time. A resumed job keeps
@@ -172,6 +171,7 @@ public final class JobDriver {
     }
   }
 
+  /** Waits for the next batch time, then plans (or re-runs) and runs that batch. */
   public void runNextBatch() throws Exception {
     if (!stateReplayed) {
       replayState();

@@ -24,8 +24,9 @@ final class AmEndpoints {
     return new DriverServiceGrpc.DriverServiceImplBase() {
       @Override
       public void registerExecutor(RegisterExecutorRequest r, StreamObserver<RegisterExecutorResponse> out) {
-        pool.register(r.getExecutorId(), r.getHost(), r.getPort());
-        LOG.info("Executor {} registered from {}:{} ({})", r.getExecutorId(), r.getHost(), r.getPort(), r.getContainerId());
+        pool.register(r);
+        LOG.info("Executor {} registered from {}:{} ({}, slot {})", r.getExecutorId(), r.getHost(), r.getPort(),
+            r.getContainerId(), r.getSlot());
         out.onNext(RegisterExecutorResponse.newBuilder().setEpoch(epoch.getAsLong()).build());
         out.onCompleted();
       }

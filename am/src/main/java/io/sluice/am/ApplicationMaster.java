@@ -1,13 +1,19 @@
 package io.sluice.am;
 
 import io.grpc.BindableService;
+import io.grpc.ManagedChannel;
 import io.grpc.Server;
+import io.grpc.StatusRuntimeException;
 import io.sluice.api.Duration;
 import io.sluice.api.SluiceException;
 import io.sluice.checkpoint.MetadataStore;
 import io.sluice.graph.SettingKeys;
 import io.sluice.graph.StreamGraph;
+import io.sluice.proto.AdoptRequest;
+import io.sluice.proto.AdoptResponse;
+import io.sluice.proto.ExecutorServiceGrpc;
 import io.sluice.proto.JobSpec;
+import io.sluice.proto.RegisterExecutorRequest;
 import io.sluice.proto.StatusResponse;
 import io.sluice.rpc.AppSecret;
 import io.sluice.rpc.RpcChannels;
@@ -16,7 +22,11 @@ import io.sluice.runtime.Clock;
 import io.sluice.runtime.JobDriver;
 import io.sluice.runtime.JobSpecs;
 import io.sluice.runtime.LocalFiles;
+import java.io.IOException;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.stream.Collectors;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -24,14 +34,15 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.yarn.api.records.ApplicationAttemptId;
+import org.apache.hadoop.yarn.api.records.Container;
 import org.apache.hadoop.yarn.api.records.FinalApplicationStatus;
 import org.apache.hadoop.yarn.conf.YarnConfiguration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One AM attempt's lifecycle: serve RPC and the status page, register with YARN, start the
- * executors, run the batch loop of {@link JobDriver} on the calling thread until the job is told
+ * One AM attempt's lifecycle: serve RPC and the status page, register with YARN, adopt the
+ * executors an earlier attempt left running and start the missing ones, run the batch loop of {@link JobDriver} on the calling thread until the job is told
  * to stop, and unregister. RPC handlers and YARN callbacks only post into {@link #stop} and
  * {@link #status}; the driver's state stays on the calling thread.
  */
@@ -55,13 +66,15 @@ final class ApplicationMaster {
   private final AtomicReference<AmEndpoints.StopMode> stop = new AtomicReference<>(AmEndpoints.StopMode.NONE);
   private final CountDownLatch loopEnded = new CountDownLatch(1);
   private final ExecutorPool pool;
+  private final ExecutorDirectoryFile directory;
 
   ApplicationMaster(Setup setup) {
     this.setup = setup;
     this.appId = setup.attempt().getApplicationId().toString();
     this.status = new AtomicReference<>(StatusResponse.newBuilder().setApplicationId(appId).setState("STARTING")
         .setAttempt(setup.attempt().getAttemptId()).build());
-    this.pool = new ExecutorPool(setup.secret());
+    this.directory = new ExecutorDirectoryFile(setup.conf(), setup.spec().getStagingDir());
+    this.pool = new ExecutorPool(setup.secret(), setup.spec().getExecutors(), directory::write);
   }
 
   /** Runs the attempt to its end; a job error the user must fix unregisters the application as FAILED. */
@@ -77,10 +90,10 @@ final class ApplicationMaster {
     StatusPage page = StatusPage.start(setup.host(), status::get);
     try {
       status.updateAndGet(s -> s.toBuilder().setTrackingUrl(page.url()).build());
-      yarn.register(setup.host(), server.getPort(), page.url());
+      List<Container> previous = yarn.register(setup.host(), server.getPort(), page.url());
       LOG.info("Application {} attempt {}: AM serving at {}, status page {}", appId, setup.attempt().getAttemptId(),
           amAddress, page.url());
-      String why = runJob(yarn);
+      String why = runJob(yarn, previous);
       yarn.unregister(FinalApplicationStatus.SUCCEEDED, why);
     } catch (SluiceException e) {
       LOG.error("Application {}: {}", appId, e.getMessage());
@@ -96,7 +109,7 @@ final class ApplicationMaster {
   }
 
   /** Recovers or starts the job, starts the executors and runs batches until told to stop; says why it ended. */
-  private String runJob(ExecutorLauncher yarn) throws Exception {
+  private String runJob(ExecutorLauncher yarn, List<Container> previous) throws Exception {
     StreamGraph graph = JobSpecs.graph(setup.spec(), AmMain.class.getClassLoader());
     Path dir = new Path(graph.checkpointDir().orElse(setup.spec().getStagingDir() + "/checkpoint"));
     FileSystem fs = dir.getFileSystem(setup.conf());
@@ -110,12 +123,14 @@ final class ApplicationMaster {
         .setBatchIntervalMs(graph.batchInterval().millis()).setExecutors(setup.spec().getExecutors())
         .setCheckpointDir(dir.toString()).build());
 
-    yarn.requestExecutors(setup.spec().getExecutors());
-    pool.awaitRegistered(setup.spec().getExecutors(),
-        graph.settings().getDuration(EXECUTOR_REGISTRATION_TIMEOUT, Duration.ofSeconds(120)).millis(), setup.clock());
+    int adopted = adoptExecutors(yarn, previous, driver.epoch());
+    status.updateAndGet(s -> s.toBuilder().setAdoptedExecutors(adopted).build());
+    yarn.requestExecutors(pool.freeSlots());
+    pool.awaitRegistered(graph.settings().getDuration(EXECUTOR_REGISTRATION_TIMEOUT, Duration.ofSeconds(120)).millis(),
+        setup.clock());
     driver.beginBatches();
-    LOG.info("Application {}: {} executors registered; running batches every {}", appId, setup.spec().getExecutors(),
-        graph.batchInterval());
+    LOG.info("Application {}: {} executors up ({} adopted); running batches every {}", appId,
+        setup.spec().getExecutors(), adopted, graph.batchInterval());
     if (Boolean.parseBoolean(graph.settings().get(STOP_GRACEFULLY_ON_SHUTDOWN, "false"))) {
       drainOnShutdown(graph.settings().getDuration(GRACEFUL_SHUTDOWN_TIMEOUT, Duration.ofSeconds(30)).millis());
     }
@@ -125,10 +140,49 @@ final class ApplicationMaster {
       driver.runNextBatch();
       long checkpointBytes = fs.getContentSummary(dir).getLength();
       status.updateAndGet(s -> s.toBuilder().setLastCheckpointSequence(driver.lastSequence()).clearRecentBatches()
+          .setStateKept(driver.stateKeptByExecutors()).setBatchesReplayed(driver.batchesReplayed())
           .addAllRecentBatches(driver.recentBatches()).setCheckpointBytes(checkpointBytes).build());
     }
     LOG.info("Application {}: {} after {} batches; finishing", appId, why, driver.batchesCompleted());
     return why + " after " + driver.batchesCompleted() + " batches";
+  }
+
+  /**
+   * Takes over the executors an earlier attempt left running (YARN keeps containers across
+   * attempts): each one that accepts this epoch keeps its slot and its in-memory state; the
+   * containers of the others are given back. Returns how many were adopted.
+   */
+  private int adoptExecutors(ExecutorLauncher yarn, List<Container> previous, long epoch) throws IOException {
+    if (previous.isEmpty()) {
+      return 0;
+    }
+    Map<String, RegisterExecutorRequest> byContainer = directory.read().getExecutorsList().stream()
+        .collect(Collectors.toMap(RegisterExecutorRequest::getContainerId, Function.identity(), (a, b) -> b));
+    int adopted = 0;
+    for (Container c : previous) {
+      RegisterExecutorRequest r = byContainer.get(c.getId().toString());
+      if (r != null && r.getSlot() < setup.spec().getExecutors()) {
+        ManagedChannel channel = RpcChannels.channel(r.getHost() + ":" + r.getPort());
+        try {
+          AdoptResponse answer = ExecutorServiceGrpc.newBlockingStub(channel)
+              .withCallCredentials(setup.secret().callCredentials()).withDeadlineAfter(15, TimeUnit.SECONDS)
+              .adopt(AdoptRequest.newBuilder().setEpoch(epoch).build());
+          pool.adopted(r, answer.getHeldList());
+          adopted++;
+          LOG.info("Application {}: adopted {} in {} (slot {}), holding {} state partitions", appId,
+              r.getExecutorId(), c.getId(), r.getSlot(), answer.getHeldCount());
+          continue;
+        } catch (StatusRuntimeException e) {
+          LOG.warn("Application {}: {} in {} did not accept epoch {}: {}", appId, r.getExecutorId(), c.getId(), epoch,
+              e.getStatus());
+        } finally {
+          channel.shutdownNow();
+        }
+      }
+      LOG.info("Application {}: releasing container {} of an earlier attempt", appId, c.getId());
+      yarn.release(c.getId());
+    }
+    return adopted;
   }
 
   /** Why the batch loop ends now, or null to run the next batch. */

@@ -6,7 +6,8 @@ import java.nio.ByteBuffer;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.Consumer;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.io.DataOutputBuffer;
@@ -31,8 +32,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The AM's side of YARN: registers with the ResourceManager, asks for executor containers and
- * launches them, and unregisters at the end. YARN's callbacks only log and hand containers on.
+ * The AM's side of YARN: registers with the ResourceManager, asks for executor containers for
+ * free slots and launches them, and unregisters at the end. YARN's callbacks only log and hand
+ * containers on.
  */
 final class ExecutorLauncher implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ExecutorLauncher.class);
@@ -43,7 +45,8 @@ final class ExecutorLauncher implements AutoCloseable {
   private final Map<String, LocalResource> resources;
   private final String amAddress;
   private final Consumer<String> onFatal;
-  private final AtomicInteger launched = new AtomicInteger();
+  /** Slots asked for and not yet given a container, in the order asked. */
+  private final Queue<Integer> slotsToFill = new ConcurrentLinkedQueue<>();
   private AMRMClientAsync<ContainerRequest> rm;
   private NMClientAsync nm;
   private Resource executorResource;
@@ -57,9 +60,15 @@ final class ExecutorLauncher implements AutoCloseable {
     this.onFatal = onFatal;
   }
 
-  /** Registers this attempt with the ResourceManager. */
-  void register(String host, int rpcPort, String trackingUrl) throws Exception {
+  /**
+   * Registers this attempt with the ResourceManager; returns the containers of earlier attempts
+   * that are still running (YARN keeps them across attempts).
+   */
+  List<Container> register(String host, int rpcPort, String trackingUrl) throws Exception {
     nm = NMClientAsync.createNMClientAsync(new NodeManagerCallbacks());
+    // An attempt that fails leaves its executors running for the next attempt to adopt; when the
+    // application ends, YARN stops them.
+    nm.getClient().cleanupRunningContainersOnStop(false);
     nm.init(conf);
     nm.start();
     rm = AMRMClientAsync.createAMRMClientAsync(500, new ResourceManagerCallbacks());
@@ -69,12 +78,20 @@ final class ExecutorLauncher implements AutoCloseable {
     Resource max = response.getMaximumResourceCapability();
     executorResource = Resource.newInstance(Math.min(spec.getExecutorMemoryMb(), max.getMemorySize()),
         Math.min(spec.getExecutorCores(), max.getVirtualCores()));
+    return response.getContainersFromPreviousAttempts();
   }
 
-  void requestExecutors(int count) {
-    for (int i = 0; i < count; i++) {
+  /** Asks for one executor container per slot. */
+  void requestExecutors(List<Integer> slots) {
+    for (int slot : slots) {
+      slotsToFill.add(slot);
       rm.addContainerRequest(new ContainerRequest(executorResource, null, null, EXECUTOR_PRIORITY));
     }
+  }
+
+  /** Gives back a container this attempt will not use, such as an earlier attempt's executor that did not answer. */
+  void release(ContainerId id) {
+    rm.releaseAssignedContainer(id);
   }
 
   void unregister(FinalApplicationStatus status, String message) {
@@ -95,12 +112,13 @@ final class ExecutorLauncher implements AutoCloseable {
     }
   }
 
-  private void launch(Container container) throws IOException {
-    String executorId = "executor-" + launched.incrementAndGet();
+  private void launch(Container container, int slot) throws IOException {
+    String executorId = "executor-" + (slot + 1);
     Map<String, String> env = new HashMap<>();
     env.put("CLASSPATH", System.getenv("CLASSPATH"));
     env.put("SLUICE_AM_ADDRESS", amAddress);
     env.put("SLUICE_EXECUTOR_ID", executorId);
+    env.put("SLUICE_EXECUTOR_SLOT", Integer.toString(slot));
     // A JVM needs room beside its heap; 3/4 of the container keeps it under YARN's memory limit.
     long heapMb = Math.max(64, container.getResource().getMemorySize() * 3 / 4);
     String command = ContainerSetup.javaCommand(heapMb, "io.sluice.container.ExecutorMain");
@@ -139,7 +157,7 @@ final class ExecutorLauncher implements AutoCloseable {
         }
         rm.removeContainerRequest(matching.get(0).iterator().next());
         try {
-          launch(c);
+          launch(c, slotsToFill.remove());
         } catch (IOException e) {
           onFatal.accept("cannot launch an executor in " + c.getId() + ": " + e);
         }

@@ -2,55 +2,132 @@ package io.sluice.am;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.grpc.ManagedChannel;
+import io.sluice.proto.ExecutorDirectory;
 import io.sluice.proto.ExecutorServiceGrpc;
+import io.sluice.proto.HeldState;
+import io.sluice.proto.RegisterExecutorRequest;
 import io.sluice.rpc.AppSecret;
 import io.sluice.rpc.RpcChannels;
 import io.sluice.runtime.Clock;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 
-/** The executors registered with this AM. Written by RPC threads, read by the driver thread. */
+/**
+ * The job's executors by slot: state partition {@code p} lives in slot {@code p mod count}, so an
+ * executor adopted from an earlier attempt keeps its slot and a replacement takes the free one.
+ * Written by RPC threads (registrations) and the driver thread (adoptions), read by the driver.
+ */
 final class ExecutorPool implements AutoCloseable {
 
-  /** A registered executor and the stub that reaches it. */
-  record Executor(String id, String address, ManagedChannel channel, ExecutorServiceGrpc.ExecutorServiceFutureStub stub) {}
+  /** An executor, how it registered, the state it held when adopted, and the stub that reaches it. */
+  record Executor(RegisterExecutorRequest registration, List<HeldState> held, ManagedChannel channel,
+      ExecutorServiceGrpc.ExecutorServiceFutureStub stub) {
+    String id() {
+      return registration.getExecutorId();
+    }
+
+    String address() {
+      return registration.getHost() + ":" + registration.getPort();
+    }
+  }
 
   private final AppSecret secret;
+  private final Consumer<ExecutorDirectory> onChange;
   private final Object lock = new Object();
 
   @GuardedBy("lock")
-  private final List<Executor> executors = new ArrayList<>();
+  private final Executor[] slots;
 
-  ExecutorPool(AppSecret secret) {
+  /** {@code onChange} receives every new set of executors, so the next attempt can find them. */
+  ExecutorPool(AppSecret secret, int count, Consumer<ExecutorDirectory> onChange) {
     this.secret = secret;
+    this.slots = new Executor[count];
+    this.onChange = onChange;
   }
 
-  void register(String id, String host, int port) {
-    String address = host + ":" + port;
-    ManagedChannel channel = RpcChannels.channel(address);
-    Executor e = new Executor(id, address, channel,
+  /** An executor this attempt launched has registered. */
+  void register(RegisterExecutorRequest r) {
+    put(r, List.of());
+  }
+
+  /** An executor of an earlier attempt was adopted, holding {@code held}. */
+  void adopted(RegisterExecutorRequest r, List<HeldState> held) {
+    put(r, List.copyOf(held));
+  }
+
+  private void put(RegisterExecutorRequest r, List<HeldState> held) {
+    if (r.getSlot() < 0 || r.getSlot() >= slots.length) {
+      throw new IllegalArgumentException("executor " + r.getExecutorId() + " has slot " + r.getSlot() + " of "
+          + slots.length);
+    }
+    ManagedChannel channel = RpcChannels.channel(r.getHost() + ":" + r.getPort());
+    Executor e = new Executor(r, held, channel,
         ExecutorServiceGrpc.newFutureStub(channel).withCallCredentials(secret.callCredentials()));
     synchronized (lock) {
-      executors.add(e);
+      Executor old = slots[r.getSlot()];
+      if (old != null) {
+        old.channel().shutdownNow();
+      }
+      slots[r.getSlot()] = e;
+      // Under the lock, so that of two registrations at once the later directory is the one kept.
+      onChange.accept(directory());
       lock.notifyAll();
     }
   }
 
-  List<Executor> snapshot() {
+  @GuardedBy("lock")
+  private ExecutorDirectory directory() {
+    ExecutorDirectory.Builder d = ExecutorDirectory.newBuilder();
+    Arrays.stream(slots).filter(Objects::nonNull).forEach(e -> d.addExecutors(e.registration()));
+    return d.build();
+  }
+
+  /** The slots no executor holds yet. */
+  List<Integer> freeSlots() {
     synchronized (lock) {
-      return List.copyOf(executors);
+      List<Integer> free = new ArrayList<>();
+      for (int i = 0; i < slots.length; i++) {
+        if (slots[i] == null) {
+          free.add(i);
+        }
+      }
+      return free;
     }
   }
 
-  /** Waits until {@code count} executors have registered, for at most {@code timeoutMs} of {@code clock}. */
-  void awaitRegistered(int count, long timeoutMs, Clock clock) throws InterruptedException, TimeoutException {
+  /** The executors in slot order; complete once {@link #awaitRegistered} has returned. */
+  List<Executor> snapshot() {
+    synchronized (lock) {
+      return Arrays.stream(slots).filter(Objects::nonNull).toList();
+    }
+  }
+
+  /**
+   * Whether the executor where {@code partition} runs was adopted holding it at batch
+   * {@code versionMs}, or one uncompleted batch ahead that it can undo.
+   */
+  boolean holds(String nodeId, int partition, long versionMs) {
+    synchronized (lock) {
+      Executor e = slots[partition % slots.length];
+      return e != null && e.held().stream().anyMatch(h -> h.getNodeId().equals(nodeId)
+          && h.getPartition() == partition
+          && (h.getVersionMs() == versionMs || h.hasUndoableToMs() && h.getUndoableToMs() == versionMs));
+    }
+  }
+
+  /** Waits until every slot has an executor, for at most {@code timeoutMs} of {@code clock}. */
+  void awaitRegistered(long timeoutMs, Clock clock) throws InterruptedException, TimeoutException {
     long deadline = clock.monotonicNanos() + timeoutMs * 1_000_000L;
     synchronized (lock) {
-      while (executors.size() < count) {
+      long registered;
+      while ((registered = Arrays.stream(slots).filter(Objects::nonNull).count()) < slots.length) {
         long leftMs = (deadline - clock.monotonicNanos()) / 1_000_000L;
         if (leftMs <= 0) {
-          throw new TimeoutException(executors.size() + " of " + count + " executors registered within " + timeoutMs
+          throw new TimeoutException(registered + " of " + slots.length + " executors registered within " + timeoutMs
               + " ms; is the cluster short of memory or cores for --executor-memory/--executor-cores?");
         }
         lock.wait(leftMs);

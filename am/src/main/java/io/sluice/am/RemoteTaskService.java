@@ -42,6 +42,11 @@ final class RemoteTaskService implements TaskService {
   }
 
   @Override
+  public boolean holdsState(String nodeId, int partition, long versionMs) {
+    return pool.holds(nodeId, partition, versionMs);
+  }
+
+  @Override
   public void release(long batchMs) {
     ReleaseBatchRequest request = ReleaseBatchRequest.newBuilder().setBatchTimeMs(batchMs).build();
     pool.snapshot().forEach(e -> e.stub().releaseBatch(request));

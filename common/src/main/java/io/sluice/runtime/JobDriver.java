@@ -47,12 +47,15 @@ public final class JobDriver {
   private final StreamGraph graph;
   private final MetadataStore store;
   private final Environment env;
+  private final TaskService tasks;
   private final BatchExecution execution;
   private final SourcePlanner sources;
   private final Duration interval;
 
   private StateCheckpoints state;
   private boolean stateReplayed;
+  private boolean stateKeptByExecutors;
+  private long batchesReplayed;
   /** A fresh job whose clock may still be moved to when its executors are up ({@link #beginBatches()}). */
   private boolean clockPending;
   private long epoch;
@@ -68,6 +71,7 @@ public final class JobDriver {
     this.graph = graph;
     this.store = store;
     this.env = env;
+    this.tasks = tasks;
     this.execution = new BatchExecution(graph, tasks, env.hadoopConf());
     this.sources = new SourcePlanner(env.hadoopConf());
     this.interval = graph.batchInterval();
@@ -130,20 +134,41 @@ public final class JobDriver {
   }
 
   /**
-   * Brings the executors' state to the last completed batch after a restart: the snapshot, then
-   * the completed batches after it replayed with the input they had, without output.
+   * Brings the executors' state to the last completed batch after a restart: nothing to do when
+   * the executors (adopted from the previous attempt) still hold it there; otherwise the snapshot,
+   * then the completed batches after it replayed with the input they had, without output.
    */
   private void replayState() throws Exception {
-    for (BatchRecord batch : state.batchesToReplay()) {
+    List<BatchRecord> toReplay = state.batchesToReplay();
+    if (state.hasState() && lastCompletedMs > 0 && state.heldBy(tasks, lastCompletedMs)) {
+      state.keptAt(lastCompletedMs);
+      stateKeptByExecutors = true;
+      stateReplayed = true;
+      LOG.info("Application {}: the executors hold every state partition at batch {}: nothing to restore, "
+          + "{} batches after the snapshot not replayed", env.applicationId(), lastCompletedMs, toReplay.size());
+      return;
+    }
+    for (BatchRecord batch : toReplay) {
       long t = batch.getBatchTimeMs();
       long started = env.clock().monotonicNanos();
       BatchExecution.Outcome outcome = execution.run(batch,
           new BatchInfo(new Time(t), new Time(startTimeMs), interval, epoch), true, state, this::checkNotFenced);
       state.completed(batch, outcome.snapshots(), true);
+      batchesReplayed++;
       LOG.info("Application {}: replayed batch {} onto the restored state in {} ms", env.applicationId(), t,
           (env.clock().monotonicNanos() - started) / 1_000_000L);
     }
     stateReplayed = true;
+  }
+
+  /** Whether this driver found the state it resumed from still in its executors' memory. */
+  public boolean stateKeptByExecutors() {
+    return stateKeptByExecutors;
+  }
+
+  /** How many completed batches this driver replayed to rebuild state. */
+  public long batchesReplayed() {
+    return batchesReplayed;
   }
 
   /** Whether batches were planned (their input recorded) but not yet completed. */

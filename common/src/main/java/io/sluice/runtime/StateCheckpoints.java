@@ -66,6 +66,23 @@ final class StateCheckpoints {
     return replayLog.stream().filter(b -> b.getBatchTimeMs() > stateVersionMs).toList();
   }
 
+  /** Whether the executors where the partitions run hold every one of them at batch {@code versionMs}. */
+  boolean heldBy(TaskService tasks, long versionMs) {
+    for (OperatorNode n : stateful) {
+      for (int p = 0; p < n.partitions(); p++) {
+        if (!tasks.holdsState(n.id(), p, versionMs)) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  /** The executors kept their state at {@code versionMs}: there is nothing to restore or replay. */
+  void keptAt(long versionMs) {
+    stateVersionMs = versionMs;
+  }
+
   boolean isSnapshotBatch(long batchMs) {
     return stateful.stream().anyMatch(n -> (batchMs - startTimeMs) % n.checkpointInterval().millis() == 0);
   }

@@ -20,8 +20,10 @@ import org.apache.hadoop.fs.Path;
 
 /**
  * The reduce side of {@code updateStateByKey}, in its own reduce task or inside the reduce task of
- * its parent shuffle: brings the partition's state to the version the driver expects (restoring it from snapshots when this JVM does not hold it), calls the update
- * function for the batch's keys only, snapshots when asked, and emits every key's state.
+ * its parent shuffle: brings the partition's state to the version the driver expects (undoing a
+ * batch that never completed, or restoring it from snapshots when this JVM does not hold it),
+ * calls the update function for the batch's keys only, snapshots when asked, and emits every
+ * key's state.
  */
 final class StatefulUpdate {
   private final OperatorNode node;
@@ -56,6 +58,7 @@ final class StatefulUpdate {
     PartitionState state = stores.partition(node.id(), partition);
     synchronized (state) {
       ensureVersion(state, partition, access, conf);
+      state.beginUpdate();
       UpdateFunction<Object, Object> f = (UpdateFunction<Object, Object>) node.function();
       for (Map.Entry<ByteBuffer, Object> e : batchValues.entrySet()) {
         PartitionState.Entry old = state.get(e.getKey());
@@ -88,6 +91,11 @@ final class StatefulUpdate {
   private void ensureVersion(PartitionState state, int partition, StateAccess access, Configuration conf)
       throws Exception {
     if (state.versionMs() == access.getBaseBatchMs()) {
+      return;
+    }
+    if (state.undoableToMs() == access.getBaseBatchMs()) {
+      // A batch that never completed ran here under an earlier driver.
+      state.rollBack();
       return;
     }
     if (access.getRestoreFilesCount() == 0) {

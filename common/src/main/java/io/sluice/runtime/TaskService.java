@@ -13,6 +13,14 @@ public interface TaskService {
   /** Runs all tasks, concurrently where it can, and fails if any of them fails. */
   List<CompletedTask> runAll(List<TaskRequest> tasks) throws Exception;
 
+  /**
+   * Whether the executor that runs {@code partition} of stateful operator {@code nodeId} already
+   * holds it at batch {@code versionMs}, as executors adopted from an earlier AM attempt may.
+   */
+  default boolean holdsState(String nodeId, int partition, long versionMs) {
+    return false;
+  }
+
   /** Lets every executor drop the shuffle data of batches up to {@code batchMs}. */
   void release(long batchMs);
 }

@@ -1,5 +1,7 @@
 package io.sluice.state;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -11,6 +13,23 @@ public final class StateStores {
 
   public PartitionState partition(String nodeId, int partition) {
     return partitions.computeIfAbsent(new PartitionId(nodeId, partition), id -> new PartitionState());
+  }
+
+  /**
+   * A partition held here, the batch its state is at, and the batch it can be rolled back to
+   * (-1 if none).
+   */
+  public record Held(String nodeId, int partition, long versionMs, long undoableToMs) {}
+
+  /** Every partition held here, with its version. */
+  public List<Held> held() {
+    List<Held> out = new ArrayList<>();
+    partitions.forEach((id, state) -> {
+      synchronized (state) {
+        out.add(new Held(id.nodeId(), id.partition(), state.versionMs(), state.undoableToMs()));
+      }
+    });
+    return out;
   }
 
   /** Keys held across all partitions, for status and tests. */

@@ -3,30 +3,45 @@ package io.sluice.container;
 import com.google.protobuf.ByteString;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
+import io.sluice.proto.AdoptRequest;
+import io.sluice.proto.AdoptResponse;
 import io.sluice.proto.ExecutorServiceGrpc;
 import io.sluice.proto.FetchShuffleRequest;
 import io.sluice.proto.FetchShuffleResponse;
+import io.sluice.proto.HeldState;
 import io.sluice.proto.ReleaseBatchRequest;
 import io.sluice.proto.ReleaseBatchResponse;
 import io.sluice.proto.TaskRequest;
 import io.sluice.proto.TaskResult;
 import io.sluice.runtime.ShuffleStore;
 import io.sluice.runtime.TaskRunner;
+import io.sluice.state.StateStores;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReadWriteLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The executor's RPC endpoint: runs the driver's tasks and serves shuffle blocks to peers. Tasks
  * from an epoch older than the newest one seen are refused, so an old driver cannot run work here.
+ *
+ * <p>A new AM attempt adopts the executor: from then on only its epoch runs tasks, and it learns
+ * which state partitions this JVM holds at which batch. Tasks run under the read side of
+ * {@link #adoption} and adoption takes the write side, so no task of an older epoch is still
+ * changing state when the versions are reported.
  */
 final class ExecutorEndpoint extends ExecutorServiceGrpc.ExecutorServiceImplBase {
   private static final Logger LOG = LoggerFactory.getLogger(ExecutorEndpoint.class);
+
+  private static final long ADOPTION_WAIT_SECONDS = 10;
 
   private final String executorId;
   private final TaskRunner runner;
   private final ShuffleStore shuffle;
   private final AtomicLong newestEpoch;
+  private final ReadWriteLock adoption = new ReentrantReadWriteLock();
 
   ExecutorEndpoint(String executorId, TaskRunner runner, ShuffleStore shuffle, AtomicLong newestEpoch) {
     this.executorId = executorId;
@@ -37,20 +52,63 @@ final class ExecutorEndpoint extends ExecutorServiceGrpc.ExecutorServiceImplBase
 
   @Override
   public void runTask(TaskRequest request, StreamObserver<TaskResult> out) {
-    long epoch = request.getBatch().getEpoch();
-    long newest = newestEpoch.accumulateAndGet(epoch, Math::max);
-    if (epoch < newest) {
-      out.onError(Status.FAILED_PRECONDITION.withDescription("task " + request.getTaskId() + " is from epoch " + epoch
-          + " but this executor follows epoch " + newest).asRuntimeException());
-      return;
-    }
+    adoption.readLock().lock();
     try {
+      long epoch = request.getBatch().getEpoch();
+      long newest = newestEpoch.accumulateAndGet(epoch, Math::max);
+      if (epoch < newest) {
+        out.onError(Status.FAILED_PRECONDITION.withDescription("task " + request.getTaskId() + " is from epoch "
+            + epoch + " but this executor follows epoch " + newest).asRuntimeException());
+        return;
+      }
       out.onNext(runner.run(request));
       out.onCompleted();
     } catch (Exception e) {
       LOG.error("Executor {}: batch {} task {} failed", executorId, request.getBatch().getBatchTimeMs(),
           request.getTaskId(), e);
       out.onError(Status.INTERNAL.withDescription(String.valueOf(e.getMessage())).asRuntimeException());
+    } finally {
+      adoption.readLock().unlock();
+    }
+  }
+
+  @Override
+  public void adopt(AdoptRequest request, StreamObserver<AdoptResponse> out) {
+    long newest = newestEpoch.accumulateAndGet(request.getEpoch(), Math::max);
+    if (request.getEpoch() < newest) {
+      out.onError(Status.FAILED_PRECONDITION.withDescription("adoption by epoch " + request.getEpoch()
+          + " but this executor follows epoch " + newest).asRuntimeException());
+      return;
+    }
+    try {
+      // Tasks of the older epoch that are still running finish first; new ones are refused.
+      if (!adoption.writeLock().tryLock(ADOPTION_WAIT_SECONDS, TimeUnit.SECONDS)) {
+        out.onError(Status.UNAVAILABLE.withDescription("tasks of an earlier epoch still running after "
+            + ADOPTION_WAIT_SECONDS + " s").asRuntimeException());
+        return;
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      out.onError(Status.CANCELLED.asRuntimeException());
+      return;
+    }
+    try {
+      shuffle.release(Long.MAX_VALUE);
+      AdoptResponse.Builder response = AdoptResponse.newBuilder().setExecutorId(executorId);
+      for (StateStores.Held h : runner.stateStores().held()) {
+        HeldState.Builder held = HeldState.newBuilder().setNodeId(h.nodeId()).setPartition(h.partition())
+            .setVersionMs(h.versionMs());
+        if (h.undoableToMs() >= 0) {
+          held.setUndoableToMs(h.undoableToMs());
+        }
+        response.addHeld(held);
+      }
+      LOG.info("Executor {}: adopted by epoch {}, holding {} state partitions", executorId, request.getEpoch(),
+          response.getHeldCount());
+      out.onNext(response.build());
+      out.onCompleted();
+    } finally {
+      adoption.writeLock().unlock();
     }
   }
 

@@ -26,13 +26,14 @@ import org.slf4j.LoggerFactory;
  * The executor container's entry point: builds the application's graph from the same jar as the
  * driver, serves tasks and shuffle blocks over RPC, and registers with the AM.
  *
- * <p>Environment: {@value #ENV_AM_ADDRESS} (the AM's RPC address), {@value #ENV_EXECUTOR_ID}, and
- * YARN's {@code CONTAINER_ID}; the job spec {@code job.pb} and the jars are localized into the
+ * <p>Environment: {@value #ENV_AM_ADDRESS} (the AM's RPC address), {@value #ENV_EXECUTOR_ID},
+ * {@value #ENV_EXECUTOR_SLOT} and YARN's {@code CONTAINER_ID}; the job spec {@code job.pb} and the jars are localized into the
  * working directory; the application secret is in the container's credentials.
  */
 public final class ExecutorMain {
   public static final String ENV_AM_ADDRESS = "SLUICE_AM_ADDRESS";
   public static final String ENV_EXECUTOR_ID = "SLUICE_EXECUTOR_ID";
+  public static final String ENV_EXECUTOR_SLOT = "SLUICE_EXECUTOR_SLOT";
   private static final Logger LOG = LoggerFactory.getLogger(ExecutorMain.class);
 
   private ExecutorMain() {}
@@ -40,6 +41,7 @@ public final class ExecutorMain {
   public static void main(String[] args) throws Exception {
     String amAddress = requireEnv(ENV_AM_ADDRESS);
     String executorId = requireEnv(ENV_EXECUTOR_ID);
+    int slot = Integer.parseInt(requireEnv(ENV_EXECUTOR_SLOT));
     JobSpec spec;
     try (InputStream in = Files.newInputStream(Path.of(JobSpecs.FILE_NAME))) {
       spec = JobSpec.parseFrom(in);
@@ -59,12 +61,12 @@ public final class ExecutorMain {
     ManagedChannel am = RpcChannels.channel(amAddress);
     RegisterExecutorResponse registered = DriverServiceGrpc.newBlockingStub(am).withCallCredentials(secret.callCredentials())
         .registerExecutor(RegisterExecutorRequest.newBuilder().setExecutorId(executorId).setHost(host)
-            .setPort(server.getPort()).setContainerId(System.getenv().getOrDefault("CONTAINER_ID", "")).build());
+            .setPort(server.getPort()).setContainerId(System.getenv().getOrDefault("CONTAINER_ID", "")).setSlot(slot).build());
     epoch.accumulateAndGet(registered.getEpoch(), Math::max);
     LOG.info("Executor {} serving at {}, registered with the AM at {} (epoch {})", executorId, self, amAddress,
         registered.getEpoch());
     am.shutdown();
-    // Runs until YARN stops the container when the application ends.
+    // Runs until YARN stops the container when the application ends; a later AM attempt adopts it.
     server.awaitTermination();
   }
 

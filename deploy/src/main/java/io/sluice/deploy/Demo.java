@@ -3,6 +3,7 @@ package io.sluice.deploy;
 import io.sluice.api.Duration;
 import io.sluice.api.SluiceException;
 import io.sluice.examples.GeneratedWordCount;
+import io.sluice.proto.StatusResponse;
 import io.sluice.runtime.Clock;
 import io.sluice.source.WordGenerator;
 import java.io.IOException;
@@ -14,6 +15,7 @@ import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import org.apache.hadoop.fs.FileStatus;
@@ -93,6 +95,7 @@ final class Demo {
     int attempt = 1;
     long killedAtNanos = 0;
     boolean recoveredBatchShown = false;
+    long firstRecoveredBatch = 0;
     while (true) {
       ApplicationReport r = client.report(id);
       if (r.getYarnApplicationState() != last) {
@@ -110,7 +113,19 @@ final class Demo {
           if (killedAtNanos != 0 && !recoveredBatchShown) {
             recoveredBatchShown = true;
             say("first batch committed %d ms after the kill", sinceMs(killedAtNanos));
+            firstRecoveredBatch = batch.getKey();
           }
+        }
+      }
+      if (firstRecoveredBatch != 0) {
+        // The AM's status counts the batch once its metadata is written, just after its output.
+        Optional<StatusResponse> status = client.amStatus(r);
+        if (status.isPresent() && status.get().getLastBatchTimeMs() >= firstRecoveredBatch) {
+          StatusResponse s = status.get();
+          say("attempt %d (epoch %d): %d executors re-adopted; state %s", s.getAttempt(), s.getEpoch(),
+              s.getAdoptedExecutors(), s.getStateKept() ? "kept in their memory, nothing replayed"
+                  : "restored from snapshots, " + s.getBatchesReplayed() + " batches replayed");
+          firstRecoveredBatch = 0;
         }
       }
       if (killedAtNanos == 0 && shown.size() >= killAfter && last == YarnApplicationState.RUNNING) {

@@ -137,7 +137,8 @@ public final class SluiceCli {
               s.getLastBatchTimeMs(), s.getBatchIntervalMs());
           out.printf("delays      processing %d ms, scheduling %d ms%n", s.getLastProcessingMs(),
               s.getLastSchedulingDelayMs());
-          out.printf("executors   %d%n", s.getExecutors());
+          out.printf("executors   %d (%d adopted from the previous attempt)%n", s.getExecutors(),
+              s.getAdoptedExecutors());
           out.printf("checkpoint  %s, metadata sequence %d, %d bytes%n", s.getCheckpointDir(),
               s.getLastCheckpointSequence(), s.getCheckpointBytes());
           out.printf("status page %s (direct: %s)%n", report.getTrackingUrl(), s.getTrackingUrl());

@@ -164,6 +164,8 @@ public final class SluiceClient implements AutoCloseable {
     ctx.setMaxAppAttempts(s.maxAttempts());
     // Only failures within the last hour count, so a job that fails once a day is never given up on.
     ctx.setAttemptFailuresValidityInterval(ATTEMPT_FAILURES_VALIDITY_MS);
+    // Executors outlive a failed AM attempt, so the next one adopts them with their state.
+    ctx.setKeepContainersAcrossApplicationAttempts(true);
     if (s.queue() != null) {
       ctx.setQueue(s.queue());
     }

@@ -46,6 +46,9 @@ class DriverRecoveryIT {
       assertThat(times.get(b) - times.get(b - 1)).as("no batch time missing").isEqualTo(1000);
     }
     assertExactRunningTotals("/it/recovery", batches);
+    // YARN kept the executors across attempts and each new AM took them over.
+    assertThat(amLogOf(id, 2)).contains("2 executors up (2 adopted)");
+    assertThat(amLogOf(id, 3)).contains("2 executors up (2 adopted)");
   }
 
   @Test
@@ -59,6 +62,8 @@ class DriverRecoveryIT {
 
     assertSucceeded(id);
     assertExactRunningTotals("/it/executor", batches);
+    // The survivor is adopted and keeps its slot; the lost slot gets a new container.
+    assertThat(amLogOf(id, 2)).contains("2 executors up (1 adopted)");
   }
 
   @Test

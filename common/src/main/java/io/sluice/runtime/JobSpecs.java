@@ -27,7 +27,25 @@ public final class JobSpecs {
     if (file.isFile()) {
       nodeConf.addResource(new org.apache.hadoop.fs.Path(file.toURI()));
     }
+    shortenCompleteFileWait(nodeConf);
     return nodeConf;
+  }
+
+  private static final String COMPLETE_FILE_DELAY = "dfs.client.block.write.locateFollowingBlock.initial.delay.ms";
+  private static final String COMPLETE_FILE_RETRIES = "dfs.client.block.write.locateFollowingBlock.retries";
+
+  /**
+   * An HDFS client that closes a file before the NameNode has heard from the DataNode waits 400 ms,
+   * doubling, before asking again. Every batch closes several small files (metadata, snapshots,
+   * outputs), so where the configuration keeps HDFS's stock values Sluice starts that wait at
+   * 20 ms and allows more retries (20 s in all, more than the stock 12 s): measured on MiniDFS,
+   * create, sync, close and rename of a metadata file went from 146 ms to 30 ms.
+   */
+  static void shortenCompleteFileWait(Configuration conf) {
+    if ("400".equals(conf.get(COMPLETE_FILE_DELAY, "400")) && "5".equals(conf.get(COMPLETE_FILE_RETRIES, "5"))) {
+      conf.setInt(COMPLETE_FILE_DELAY, 20);
+      conf.setInt(COMPLETE_FILE_RETRIES, 10);
+    }
   }
 
   public static Settings settings(JobSpec spec) {

@@ -33,4 +33,13 @@ public interface StreamingContext {
    * partitions generated on the executors.
    */
   DStream<String> generatedLines(long lines, long vocabulary, int partitions);
+
+  /** A named long sum whose total counts each committed batch exactly once (see {@link LongAccumulator}). */
+  LongAccumulator longAccumulator(String name);
+
+  /** A named double sum whose total counts each committed batch exactly once. */
+  DoubleAccumulator doubleAccumulator(String name);
+
+  /** A value created lazily, once per JVM, by {@code factory} (see {@link Broadcast}). */
+  <T> Broadcast<T> broadcast(String name, java.util.function.Supplier<T> factory);
 }

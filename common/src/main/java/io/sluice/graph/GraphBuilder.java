@@ -1,9 +1,13 @@
 package io.sluice.graph;
 
+import com.google.common.base.Suppliers;
+import io.sluice.api.Broadcast;
 import io.sluice.api.Codec;
 import io.sluice.api.Codecs;
 import io.sluice.api.DStream;
+import io.sluice.api.DoubleAccumulator;
 import io.sluice.api.Duration;
+import io.sluice.api.LongAccumulator;
 import io.sluice.api.Settings;
 import io.sluice.api.SluiceException;
 import io.sluice.api.StreamingApp;
@@ -14,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /** The {@link StreamingContext} an application builds on; {@link #freeze()} yields the graph. */
 public final class GraphBuilder implements StreamingContext {
@@ -23,6 +28,7 @@ public final class GraphBuilder implements StreamingContext {
   private final List<OperatorNode> nodes = new ArrayList<>();
   private String checkpointInCode;
   private boolean frozen;
+  private final Accumulators accumulators = new Accumulators();
 
   public GraphBuilder(Settings settings) {
     this.settings = settings;
@@ -89,15 +95,48 @@ public final class GraphBuilder implements StreamingContext {
     return new DStreamImpl<>(this, add(OperatorKind.GENERATOR_SOURCE, List.of(), null, partitions, params, Codecs.STRING));
   }
 
+  @Override
+  public LongAccumulator longAccumulator(String name) {
+    requireOpen("accumulators");
+    return accumulators.declareLong(name);
+  }
+
+  @Override
+  public DoubleAccumulator doubleAccumulator(String name) {
+    requireOpen("accumulators");
+    return accumulators.declareDouble(name);
+  }
+
+  @Override
+  public <T> Broadcast<T> broadcast(String name, Supplier<T> factory) {
+    requireOpen("broadcasts");
+    Supplier<T> once = Suppliers.memoize(factory::get);
+    return new Broadcast<>() {
+      @Override
+      public String name() {
+        return name;
+      }
+
+      @Override
+      public T value() {
+        return once.get();
+      }
+    };
+  }
+
+  private void requireOpen(String what) {
+    if (frozen) {
+      throw new SluiceException(what + " must be declared inside StreamingApp.build");
+    }
+  }
+
   int defaultParallelism() {
     return settings.getInt(SettingKeys.DEFAULT_PARALLELISM, 2);
   }
 
   OperatorNode add(OperatorKind kind, List<OperatorNode> parents, Object function, int partitions,
       Map<String, String> params, Codec<?> codec) {
-    if (frozen) {
-      throw new SluiceException("operators must be declared inside StreamingApp.build");
-    }
+    requireOpen("operators");
     if (kind.role() == OperatorKind.Role.SHUFFLE && partitions <= 0) {
       throw new SluiceException(kind.displayName() + " needs at least one partition, got " + partitions);
     }
@@ -128,7 +167,7 @@ public final class GraphBuilder implements StreamingContext {
         n.setCheckpointInterval(validCheckpointInterval(n));
       }
     }
-    return new StreamGraph(nodes, settings, batchInterval, checkpointDir);
+    return new StreamGraph(nodes, settings, batchInterval, checkpointDir, accumulators);
   }
 
   /** The operator's snapshot interval: given, or the smallest multiple of the batch interval of at least 10 s. */

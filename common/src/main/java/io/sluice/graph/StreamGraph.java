@@ -17,8 +17,11 @@ public final class StreamGraph {
   private final Duration batchInterval;
   private final Optional<String> checkpointDir;
   private final Fingerprint fingerprint;
+  private final Accumulators accumulators;
 
-  StreamGraph(List<OperatorNode> nodes, Settings settings, Duration batchInterval, Optional<String> checkpointDir) {
+  StreamGraph(List<OperatorNode> nodes, Settings settings, Duration batchInterval, Optional<String> checkpointDir,
+      Accumulators accumulators) {
+    this.accumulators = accumulators;
     this.nodes = List.copyOf(nodes);
     this.settings = settings;
     this.batchInterval = batchInterval;
@@ -35,6 +38,11 @@ public final class StreamGraph {
       }
     }
     this.fingerprint = Fingerprint.of(signatures, batchInterval.millis());
+  }
+
+  /** The application's accumulators, as this JVM sees them. */
+  public Accumulators accumulators() {
+    return accumulators;
   }
 
   /** Operators in the order the application declared them (parents before children). */

@@ -48,6 +48,7 @@ public final class LocalRunner implements AutoCloseable {
   private final JobDriver driver;
   private final ExecutorService threads;
   private final java.nio.file.Path tempCheckpoint;
+  private boolean stopped;
 
   private LocalRunner(ManualClock clock, JobDriver driver, ExecutorService threads, java.nio.file.Path tempCheckpoint) {
     this.clock = clock;
@@ -85,6 +86,9 @@ public final class LocalRunner implements AutoCloseable {
 
   /** Moves the clock to each next batch time and runs that batch, {@code count} times. */
   public void runBatches(int count) throws Exception {
+    if (stopped) {
+      throw new IllegalStateException("this runner was stopped; start a new one on the checkpoint directory");
+    }
     for (int i = 0; i < count; i++) {
       long next = driver.nextBatchTimeMs();
       if (next > clock.wallMillis()) {
@@ -92,6 +96,21 @@ public final class LocalRunner implements AutoCloseable {
       }
       driver.runNextBatch();
     }
+  }
+
+  /**
+   * Stops the job as {@code sluice stop} does: with {@code stopGracefully}, first runs and commits
+   * every batch that was planned but not completed (as after resuming from a checkpoint with
+   * pending batches), so the checkpoint ends with none; without it, they stay in the checkpoint
+   * for the next run. No batch runs after a stop.
+   */
+  public void stop(boolean stopGracefully) throws Exception {
+    if (stopGracefully && !stopped) {
+      while (driver.hasPlannedBatches()) {
+        runBatches(1);
+      }
+    }
+    stopped = true;
   }
 
   public ManualClock clock() {

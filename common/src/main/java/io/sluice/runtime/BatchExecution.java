@@ -67,6 +67,7 @@ final class BatchExecution {
     BatchContext ctx = BatchContext.newBuilder().setBatchTimeMs(t).setStartTimeMs(info.startTime().millis())
         .setBatchIntervalMs(info.interval().millis()).setEpoch(info.epoch()).build();
     if (!replay) {
+      graph.accumulators().discardBatch();
       prepareTextOutputs(info);
     }
     List<TaskService.CompletedTask> done = new ArrayList<>(tasks.runAll(sourceTasks(batch, ctx, replay)));
@@ -89,6 +90,7 @@ final class BatchExecution {
       done.addAll(tasks.runAll(reduceTasks));
     }
     if (!replay) {
+      done.forEach(d -> graph.accumulators().addTaskAmounts(d.result().getAccumulatorsList()));
       fence.check();
       runDriverOutputs(done, info);
       commitTextOutputs(batch, info);

@@ -113,6 +113,11 @@ public final class JobDriver {
     sequence = Math.max(cp.getSequence(), store.highestSequence());
     pending.addAll(cp.getPendingBatchesList());
     recent.addAll(cp.getRecentBatchesList());
+    List<String> dropped = graph.accumulators().restore(cp.getAccumulatorsList());
+    if (!dropped.isEmpty()) {
+      LOG.warn("Application {}: the checkpoint has totals for accumulators {} that the application no longer "
+          + "declares; they are dropped", env.applicationId(), dropped);
+    }
     state = newStateCheckpoints();
     state.restore(cp.getStateSnapshotsList(), cp.getReplayLogList());
     for (SourceState s : cp.getSourcesList()) {
@@ -210,6 +215,7 @@ public final class JobDriver {
     long startNanos = env.clock().monotonicNanos();
     BatchExecution.Outcome outcome = execution.run(batch, info, false, state, this::checkNotFenced);
     long processingMs = (env.clock().monotonicNanos() - startNanos) / 1_000_000L;
+    graph.accumulators().commitBatch();
     state.completed(batch, outcome.snapshots(), false);
     recent.addLast(BatchStats.newBuilder().setBatchTimeMs(t).setProcessingMs(processingMs)
         .setSchedulingDelayMs(started - t).setTasks(outcome.tasks()).setEpoch(epoch)
@@ -270,7 +276,8 @@ public final class JobDriver {
         .setWrittenAtMs(env.clock().wallMillis())
         .addAllStateSnapshots(state.snapshots())
         .addAllReplayLog(state.replayLog())
-        .addAllRecentBatches(recent);
+        .addAllRecentBatches(recent)
+        .addAllAccumulators(graph.accumulators().totals());
     consumedFiles.forEach((id, files) -> {
       if (!files.isEmpty()) {
         cp.addSources(SourceState.newBuilder().setSourceId(id).addAllConsumedFiles(files));

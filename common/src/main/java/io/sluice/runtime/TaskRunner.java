@@ -54,11 +54,14 @@ public final class TaskRunner {
     int partition = request.hasShuffle() ? request.getShuffle().getPartition() : request.getSource().getPartition();
     Pipeline.TaskContext ctx = new Pipeline.TaskContext(request.getTaskId(), info, shuffleStore, hadoopConf, result,
         request.getReplay(), partition, request.getState(), stateStores);
-    switch (request.getRootCase()) {
-      case SOURCE -> runSource(request.getSource(), ctx);
-      case SHUFFLE -> runShuffle(request.getShuffle(), request.getState(), ctx);
-      default -> throw new IllegalArgumentException("task " + request.getTaskId() + " has no root");
-    }
+    graph.accumulators().collectingTaskAmounts(() -> {
+      switch (request.getRootCase()) {
+        case SOURCE -> runSource(request.getSource(), ctx);
+        case SHUFFLE -> runShuffle(request.getShuffle(), request.getState(), ctx);
+        default -> throw new IllegalArgumentException("task " + request.getTaskId() + " has no root");
+      }
+      return null;
+    }, result::addAllAccumulators);
     return result.build();
   }
 

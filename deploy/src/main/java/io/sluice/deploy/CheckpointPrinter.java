@@ -1,5 +1,6 @@
 package io.sluice.deploy;
 
+import io.sluice.proto.AccumulatorValue;
 import io.sluice.proto.BatchRecord;
 import io.sluice.proto.InputDescriptor;
 import io.sluice.proto.MetadataCheckpoint;
@@ -28,6 +29,10 @@ final class CheckpointPrinter {
       for (InputDescriptor in : b.getInputsList()) {
         out.printf("    %s: %s%n", in.getSourceId(), describe(in));
       }
+    }
+    for (AccumulatorValue a : cp.getAccumulatorsList()) {
+      out.printf("accumulator    %s = %s%n", a.getName(),
+          a.hasDoubleValue() ? Double.toString(a.getDoubleValue()) : Long.toString(a.getLongValue()));
     }
     for (SourceState s : cp.getSourcesList()) {
       out.printf("source         %s: %d files consumed%n", s.getSourceId(), s.getConsumedFilesCount());

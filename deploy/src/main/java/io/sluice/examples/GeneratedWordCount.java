@@ -1,6 +1,7 @@
 package io.sluice.examples;
 
 import io.sluice.api.Duration;
+import io.sluice.api.LongAccumulator;
 import io.sluice.api.Pair;
 import io.sluice.api.PairDStream;
 import io.sluice.api.StreamingApp;
@@ -14,7 +15,7 @@ import java.util.Optional;
  * it writes one line {@code batch=<b> keys=<keys in the state> total=<sum of all counts>} with
  * {@code saveAsTextFiles(output.dir + "/batch")}; the invariant is total = 10 R (b + 1). The state
  * snapshot interval is {@code workload.checkpointInterval} (default: the engine's). Needs a
- * checkpoint directory.
+ * checkpoint directory. The accumulator {@code lines} counts the lines read, R per committed batch.
  */
 public final class GeneratedWordCount implements StreamingApp {
   @Override
@@ -22,8 +23,12 @@ public final class GeneratedWordCount implements StreamingApp {
     long lines = ctx.config().getLong("workload.R", 50_000);
     long vocabulary = ctx.config().getLong("workload.K", 10_000);
     int partitions = ctx.config().getInt("workload.P", 2);
+    LongAccumulator linesRead = ctx.longAccumulator("lines");
     PairDStream<String, Long> counts = ctx.generatedLines(lines, vocabulary, partitions)
-        .flatMap(line -> Arrays.asList(line.split(" ")))
+        .flatMap(line -> {
+          linesRead.add(1);
+          return Arrays.asList(line.split(" "));
+        })
         .mapToPair(word -> Pair.of(word, 1L))
         .reduceByKey(Long::sum)
         .<Long>updateStateByKey((batchCounts, total) -> Optional.of(

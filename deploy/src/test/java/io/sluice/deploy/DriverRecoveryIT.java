@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sluice.checkpoint.MetadataStore;
 import io.sluice.examples.GeneratedWordCount;
+import io.sluice.proto.AccumulatorValue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.util.ArrayList;
@@ -46,6 +47,10 @@ class DriverRecoveryIT {
       assertThat(times.get(b) - times.get(b - 1)).as("no batch time missing").isEqualTo(1000);
     }
     assertExactRunningTotals("/it/recovery", batches);
+    assertThat(new MetadataStore(CLUSTER.fs(), new Path("/it/recovery/checkpoint"), 10).readNewestValid(w -> {})
+        .orElseThrow().checkpoint().getAccumulatorsList())
+        .as("the lines accumulator counted every committed batch once, across two kills")
+        .containsExactly(AccumulatorValue.newBuilder().setName("lines").setLongValue(LINES * batches).build());
     // YARN kept the executors across attempts and each new AM took them over.
     assertThat(amLogOf(id, 2)).contains("2 executors up (2 adopted)");
     assertThat(amLogOf(id, 3)).contains("2 executors up (2 adopted)");

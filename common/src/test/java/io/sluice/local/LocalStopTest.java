@@ -1,0 +1,71 @@
+package io.sluice.local;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.sluice.api.StreamingApp;
+import io.sluice.checkpoint.MetadataStore;
+import io.sluice.proto.MetadataCheckpoint;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code stop(stopGracefully)} in the local runner, with a batch left planned by a failed run. */
+class LocalStopTest {
+  @TempDir Path tmp;
+  private final AtomicBoolean failThirdBatch = new AtomicBoolean(true);
+  private final List<Long> committed = new CopyOnWriteArrayList<>();
+
+  private StreamingApp app() {
+    return ctx -> ctx.generatedLines(20, 10, 1).foreachBatch((batch, lines) -> {
+      if (batch.index() == 2 && failThirdBatch.getAndSet(false)) {
+        throw new IllegalStateException("output unavailable");
+      }
+      committed.add(batch.index());
+    });
+  }
+
+  private Map<String, String> settings() {
+    return Map.of("sluice.checkpoint.dir", tmp.resolve("cp").toString());
+  }
+
+  @BeforeEach
+  void leaveTheThirdBatchPlanned() throws Exception {
+    try (LocalRunner job = LocalRunner.start(app(), settings())) {
+      assertThatThrownBy(() -> job.runBatches(3)).hasStackTraceContaining("output unavailable");
+    }
+    assertThat(newest().getPendingBatchesCount()).isEqualTo(1);
+  }
+
+  @Test
+  void gracefulStopCommitsThePlannedBatchesFirst() throws Exception {
+    try (LocalRunner job = LocalRunner.start(app(), settings())) {
+      job.stop(true);
+      assertThatThrownBy(() -> job.runBatches(1)).isInstanceOf(IllegalStateException.class);
+    }
+    assertThat(committed).containsExactly(0L, 1L, 2L);
+    assertThat(newest().getPendingBatchesCount()).isZero();
+    assertThat(newest().getBatchesCompleted()).isEqualTo(3);
+  }
+
+  @Test
+  void immediateStopLeavesThemForTheNextRun() throws Exception {
+    try (LocalRunner job = LocalRunner.start(app(), settings())) {
+      job.stop(false);
+    }
+    assertThat(committed).containsExactly(0L, 1L);
+    assertThat(newest().getPendingBatchesCount()).isEqualTo(1);
+  }
+
+  private MetadataCheckpoint newest() throws Exception {
+    return new MetadataStore(FileSystem.getLocal(new Configuration()),
+        new org.apache.hadoop.fs.Path(tmp.resolve("cp").toUri()), 10).readNewestValid(w -> {}).orElseThrow().checkpoint();
+  }
+}

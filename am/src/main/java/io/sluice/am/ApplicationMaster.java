@@ -17,6 +17,7 @@ import io.sluice.proto.RegisterExecutorRequest;
 import io.sluice.proto.StatusResponse;
 import io.sluice.rpc.AppSecret;
 import io.sluice.rpc.RpcChannels;
+import io.sluice.runtime.BatchFailedException;
 import io.sluice.runtime.BatchListener;
 import io.sluice.runtime.Clock;
 import io.sluice.runtime.JobDriver;
@@ -99,6 +100,17 @@ final class ApplicationMaster {
       LOG.error("Application {}: {}", appId, e.getMessage());
       yarn.unregister(FinalApplicationStatus.FAILED, e.getMessage());
       throw e;
+    } catch (BatchFailedException e) {
+      int maxAttempts = setup.spec().getMaxAttempts();
+      if (maxAttempts == 0 || e.failedAttempts() < maxAttempts) {
+        // Exits non-zero: YARN starts the next attempt, which runs the batch again.
+        throw e;
+      }
+      String diagnostics = e.getMessage() + ". The same batch failed in every attempt, so the application stops "
+          + "here; fix the cause and submit it again with the same checkpoint directory to resume";
+      LOG.error("Application {}: {}", appId, diagnostics);
+      yarn.unregister(FinalApplicationStatus.FAILED, diagnostics);
+      throw e;
     } finally {
       loopEnded.countDown();
       page.close();
@@ -115,7 +127,7 @@ final class ApplicationMaster {
     FileSystem fs = dir.getFileSystem(setup.conf());
     JobDriver driver = new JobDriver(graph,
         new MetadataStore(fs, dir, graph.settings().getInt(SettingKeys.CHECKPOINT_RETAINED, 10)),
-        new RemoteTaskService(pool),
+        new RemoteTaskService(pool, yarn::requestExecutors, registrationTimeoutMs(graph), setup.clock()),
         new JobDriver.Environment(appId, setup.spec().getAppClass(), setup.conf(), setup.clock(), this::batchCompleted));
     driver.start();
     epoch.set(driver.epoch());
@@ -126,8 +138,7 @@ final class ApplicationMaster {
     int adopted = adoptExecutors(yarn, previous, driver.epoch());
     status.updateAndGet(s -> s.toBuilder().setAdoptedExecutors(adopted).build());
     yarn.requestExecutors(pool.freeSlots());
-    pool.awaitRegistered(graph.settings().getDuration(EXECUTOR_REGISTRATION_TIMEOUT, Duration.ofSeconds(120)).millis(),
-        setup.clock());
+    pool.awaitRegistered(registrationTimeoutMs(graph), setup.clock());
     driver.beginBatches();
     LOG.info("Application {}: {} executors up ({} adopted); running batches every {}", appId,
         setup.spec().getExecutors(), adopted, graph.batchInterval());
@@ -183,6 +194,10 @@ final class ApplicationMaster {
       yarn.release(c.getId());
     }
     return adopted;
+  }
+
+  private static long registrationTimeoutMs(StreamGraph graph) {
+    return graph.settings().getDuration(EXECUTOR_REGISTRATION_TIMEOUT, Duration.ofSeconds(120)).millis();
   }
 
   /** Why the batch loop ends now, or null to run the next batch. */

@@ -2,10 +2,12 @@ package io.sluice.am;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
 import io.sluice.proto.ExecutorDirectory;
 import io.sluice.proto.ExecutorServiceGrpc;
 import io.sluice.proto.HeldState;
 import io.sluice.proto.RegisterExecutorRequest;
+import io.sluice.proto.ReleaseBatchRequest;
 import io.sluice.rpc.AppSecret;
 import io.sluice.rpc.RpcChannels;
 import io.sluice.runtime.Clock;
@@ -13,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 
@@ -84,6 +87,38 @@ final class ExecutorPool implements AutoCloseable {
     ExecutorDirectory.Builder d = ExecutorDirectory.newBuilder();
     Arrays.stream(slots).filter(Objects::nonNull).forEach(e -> d.addExecutors(e.registration()));
     return d.build();
+  }
+
+  /**
+   * Empties the slots of executors that do not answer within {@code timeoutMs}, and forgets what
+   * adopted executors held (after a failed batch it is no longer known); returns the emptied slots.
+   */
+  List<Integer> dropUnreachable(long timeoutMs) {
+    List<Integer> lost = new ArrayList<>();
+    for (Executor e : snapshot()) {
+      try {
+        ExecutorServiceGrpc.newBlockingStub(e.channel()).withCallCredentials(secret.callCredentials())
+            .withDeadlineAfter(timeoutMs, TimeUnit.MILLISECONDS)
+            .releaseBatch(ReleaseBatchRequest.newBuilder().setBatchTimeMs(0).build());
+      } catch (StatusRuntimeException unreachable) {
+        lost.add(e.registration().getSlot());
+      }
+    }
+    synchronized (lock) {
+      for (int i = 0; i < slots.length; i++) {
+        Executor e = slots[i];
+        if (e == null) {
+          continue;
+        }
+        if (lost.contains(i)) {
+          e.channel().shutdownNow();
+          slots[i] = null;
+        } else if (!e.held().isEmpty()) {
+          slots[i] = new Executor(e.registration(), List.of(), e.channel(), e.stub());
+        }
+      }
+    }
+    return lost;
   }
 
   /** The slots no executor holds yet. */

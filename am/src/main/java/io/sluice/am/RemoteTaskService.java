@@ -5,20 +5,48 @@ import com.google.common.util.concurrent.ListenableFuture;
 import com.google.common.util.concurrent.MoreExecutors;
 import io.sluice.proto.ReleaseBatchRequest;
 import io.sluice.proto.TaskRequest;
+import io.sluice.runtime.Clock;
 import io.sluice.runtime.TaskService;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Runs tasks on the registered executors over RPC: a task with a placement on the executor of that
  * slot (where its state partition lives), the others round-robin.
  */
 final class RemoteTaskService implements TaskService {
-  private final ExecutorPool pool;
+  private static final Logger LOG = LoggerFactory.getLogger(RemoteTaskService.class);
+  private static final long PING_TIMEOUT_MS = 3_000;
 
-  RemoteTaskService(ExecutorPool pool) {
+  private final ExecutorPool pool;
+  private final Consumer<List<Integer>> requestExecutors;
+  private final long registrationTimeoutMs;
+  private final Clock clock;
+
+  /** {@code requestExecutors} asks YARN for containers for the given slots. */
+  RemoteTaskService(ExecutorPool pool, Consumer<List<Integer>> requestExecutors, long registrationTimeoutMs,
+      Clock clock) {
     this.pool = pool;
+    this.requestExecutors = requestExecutors;
+    this.registrationTimeoutMs = registrationTimeoutMs;
+    this.clock = clock;
+  }
+
+  /** Replaces the executors that stopped answering, and waits until the replacements have registered. */
+  @Override
+  public void recover() throws Exception {
+    List<Integer> lost = pool.dropUnreachable(PING_TIMEOUT_MS);
+    if (lost.isEmpty()) {
+      return;
+    }
+    LOG.warn("Executors in slots {} do not answer; starting replacements", lost);
+    requestExecutors.accept(lost);
+    pool.awaitRegistered(registrationTimeoutMs, clock);
+    LOG.info("Replaced the executors of slots {}", lost);
   }
 
   @Override

@@ -14,4 +14,6 @@ public final class SettingKeys {
   public static final String FULL_SNAPSHOT_EVERY = "sluice.state.fullSnapshotEvery";
   /** Stop the job (successfully) after this many completed batches; 0 runs until stopped. */
   public static final String STOP_AFTER_BATCHES = "sluice.stop.afterBatches";
+  /** How many times a driver runs a failed batch again (after replacing lost executors) before it gives up. */
+  public static final String BATCH_RETRIES = "sluice.batch.retries";
 }

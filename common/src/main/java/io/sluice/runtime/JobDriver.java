@@ -211,9 +211,13 @@ public final class JobDriver {
     BatchInfo info = new BatchInfo(new Time(t), new Time(startTimeMs), interval, epoch);
     boolean rerun = !pending.isEmpty();
     BatchRecord batch = rerun ? pending.get(0) : plan(info);
+    if (batch.getFailedRuns() > 0) {
+      LOG.warn("Application {}: batch {} failed {} times in {} earlier attempt(s); last error: {}", env.applicationId(),
+          t, batch.getFailedRuns(), batch.getFailedAttempts(), batch.getLastError());
+    }
     long started = env.clock().wallMillis();
     long startNanos = env.clock().monotonicNanos();
-    BatchExecution.Outcome outcome = execution.run(batch, info, false, state, this::checkNotFenced);
+    BatchExecution.Outcome outcome = runWithRetries(batch, info);
     long processingMs = (env.clock().monotonicNanos() - startNanos) / 1_000_000L;
     graph.accumulators().commitBatch();
     state.completed(batch, outcome.snapshots(), false);
@@ -229,6 +233,43 @@ public final class JobDriver {
     writeMetadata();
     env.listener().onBatchCompleted(new BatchListener.BatchSummary(t, info.index(), epoch, started - t, processingMs,
         outcome.tasks(), rerun));
+  }
+
+  /**
+   * Runs a batch, and after a failure runs it again with the same input, up to the configured
+   * number of retries: lost executors are replaced and the state comes back from the snapshots
+   * plus replay. When every run failed the failure is recorded in the checkpoint and thrown.
+   */
+  private BatchExecution.Outcome runWithRetries(BatchRecord batch, BatchInfo info) throws Exception {
+    int retries = graph.settings().getInt(SettingKeys.BATCH_RETRIES, 2);
+    for (int run = 1; ; run++) {
+      try {
+        if (run > 1) {
+          tasks.recover();
+          state.resetToSnapshot();
+          stateKeptByExecutors = false;
+          replayState();
+        }
+        return execution.run(batch, info, false, state, this::checkNotFenced);
+      } catch (FencedException e) {
+        throw e;
+      } catch (Exception e) {
+        if (run > retries) {
+          throw recordFailure(batch, run, e);
+        }
+        LOG.warn("Application {}: batch {} failed (run {} of {}): {}; running it again", env.applicationId(),
+            batch.getBatchTimeMs(), run, retries + 1, e.getMessage());
+      }
+    }
+  }
+
+  private BatchFailedException recordFailure(BatchRecord batch, int runs, Exception cause) throws Exception {
+    BatchRecord failed = batch.toBuilder().setFailedAttempts(batch.getFailedAttempts() + 1)
+        .setFailedRuns(batch.getFailedRuns() + runs).setLastError(String.valueOf(cause.getMessage())).build();
+    pending.set(0, failed);
+    writeMetadata();
+    return new BatchFailedException(batch.getBatchTimeMs(), runs, failed.getFailedAttempts(), failed.getFailedRuns(),
+        cause);
   }
 
   private BatchRecord plan(BatchInfo info) throws Exception {

@@ -83,6 +83,11 @@ final class StateCheckpoints {
     stateVersionMs = versionMs;
   }
 
+  /** After a failed batch: the executors' state is trusted no more; it comes back from the snapshots. */
+  void resetToSnapshot() {
+    stateVersionMs = snapshotBatchMs();
+  }
+
   boolean isSnapshotBatch(long batchMs) {
     return stateful.stream().anyMatch(n -> (batchMs - startTimeMs) % n.checkpointInterval().millis() == 0);
   }

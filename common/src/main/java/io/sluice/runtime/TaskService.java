@@ -21,6 +21,12 @@ public interface TaskService {
     return false;
   }
 
+  /**
+   * Makes the service fit to run a failed batch again: executors that no longer answer are
+   * replaced, and no executor's state is trusted to be where it was.
+   */
+  default void recover() throws Exception {}
+
   /** Lets every executor drop the shuffle data of batches up to {@code batchMs}. */
   void release(long batchMs);
 }

@@ -78,7 +78,7 @@ public final class SluiceClient implements AutoCloseable {
   /** Validates the application, uploads what it needs and submits it; leaves nothing behind if that fails. */
   public ApplicationId submit(Submission s) throws Exception {
     JobSpec.Builder spec = JobSpec.newBuilder().setAppClass(s.appClass()).setBatchIntervalMs(s.batchInterval().millis())
-        .setExecutors(s.executors()).setExecutorMemoryMb(s.executorMemoryMb()).setExecutorCores(s.executorCores())
+        .setExecutors(s.executors()).setMaxAttempts(s.maxAttempts()).setExecutorMemoryMb(s.executorMemoryMb()).setExecutorCores(s.executorCores())
         .putAllConf(s.conf());
     if (s.checkpointDir() != null) {
       spec.setCheckpointDir(s.checkpointDir());

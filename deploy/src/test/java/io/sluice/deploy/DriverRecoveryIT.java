@@ -65,10 +65,23 @@ class DriverRecoveryIT {
     assertThat(executors).hasSize(2);
     ContainerProcesses.killHard(executors.get(0));
 
-    assertSucceeded(id);
+    // The AM replaces the executor itself and runs the failed batch again: no new attempt.
+    assertThat(assertSucceeded(id).getCurrentApplicationAttemptId().getAttemptId()).isEqualTo(1);
     assertExactRunningTotals("/it/executor", batches);
-    // The survivor is adopted and keeps its slot; the lost slot gets a new container.
-    assertThat(amLogOf(id, 2)).contains("2 executors up (1 adopted)");
+    assertThat(amLogOf(id, 1)).contains("Replaced the executors of slots [");
+  }
+
+  @Test
+  void aBatchThatFailsInEveryAttemptEndsTheApplicationNamingIt() throws Exception {
+    ApplicationId id = CLUSTER.submit(CLUSTER.jarOf(FailingBatchApp.class), FailingBatchApp.class.getName(),
+        "/it/crash-loop/checkpoint", 1, 2, Map.of("sluice.batch.retries", "1"));
+
+    // The last attempt unregisters itself as FAILED, with its own diagnostics.
+    ApplicationReport report = CLUSTER.awaitState(id, YarnApplicationState.FINISHED);
+    assertThat(report.getFinalApplicationStatus()).isEqualTo(FinalApplicationStatus.FAILED);
+    assertThat(report.getCurrentApplicationAttemptId().getAttemptId()).isEqualTo(2);
+    assertThat(report.getDiagnostics()).contains("failed 2 times in this attempt (4 in 2 attempts in all)")
+        .contains("the sink rejects batch 2").contains("The same batch failed in every attempt");
   }
 
   @Test

@@ -82,8 +82,29 @@ public final class YarnClusterExtension implements BeforeAllCallback, AfterAllCa
 
   public ApplicationId submit(String appClass, String checkpoint, int executors, int maxAttempts,
       Map<String, String> conf) throws Exception {
-    return client.submit(new Submission(examplesJar(), appClass, checkpoint, Duration.ofSeconds(1), executors, 256, 1,
+    return submit(examplesJar(), appClass, checkpoint, executors, maxAttempts, conf);
+  }
+
+  public ApplicationId submit(Path jar, String appClass, String checkpoint, int executors, int maxAttempts,
+      Map<String, String> conf) throws Exception {
+    return client.submit(new Submission(jar, appClass, checkpoint, Duration.ofSeconds(1), executors, 256, 1,
         null, maxAttempts, conf));
+  }
+
+  /** A jar holding just the given classes of the test class path, as an application jar. */
+  public Path jarOf(Class<?>... classes) throws IOException {
+    Path jar = Files.createTempFile(baseDir, "app-", ".jar");
+    try (var out = new java.util.jar.JarOutputStream(Files.newOutputStream(jar))) {
+      for (Class<?> c : classes) {
+        String entry = c.getName().replace('.', '/') + ".class";
+        out.putNextEntry(new java.util.jar.JarEntry(entry));
+        try (var in = c.getClassLoader().getResourceAsStream(entry)) {
+          in.transferTo(out);
+        }
+        out.closeEntry();
+      }
+    }
+    return jar;
   }
 
   public ApplicationReport awaitState(ApplicationId id, YarnApplicationState state) {

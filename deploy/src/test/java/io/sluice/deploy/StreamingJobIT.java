@@ -202,6 +202,43 @@ class StreamingJobIT {
         Demo.expectedLines(1000, 100, committed.size()).stream().map(List::of).toList());
   }
 
+  /**
+   * The guide's second upgrade path: the new version runs beside the old one on a new checkpoint
+   * directory, reading the same input, and the old one is stopped once the new one keeps up.
+   */
+  @Test
+  void newVersionBesideTheOldOneOnANewCheckpointTakesOverTheSameInput() throws Exception {
+    String first = "red green blue\n";
+    String second = "green blue blue\n";
+    CLUSTER.writeFile("/it/side/in/1.txt", first);
+    ApplicationId old = CLUSTER.submit(WordCount.class.getName(), "/it/side/checkpoint-v1", 1,
+        Map.of("input.dir", "/it/side/in", "output.dir", "/it/side/out-v1"));
+    Awaitility.await().atMost(java.time.Duration.ofSeconds(90))
+        .until(() -> !CLUSTER.readOutputs("/it/side/out-v1", "counts-").isEmpty());
+
+    ApplicationId upgraded = CLUSTER.submit(WordCount.class.getName(), "/it/side/checkpoint-v2", 1,
+        Map.of("input.dir", "/it/side/in", "output.dir", "/it/side/out-v2"));
+    Awaitility.await().atMost(java.time.Duration.ofSeconds(90))
+        .until(() -> !CLUSTER.readOutputs("/it/side/out-v2", "counts-").isEmpty());
+    CLUSTER.writeFile("/it/side/in/2.txt", second);
+    List<String> both = expectedCounts(first, second);
+    Awaitility.await().atMost(java.time.Duration.ofSeconds(60)).until(() -> lastBatch("/it/side/out-v2").equals(both)
+        && lastBatch("/it/side/out-v1").equals(both));
+    assertThat(SluiceCli.run(new String[] {"stop", old.toString(), "--graceful"}, System.out, System.err,
+        CLUSTER::conf)).isZero();
+
+    assertThat(CLUSTER.client().report(old).getFinalApplicationStatus()).isEqualTo(FinalApplicationStatus.SUCCEEDED);
+    assertThat(CLUSTER.client().report(upgraded).getYarnApplicationState()).isEqualTo(YarnApplicationState.RUNNING);
+    assertThat(CLUSTER.readOutputs("/it/side/out-v2", "counts-").values()).as("the new version counted every file once")
+        .allMatch(batch -> sorted(batch).equals(expectedCounts(first)) || sorted(batch).equals(both));
+    CLUSTER.client().kill(upgraded);
+  }
+
+  private static List<String> lastBatch(String dir) throws IOException {
+    List<List<String>> batches = new ArrayList<>(CLUSTER.readOutputs(dir, "counts-").values());
+    return batches.isEmpty() ? List.of() : sorted(batches.get(batches.size() - 1));
+  }
+
   @Test
   void immediateStopEndsAfterTheRunningBatchAndSucceeds() throws Exception {
     assertStopEndsCleanly("/it/immediate", false);

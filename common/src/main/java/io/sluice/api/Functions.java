@@ -56,4 +56,14 @@ public final class Functions {
   public interface BatchFunction<T> {
     void apply(BatchInfo batch, List<T> records) throws Exception;
   }
+
+  /**
+   * The function of {@code mapWithState}: called once per record of the batch with its key and
+   * value, and once with no value for a key whose state times out; returns the record for the
+   * mapped stream, or null for none.
+   */
+  @FunctionalInterface
+  public interface MappingFunction<K, V, S, M> {
+    M apply(K key, java.util.Optional<V> value, State<S> state) throws Exception;
+  }
 }

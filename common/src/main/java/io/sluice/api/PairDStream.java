@@ -37,6 +37,13 @@ public interface PairDStream<K, V> extends DStream<Pair<K, V>> {
   <S> PairDStream<K, S> updateStateByKey(UpdateFunction<V, S> f, int partitions);
 
   /**
+   * Keeps a state per key like {@link #updateStateByKey}, but calls the spec's function once per
+   * record of the batch (and once for each key whose state times out), and carries what it returns.
+   * The cost of a batch follows the batch's records only, unless {@code stateSnapshots()} is used.
+   */
+  <S, M> MapWithStateDStream<K, V, S, M> mapWithState(StateSpec<K, V, S, M> spec);
+
+  /**
    * Snapshots this stateful stream's state every {@code interval}, a multiple of the batch
    * interval; by default the smallest multiple that is at least 10 s.
    */

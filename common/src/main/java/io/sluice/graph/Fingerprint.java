@@ -59,7 +59,8 @@ public record Fingerprint(String digest, List<Signature> operators, long batchIn
   }
 
   private static boolean isStateful(Signature s) {
-    return s.description().startsWith(OperatorKind.UPDATE_STATE_BY_KEY.displayName() + "(");
+    return s.description().startsWith(OperatorKind.UPDATE_STATE_BY_KEY.displayName() + "(")
+        || s.description().startsWith(OperatorKind.MAP_WITH_STATE.displayName() + "(");
   }
 
   /** The signature without the parents: what a state snapshot depends on. */

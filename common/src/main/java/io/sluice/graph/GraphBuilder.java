@@ -11,6 +11,7 @@ import io.sluice.api.LongAccumulator;
 import io.sluice.api.Settings;
 import io.sluice.api.SluiceException;
 import io.sluice.api.StreamingApp;
+import io.sluice.api.StateSpec;
 import io.sluice.api.StreamingContext;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -165,6 +166,11 @@ public final class GraphBuilder implements StreamingContext {
               + "ctx.checkpoint(dir) or submit with --checkpoint DIR");
         }
         n.setCheckpointInterval(validCheckpointInterval(n));
+      }
+      if (n.function() instanceof StateSpec<?, ?, ?, ?> spec && spec.idleTimeout().isPresent()
+          && (spec.idleTimeout().get().millis() <= 0 || !spec.idleTimeout().get().isMultipleOf(batchInterval))) {
+        throw new SluiceException("the idle timeout " + spec.idleTimeout().get() + " of " + n.id()
+            + " is not a positive multiple of the batch interval " + batchInterval);
       }
     }
     return new StreamGraph(nodes, settings, batchInterval, checkpointDir, accumulators);

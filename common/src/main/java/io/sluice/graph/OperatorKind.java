@@ -17,6 +17,9 @@ public enum OperatorKind {
   REDUCE(Role.SHUFFLE),
   COUNT(Role.SHUFFLE),
   UPDATE_STATE_BY_KEY(Role.SHUFFLE),
+  MAP_WITH_STATE(Role.SHUFFLE),
+  /** The state of the mapWithState operator it follows, after each batch. */
+  STATE_SNAPSHOTS(Role.NARROW),
   FOREACH_BATCH(Role.OUTPUT),
   SAVE_AS_TEXT(Role.OUTPUT);
 
@@ -44,7 +47,7 @@ public enum OperatorKind {
 
   /** Whether the operator keeps state across batches. */
   public boolean isStateful() {
-    return this == UPDATE_STATE_BY_KEY;
+    return this == UPDATE_STATE_BY_KEY || this == MAP_WITH_STATE;
   }
 
   /** The name used in derived ids and descriptions, e.g. {@code reduceByKey}. */

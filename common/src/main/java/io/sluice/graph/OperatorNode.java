@@ -2,6 +2,7 @@ package io.sluice.graph;
 
 import io.sluice.api.Codec;
 import io.sluice.api.Duration;
+import io.sluice.api.StateSpec;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -98,6 +99,9 @@ public final class OperatorNode {
       sb.append(" partitions=").append(partitions);
     }
     sb.append(" codec=").append(codec.name());
+    if (function instanceof StateSpec<?, ?, ?, ?> spec) {
+      sb.append(" state=").append(spec.codec().name());
+    }
     return sb.toString();
   }
 

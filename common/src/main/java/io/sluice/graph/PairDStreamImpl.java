@@ -8,7 +8,9 @@ import io.sluice.api.Functions.ReduceFunction;
 import io.sluice.api.Functions.UpdateFunction;
 import io.sluice.api.SluiceException;
 import io.sluice.api.Pair;
+import io.sluice.api.MapWithStateDStream;
 import io.sluice.api.PairDStream;
+import io.sluice.api.StateSpec;
 import java.util.List;
 import java.util.Map;
 
@@ -60,6 +62,13 @@ final class PairDStreamImpl<K, V> extends DStreamImpl<Pair<K, V>> implements Pai
   public <S> PairDStream<K, S> updateStateByKey(UpdateFunction<V, S> f, int partitions) {
     return new PairDStreamImpl<>(builder, builder.add(OperatorKind.UPDATE_STATE_BY_KEY, List.of(node), f, partitions,
         Map.of(), Codecs.auto()));
+  }
+
+  @Override
+  public <S, M> MapWithStateDStream<K, V, S, M> mapWithState(StateSpec<K, V, S, M> spec) {
+    int partitions = spec.partitionCount() > 0 ? spec.partitionCount() : builder.defaultParallelism();
+    return new MapWithStateDStreamImpl<>(builder,
+        builder.add(OperatorKind.MAP_WITH_STATE, List.of(node), spec, partitions, Map.of(), Codecs.auto()));
   }
 
   @Override

@@ -57,6 +57,16 @@ final class Pipeline {
     return fanout(root);
   }
 
+  /**
+   * Where a stateful operator's records go: its state snapshots to its {@code stateSnapshots()}
+   * streams (none when it has none), everything else to its other children.
+   */
+  StatefulUpdate.Outputs stateOutputs(OperatorNode node) {
+    boolean hasSnapshots = graph.children(node).stream().anyMatch(c -> c.kind() == OperatorKind.STATE_SNAPSHOTS);
+    return new StatefulUpdate.Outputs(fanout(node, c -> c.kind() != OperatorKind.STATE_SNAPSHOTS),
+        hasSnapshots ? fanout(node, c -> c.kind() == OperatorKind.STATE_SNAPSHOTS) : null);
+  }
+
   private void countIncomingEdges(OperatorNode root) {
     Deque<OperatorNode> todo = new ArrayDeque<>(List.of(root));
     while (!todo.isEmpty()) {
@@ -77,8 +87,15 @@ final class Pipeline {
   }
 
   private Emitter fanout(OperatorNode node) {
+    return fanout(node, child -> true);
+  }
+
+  private Emitter fanout(OperatorNode node, java.util.function.Predicate<OperatorNode> which) {
     List<Emitter> targets = new ArrayList<>();
     for (OperatorNode child : graph.children(node)) {
+      if (!which.test(child)) {
+        continue;
+      }
       for (OperatorNode parent : child.parents()) {
         if (parent == node) {
           targets.add(emitterFor(child));
@@ -140,7 +157,9 @@ final class Pipeline {
       });
       case UNION -> fanout(node);
       case TRANSFORM -> transform(node, (PartitionFunction<Object, Object>) f);
-      case UPDATE_STATE_BY_KEY -> node.id().equals(task.state().getNodeId()) ? fusedState(node) : shuffleWriter(node);
+      case UPDATE_STATE_BY_KEY, MAP_WITH_STATE ->
+          node.id().equals(task.state().getNodeId()) ? fusedState(node) : shuffleWriter(node);
+      case STATE_SNAPSHOTS -> narrow(node, (r, out) -> out.emit(r));
       case REDUCE_BY_KEY, GROUP_BY_KEY, COUNT_BY_VALUE, REDUCE, COUNT -> shuffleWriter(node);
       case FOREACH_BATCH -> collect(node);
       case SAVE_AS_TEXT -> textWriter(node);
@@ -158,7 +177,7 @@ final class Pipeline {
    * per key of this partition) is the batch's input to the state update.
    */
   private Emitter fusedState(OperatorNode node) {
-    Emitter out = fanout(node);
+    StatefulUpdate.Outputs out = stateOutputs(node);
     StatefulUpdate update = new StatefulUpdate(node);
     Map<ByteBuffer, Object> batchValues = new LinkedHashMap<>();
     return new Emitter() {

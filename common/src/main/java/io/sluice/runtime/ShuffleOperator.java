@@ -49,7 +49,7 @@ final class ShuffleOperator {
         valueCodec = inputValues;
         combiner = (ReduceFunction<Object>) node.function();
       }
-      case GROUP_BY_KEY, UPDATE_STATE_BY_KEY -> {
+      case GROUP_BY_KEY, UPDATE_STATE_BY_KEY, MAP_WITH_STATE -> {
         keyCodec = inputKeys;
         valueCodec = inputValues;
         combiner = null;
@@ -75,7 +75,7 @@ final class ShuffleOperator {
 
   private Object keyOf(Object record) {
     return switch (node.kind()) {
-      case REDUCE_BY_KEY, GROUP_BY_KEY, UPDATE_STATE_BY_KEY -> ((Pair<?, ?>) record).key();
+      case REDUCE_BY_KEY, GROUP_BY_KEY, UPDATE_STATE_BY_KEY, MAP_WITH_STATE -> ((Pair<?, ?>) record).key();
       case COUNT_BY_VALUE -> record;
       default -> null;
     };
@@ -83,7 +83,7 @@ final class ShuffleOperator {
 
   private Object valueOf(Object record) {
     return switch (node.kind()) {
-      case REDUCE_BY_KEY, GROUP_BY_KEY, UPDATE_STATE_BY_KEY -> ((Pair<?, ?>) record).value();
+      case REDUCE_BY_KEY, GROUP_BY_KEY, UPDATE_STATE_BY_KEY, MAP_WITH_STATE -> ((Pair<?, ?>) record).value();
       case COUNT_BY_VALUE, COUNT -> 1L;
       default -> record;
     };

@@ -2,9 +2,14 @@ package io.sluice.runtime;
 
 import io.sluice.api.Codec;
 import io.sluice.api.Codecs;
+import io.sluice.api.Duration;
+import io.sluice.api.Functions.MappingFunction;
 import io.sluice.api.Functions.UpdateFunction;
 import io.sluice.api.Pair;
+import io.sluice.api.State;
+import io.sluice.api.StateSpec;
 import io.sluice.codec.RecordCodecs;
+import io.sluice.graph.OperatorKind;
 import io.sluice.graph.OperatorNode;
 import io.sluice.proto.SnapshotWritten;
 import io.sluice.proto.StateAccess;
@@ -12,6 +17,7 @@ import io.sluice.state.PartitionState;
 import io.sluice.state.SnapshotFiles;
 import io.sluice.state.StateStores;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -19,13 +25,20 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 
 /**
- * The reduce side of {@code updateStateByKey}, in its own reduce task or inside the reduce task of
- * its parent shuffle: brings the partition's state to the version the driver expects (undoing a
- * batch that never completed, or restoring it from snapshots when this JVM does not hold it),
- * calls the update function for the batch's keys only, snapshots when asked, and emits every
- * key's state.
+ * The reduce side of {@code updateStateByKey} and {@code mapWithState}, in its own reduce task or
+ * inside the reduce task of its parent shuffle: brings the partition's state to the version the
+ * driver expects (undoing a batch that never completed, or restoring it from snapshots when this
+ * JVM does not hold it), calls the user's function for the batch's keys only, snapshots when
+ * asked, and emits what the operator carries.
+ *
+ * <p>{@code mapWithState} keeps each key's state as a pair (batch of its last record, state), so
+ * that idle keys can time out; its calls emit the mapped records, and the whole state goes to
+ * {@code stateSnapshots()} only when the application reads that stream.
  */
 final class StatefulUpdate {
+  /** Where the operator's records go; {@code snapshots} is null when nothing reads the state stream. */
+  record Outputs(Emitter main, Emitter snapshots) {}
+
   private final OperatorNode node;
   private final ShuffleOperator shuffle;
   private final Codec<Object> stateCodec;
@@ -34,8 +47,12 @@ final class StatefulUpdate {
   StatefulUpdate(OperatorNode node) {
     this.node = node;
     this.shuffle = new ShuffleOperator(node);
-    Codec<?> own = node.codec();
-    this.stateCodec = own instanceof Codecs.PairCodec<?, ?> pc ? (Codec<Object>) pc.values() : Codecs.auto();
+    if (node.function() instanceof StateSpec<?, ?, ?, ?> spec) {
+      this.stateCodec = (Codec<Object>) (Codec<?>) Codecs.pair(Codecs.LONG, spec.codec());
+    } else {
+      Codec<?> own = node.codec();
+      this.stateCodec = own instanceof Codecs.PairCodec<?, ?> pc ? (Codec<Object>) pc.values() : Codecs.auto();
+    }
   }
 
   /** The batch's values per encoded key, from the shuffle blocks of the map tasks. */
@@ -52,24 +69,16 @@ final class StatefulUpdate {
    * Runs the update with the batch's values per key ({@code batchValues}: encoded key to a list of
    * values); returns the snapshot written, if one was asked for.
    */
-  @SuppressWarnings("unchecked")
   Optional<SnapshotWritten> run(Map<ByteBuffer, Object> batchValues, int partition, long batchMs, StateAccess access,
-      StateStores stores, Configuration conf, Emitter out) throws Exception {
+      StateStores stores, Configuration conf, Outputs out) throws Exception {
     PartitionState state = stores.partition(node.id(), partition);
     synchronized (state) {
       ensureVersion(state, partition, access, conf);
       state.beginUpdate();
-      UpdateFunction<Object, Object> f = (UpdateFunction<Object, Object>) node.function();
-      for (Map.Entry<ByteBuffer, Object> e : batchValues.entrySet()) {
-        PartitionState.Entry old = state.get(e.getKey());
-        Object key = old != null ? old.key() : RecordCodecs.decode(shuffle.keyCodec(), e.getKey().array());
-        Optional<Object> updated = f.apply((List<Object>) e.getValue(),
-            old == null ? Optional.empty() : Optional.of(old.state()));
-        if (updated.isPresent()) {
-          state.put(e.getKey(), key, updated.get());
-        } else {
-          state.remove(e.getKey());
-        }
+      if (node.kind() == OperatorKind.MAP_WITH_STATE) {
+        map(state, batchValues, batchMs, out.main());
+      } else {
+        update(state, batchValues);
       }
       state.setVersionMs(batchMs);
       Optional<SnapshotWritten> snapshot = Optional.empty();
@@ -80,11 +89,125 @@ final class StatefulUpdate {
             .setPath(access.getSnapshotPath()).setFull(access.getFullSnapshot()).setBytes(w.bytes()).setKeys(w.keys())
             .build());
       }
-      for (PartitionState.Entry e : state.entries().values()) {
-        out.emit(Pair.of(e.key(), e.state()));
+      if (node.kind() == OperatorKind.MAP_WITH_STATE) {
+        if (out.snapshots() != null) {
+          for (PartitionState.Entry e : state.entries().values()) {
+            out.snapshots().emit(Pair.of(e.key(), ((Pair<?, ?>) e.state()).value()));
+          }
+          out.snapshots().finish();
+        }
+      } else {
+        for (PartitionState.Entry e : state.entries().values()) {
+          out.main().emit(Pair.of(e.key(), e.state()));
+        }
       }
-      out.finish();
+      out.main().finish();
       return snapshot;
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private void update(PartitionState state, Map<ByteBuffer, Object> batchValues) throws Exception {
+    UpdateFunction<Object, Object> f = (UpdateFunction<Object, Object>) node.function();
+    for (Map.Entry<ByteBuffer, Object> e : batchValues.entrySet()) {
+      PartitionState.Entry old = state.get(e.getKey());
+      Object key = old != null ? old.key() : RecordCodecs.decode(shuffle.keyCodec(), e.getKey().array());
+      Optional<Object> updated = f.apply((List<Object>) e.getValue(),
+          old == null ? Optional.empty() : Optional.of(old.state()));
+      if (updated.isPresent()) {
+        state.put(e.getKey(), key, updated.get());
+      } else {
+        state.remove(e.getKey());
+      }
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private void map(PartitionState state, Map<ByteBuffer, Object> batchValues, long batchMs, Emitter mapped)
+      throws Exception {
+    StateSpec<Object, Object, Object, Object> spec = (StateSpec<Object, Object, Object, Object>) node.function();
+    MappingFunction<Object, Object, Object, Object> f = spec.mappingFunction();
+    for (Map.Entry<ByteBuffer, Object> e : batchValues.entrySet()) {
+      PartitionState.Entry old = state.get(e.getKey());
+      Object key = old != null ? old.key() : RecordCodecs.decode(shuffle.keyCodec(), e.getKey().array());
+      KeyState s = old == null ? new KeyState(null, false, false)
+          : new KeyState(((Pair<Long, Object>) old.state()).value(), true, false);
+      for (Object value : (List<Object>) e.getValue()) {
+        emitIfPresent(f.apply(key, Optional.of(value), s), mapped);
+      }
+      if (s.exists) {
+        state.put(e.getKey(), key, Pair.of(batchMs, s.value));
+      } else {
+        state.remove(e.getKey());
+      }
+    }
+    Optional<Duration> timeout = spec.idleTimeout();
+    if (timeout.isPresent()) {
+      // Scans the partition: a key idle since long enough has no record in this batch to find it by.
+      List<ByteBuffer> idle = new ArrayList<>();
+      for (Map.Entry<ByteBuffer, PartitionState.Entry> e : state.entries().entrySet()) {
+        if (batchMs - ((Pair<Long, Object>) e.getValue().state()).key() >= timeout.get().millis()) {
+          idle.add(e.getKey());
+        }
+      }
+      for (ByteBuffer k : idle) {
+        PartitionState.Entry entry = state.get(k);
+        emitIfPresent(f.apply(entry.key(), Optional.empty(),
+            new KeyState(((Pair<Long, Object>) entry.state()).value(), true, true)), mapped);
+        state.remove(k);
+      }
+    }
+  }
+
+  private static void emitIfPresent(Object record, Emitter out) throws Exception {
+    if (record != null) {
+      out.emit(record);
+    }
+  }
+
+  /** The state of one key during the calls of one batch. */
+  private static final class KeyState implements State<Object> {
+    private Object value;
+    private boolean exists;
+    private final boolean timingOut;
+
+    KeyState(Object value, boolean exists, boolean timingOut) {
+      this.value = value;
+      this.exists = exists;
+      this.timingOut = timingOut;
+    }
+
+    @Override
+    public boolean exists() {
+      return exists;
+    }
+
+    @Override
+    public Object get() {
+      if (!exists) {
+        throw new java.util.NoSuchElementException("the key has no state; check exists() first");
+      }
+      return value;
+    }
+
+    @Override
+    public void update(Object state) {
+      if (timingOut) {
+        throw new IllegalStateException("the state of a key that is timing out cannot be updated");
+      }
+      value = state;
+      exists = true;
+    }
+
+    @Override
+    public void remove() {
+      value = null;
+      exists = false;
+    }
+
+    @Override
+    public boolean isTimingOut() {
+      return timingOut;
     }
   }
 

@@ -101,13 +101,13 @@ public final class TaskRunner {
     OperatorNode root = graph.node(read.getNodeId());
     long batchMs = ctx.batch().time().millis();
     var blocks = fetcher.fetch(batchMs, read.getNodeId(), read.getPartition(), read.getMapOutputsList());
-    Emitter out = new Pipeline(graph, root, ctx).rootOutput(root);
+    Pipeline pipeline = new Pipeline(graph, root, ctx);
     if (root.kind().isStateful()) {
       StatefulUpdate update = new StatefulUpdate(root);
-      update.run(update.merge(blocks), read.getPartition(), batchMs, state, stateStores, hadoopConf, out)
-          .ifPresent(ctx.result()::addSnapshots);
+      update.run(update.merge(blocks), read.getPartition(), batchMs, state, stateStores, hadoopConf,
+          pipeline.stateOutputs(root)).ifPresent(ctx.result()::addSnapshots);
     } else {
-      new ShuffleOperator(root).read(blocks, out);
+      new ShuffleOperator(root).read(blocks, pipeline.rootOutput(root));
     }
   }
 }

@@ -31,6 +31,12 @@ public final class ContainerProcesses {
     return javaProcesses(id -> id.startsWith(prefix) && !id.endsWith("_000001"));
   }
 
+  /** Every container process of the cluster whose ResourceManager started at {@code clusterTimestamp}. */
+  public static List<ProcessHandle> ofCluster(long clusterTimestamp) throws IOException {
+    String prefix = "container_" + clusterTimestamp + "_";
+    return javaProcesses(id -> id.startsWith(prefix));
+  }
+
   /** Java processes whose environment names the container id exactly. */
   public static List<ProcessHandle> javaProcessesOf(String containerId) throws IOException {
     return javaProcesses(containerId::equals);

@@ -53,6 +53,10 @@ public final class EmbeddedCluster implements AutoCloseable {
       MiniYARNCluster yarn = new MiniYARNCluster("sluice", 1, 1, 1);
       yarn.init(conf);
       yarn.start();
+      // Containers are processes of their own: when this JVM ends without stopping the cluster
+      // (Ctrl-C), nothing else would stop them.
+      long timestamp = org.apache.hadoop.yarn.server.resourcemanager.ResourceManager.getClusterTimeStamp();
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> killContainers(timestamp), "sluice-kill-containers"));
       return new EmbeddedCluster(dfs, yarn);
     } catch (RuntimeException | Error e) {
       dfs.shutdown();
@@ -91,6 +95,15 @@ public final class EmbeddedCluster implements AutoCloseable {
   @Override
   public void close() {
     yarn.stop();
+    killContainers(org.apache.hadoop.yarn.server.resourcemanager.ResourceManager.getClusterTimeStamp());
     dfs.shutdown();
+  }
+
+  private static void killContainers(long clusterTimestamp) {
+    try {
+      ContainerProcesses.ofCluster(clusterTimestamp).forEach(ProcessHandle::destroyForcibly);
+    } catch (IOException e) {
+      // Best effort: /proc unreadable means there is nothing this JVM could stop anyway.
+    }
   }
 }

@@ -68,7 +68,9 @@ final class StatusPage implements AutoCloseable {
     row(h, "batch interval", s.getBatchIntervalMs() + " ms");
     row(h, "processing time", s.getLastProcessingMs() + " ms");
     row(h, "scheduling delay", s.getLastSchedulingDelayMs() + " ms");
-    row(h, "executors", Integer.toString(s.getExecutors()));
+    row(h, "executors", s.getExecutors() + (s.getAttempt() > 1 ? " (" + s.getAdoptedExecutors()
+        + " adopted from the previous attempt; state " + (s.getStateKept() ? "kept in memory" : "restored, "
+        + s.getBatchesReplayed() + " batches replayed") + ")" : ""));
     row(h, "checkpoint", s.getCheckpointDir() + " (metadata sequence " + s.getLastCheckpointSequence() + ", "
         + s.getCheckpointBytes() + " bytes)");
     h.append("</table><h2>Recent batches: processing time (ms)</h2>").append(chart(s.getRecentBatchesList()))

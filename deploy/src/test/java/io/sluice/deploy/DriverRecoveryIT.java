@@ -57,6 +57,21 @@ class DriverRecoveryIT {
   }
 
   @Test
+  void amKilledWhileABatchIsWritingItsOutputCommitsThatBatchOnce() throws Exception {
+    int batches = 8;
+    ApplicationId id = submit("/it/commit", batches, "2s");
+    ApplicationAttemptId first = awaitCommitted(id, "/it/commit", 3);
+    Path out = new Path("/it/commit/out");
+    Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).pollInterval(java.time.Duration.ofMillis(10))
+        .until(() -> java.util.Arrays.stream(CLUSTER.fs().listStatus(out))
+            .anyMatch(s -> s.getPath().getName().startsWith("_uncommitted-")));
+    killAm(id, first);
+
+    assertSucceeded(id);
+    assertExactRunningTotals("/it/commit", batches);
+  }
+
+  @Test
   void executorKilledWithKillDashNineLosesNoStateAndRepeatsNoBatch() throws Exception {
     int batches = 8;
     ApplicationId id = submit("/it/executor", batches, "2s");

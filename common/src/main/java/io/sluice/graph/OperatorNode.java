@@ -13,6 +13,7 @@ import java.util.TreeMap;
  */
 public final class OperatorNode {
   private final int position;
+  private final String derivedId;
   private final OperatorKind kind;
   private final List<OperatorNode> parents;
   private final Object function;
@@ -31,11 +32,13 @@ public final class OperatorNode {
     this.partitions = partitions;
     this.params = new TreeMap<>(params);
     this.codec = codec;
+    // Built once: the id is read for every record that crosses a shuffle.
+    this.derivedId = kind.displayName() + "-" + position;
   }
 
   /** The user's uid, or one derived from kind and position, e.g. {@code reduceByKey-4}. */
   public String id() {
-    return uid != null ? uid : kind.displayName() + "-" + position;
+    return uid != null ? uid : derivedId;
   }
 
   public boolean hasUserId() {

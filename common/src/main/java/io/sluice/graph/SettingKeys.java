@@ -16,4 +16,10 @@ public final class SettingKeys {
   public static final String STOP_AFTER_BATCHES = "sluice.stop.afterBatches";
   /** How many times a driver runs a failed batch again (after replacing lost executors) before it gives up. */
   public static final String BATCH_RETRIES = "sluice.batch.retries";
+  /**
+   * When more batch times than this are due at once (after a driver was down), the next batch
+   * takes the input of all but the last ones, so the job is current after this many batches; 0
+   * runs every due batch time, as Spark Streaming does.
+   */
+  public static final String MAX_CATCH_UP_BATCHES = "sluice.batch.maxCatchUp";
 }

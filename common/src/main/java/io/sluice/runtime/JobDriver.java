@@ -181,11 +181,27 @@ public final class JobDriver {
     return !pending.isEmpty();
   }
 
-  /** The time of the batch {@link #runNextBatch()} will run. */
+  /**
+   * The time of the batch {@link #runNextBatch()} will run: the next batch time, or, when more
+   * batch times are due than the catch-up bound allows, a later one whose batch takes the input
+   * of all the due times up to it.
+   */
   public long nextBatchTimeMs() {
     if (!pending.isEmpty()) {
       return pending.get(0).getBatchTimeMs();
     }
+    long next = followingBatchMs();
+    long maxCatchUp = graph.settings().getLong(SettingKeys.MAX_CATCH_UP_BATCHES, 0);
+    long now = env.clock().wallMillis();
+    if (maxCatchUp <= 0 || now < next) {
+      return next;
+    }
+    long lastDue = next + (now - next) / interval.millis() * interval.millis();
+    return Math.max(next, lastDue - (maxCatchUp - 1) * interval.millis());
+  }
+
+  /** The batch time after the last completed one. */
+  private long followingBatchMs() {
     return Math.max(lastCompletedMs, startTimeMs) + interval.millis();
   }
 
@@ -275,8 +291,13 @@ public final class JobDriver {
   private BatchRecord plan(BatchInfo info) throws Exception {
     BatchRecord.Builder batch = BatchRecord.newBuilder().setBatchTimeMs(info.time().millis())
         .setStatus(BatchStatus.PLANNED).setEpoch(epoch);
+    long covered = (info.time().millis() - followingBatchMs()) / interval.millis() + 1;
+    if (covered > 1) {
+      LOG.info("Application {}: batch {} catches up, taking the input of {} batch times", env.applicationId(),
+          info.time().millis(), covered);
+    }
     for (OperatorNode source : graph.ofRole(OperatorKind.Role.SOURCE)) {
-      batch.addInputs(sources.plan(source, info, consumedFiles.get(source.id())));
+      batch.addInputs(sources.plan(source, info, covered, consumedFiles.get(source.id())));
     }
     BatchRecord planned = batch.build();
     pending.add(planned);

@@ -24,13 +24,16 @@ final class SourcePlanner {
   }
 
   /**
-   * The input of {@code source} for {@code batch}. For a directory source, the files not yet in
-   * {@code consumed}, which are then added to it.
+   * The input of {@code source} for {@code batch}, which covers {@code batchCount} batch times
+   * ending at its own. For a directory source, the files not yet in {@code consumed}, which are
+   * then added to it.
    */
-  InputDescriptor plan(OperatorNode source, BatchInfo batch, Set<String> consumed) throws IOException {
+  InputDescriptor plan(OperatorNode source, BatchInfo batch, long batchCount, Set<String> consumed)
+      throws IOException {
     InputDescriptor.Builder d = InputDescriptor.newBuilder().setSourceId(source.id());
     switch (source.kind()) {
       case GENERATOR_SOURCE -> d.setGenerator(GeneratorInput.newBuilder().setBatchIndex(batch.index())
+          .setBatchCount(batchCount)
           .setLines(Long.parseLong(source.param("lines"))).setVocabulary(Long.parseLong(source.param("vocabulary")))
           .setPartitions(source.partitions()));
       case FILE_SOURCE -> d.setFiles(newFiles(new Path(source.param("dir")), consumed));

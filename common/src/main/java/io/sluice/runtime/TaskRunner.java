@@ -75,10 +75,13 @@ public final class TaskRunner {
         GeneratorInput g = input.getGenerator();
         long from = WordGenerator.firstLine(source.getPartition(), g.getPartitions(), g.getLines());
         long to = WordGenerator.firstLine(source.getPartition() + 1, g.getPartitions(), g.getLines());
-        for (long j = from; j < to; j++) {
-          out.emit(WordGenerator.line(g.getBatchIndex(), j, g.getVocabulary()));
+        long count = Math.max(1, g.getBatchCount());
+        for (long b = g.getBatchIndex() - count + 1; b <= g.getBatchIndex(); b++) {
+          for (long j = from; j < to; j++) {
+            out.emit(WordGenerator.line(b, j, g.getVocabulary()));
+          }
         }
-        records = to - from;
+        records = (to - from) * count;
       }
       case FILES -> {
         Path path = new Path(input.getFiles().getPaths(source.getPartition()));

@@ -24,9 +24,10 @@ import io.sluice.runtime.JobDriver;
 import io.sluice.runtime.JobSpecs;
 import io.sluice.runtime.LocalFiles;
 import java.io.IOException;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Function;
+import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -129,13 +130,15 @@ final class ApplicationMaster {
         new MetadataStore(fs, dir, graph.settings().getInt(SettingKeys.CHECKPOINT_RETAINED, 10)),
         new RemoteTaskService(pool, yarn::requestExecutors, registrationTimeoutMs(graph), setup.clock()),
         new JobDriver.Environment(appId, setup.spec().getAppClass(), setup.conf(), setup.clock(), this::batchCompleted));
+    // Connecting to the previous attempt's executors overlaps with reading the checkpoint.
+    Map<String, PreviousExecutor> candidates = connectToPreviousExecutors(previous);
     driver.start();
     epoch.set(driver.epoch());
     status.updateAndGet(s -> s.toBuilder().setEpoch(driver.epoch()).setBatchesCompleted(driver.batchesCompleted())
         .setBatchIntervalMs(graph.batchInterval().millis()).setExecutors(setup.spec().getExecutors())
         .setCheckpointDir(dir.toString()).build());
 
-    int adopted = adoptExecutors(yarn, previous, driver.epoch());
+    int adopted = adoptExecutors(yarn, previous, candidates, driver.epoch());
     status.updateAndGet(s -> s.toBuilder().setAdoptedExecutors(adopted).build());
     yarn.requestExecutors(pool.freeSlots());
     pool.awaitRegistered(registrationTimeoutMs(graph), setup.clock());
@@ -163,22 +166,19 @@ final class ApplicationMaster {
    * attempts): each one that accepts this epoch keeps its slot and its in-memory state; the
    * containers of the others are given back. Returns how many were adopted.
    */
-  private int adoptExecutors(ExecutorLauncher yarn, List<Container> previous, long epoch) throws IOException {
-    if (previous.isEmpty()) {
-      return 0;
-    }
-    Map<String, RegisterExecutorRequest> byContainer = directory.read().getExecutorsList().stream()
-        .collect(Collectors.toMap(RegisterExecutorRequest::getContainerId, Function.identity(), (a, b) -> b));
+  private int adoptExecutors(ExecutorLauncher yarn, List<Container> previous, Map<String, PreviousExecutor> candidates,
+      long epoch) {
     int adopted = 0;
     for (Container c : previous) {
-      RegisterExecutorRequest r = byContainer.get(c.getId().toString());
-      if (r != null && r.getSlot() < setup.spec().getExecutors()) {
-        ManagedChannel channel = RpcChannels.channel(r.getHost() + ":" + r.getPort());
+      PreviousExecutor candidate = candidates.get(c.getId().toString());
+      if (candidate != null) {
+        RegisterExecutorRequest r = candidate.registration();
+        ManagedChannel channel = candidate.channel();
         try {
           AdoptResponse answer = ExecutorServiceGrpc.newBlockingStub(channel)
               .withCallCredentials(setup.secret().callCredentials()).withDeadlineAfter(15, TimeUnit.SECONDS)
               .adopt(AdoptRequest.newBuilder().setEpoch(epoch).build());
-          pool.adopted(r, answer.getHeldList());
+          pool.adopted(r, answer.getHeldList(), channel);
           adopted++;
           LOG.info("Application {}: adopted {} in {} (slot {}), holding {} state partitions", appId,
               r.getExecutorId(), c.getId(), r.getSlot(), answer.getHeldCount());
@@ -186,7 +186,6 @@ final class ApplicationMaster {
         } catch (StatusRuntimeException e) {
           LOG.warn("Application {}: {} in {} did not accept epoch {}: {}", appId, r.getExecutorId(), c.getId(), epoch,
               e.getStatus());
-        } finally {
           channel.shutdownNow();
         }
       }
@@ -198,6 +197,29 @@ final class ApplicationMaster {
 
   private static long registrationTimeoutMs(StreamGraph graph) {
     return graph.settings().getDuration(EXECUTOR_REGISTRATION_TIMEOUT, Duration.ofSeconds(120)).millis();
+  }
+
+  /** An executor the previous attempt recorded, and a channel already connecting to it. */
+  private record PreviousExecutor(RegisterExecutorRequest registration, ManagedChannel channel) {}
+
+  /** The previous attempt's executors that are still running, by container id, with channels connecting. */
+  private Map<String, PreviousExecutor> connectToPreviousExecutors(List<Container> previous) throws IOException {
+    if (previous.isEmpty()) {
+      return Map.of();
+    }
+    Set<String> running = previous.stream().map(c -> c.getId().toString()).collect(Collectors.toSet());
+    Map<String, PreviousExecutor> candidates = new HashMap<>();
+    for (RegisterExecutorRequest r : directory.read().getExecutorsList()) {
+      if (running.contains(r.getContainerId()) && r.getSlot() < setup.spec().getExecutors()) {
+        ManagedChannel channel = RpcChannels.channel(r.getHost() + ":" + r.getPort());
+        channel.getState(true);
+        PreviousExecutor old = candidates.put(r.getContainerId(), new PreviousExecutor(r, channel));
+        if (old != null) {
+          old.channel().shutdownNow();
+        }
+      }
+    }
+    return candidates;
   }
 
   /** Why the batch loop ends now, or null to run the next batch. */

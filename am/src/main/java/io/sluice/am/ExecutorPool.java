@@ -54,20 +54,20 @@ final class ExecutorPool implements AutoCloseable {
 
   /** An executor this attempt launched has registered. */
   void register(RegisterExecutorRequest r) {
-    put(r, List.of());
+    put(r, List.of(), RpcChannels.channel(r.getHost() + ":" + r.getPort()));
   }
 
-  /** An executor of an earlier attempt was adopted, holding {@code held}. */
-  void adopted(RegisterExecutorRequest r, List<HeldState> held) {
-    put(r, List.copyOf(held));
+  /** An executor of an earlier attempt was adopted over {@code channel}, holding {@code held}. */
+  void adopted(RegisterExecutorRequest r, List<HeldState> held, ManagedChannel channel) {
+    put(r, List.copyOf(held), channel);
   }
 
-  private void put(RegisterExecutorRequest r, List<HeldState> held) {
+  private void put(RegisterExecutorRequest r, List<HeldState> held, ManagedChannel channel) {
     if (r.getSlot() < 0 || r.getSlot() >= slots.length) {
+      channel.shutdownNow();
       throw new IllegalArgumentException("executor " + r.getExecutorId() + " has slot " + r.getSlot() + " of "
           + slots.length);
     }
-    ManagedChannel channel = RpcChannels.channel(r.getHost() + ":" + r.getPort());
     Executor e = new Executor(r, held, channel,
         ExecutorServiceGrpc.newFutureStub(channel).withCallCredentials(secret.callCredentials()));
     synchronized (lock) {

@@ -24,6 +24,7 @@ import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileAlreadyExistsException;
 import org.apache.hadoop.fs.FileContext;
+import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Options;
 import org.apache.hadoop.fs.Path;
@@ -176,6 +177,29 @@ final class BatchExecution {
         fc.delete(temp, true);
       }
       deleteEarlierAttemptsCopies(temp.getFileSystem(hadoopConf), node, batch, info);
+    }
+  }
+
+  /**
+   * Removes the hidden output directories that drivers of epochs before {@code epoch} left behind:
+   * called once when a driver resumes, which covers batches the checkpoint it resumed from does
+   * not know of (when a newer metadata file was damaged).
+   */
+  void deleteEarlierEpochsLeftovers(long epoch) throws IOException {
+    for (OperatorNode node : graph.ofRole(OperatorKind.Role.OUTPUT)) {
+      if (node.kind() != OperatorKind.SAVE_AS_TEXT) {
+        continue;
+      }
+      Path anyBatch = OutputPaths.uncommitted(node.param("prefix"), node.param("suffix"), 0, 0);
+      FileSystem fs = anyBatch.getFileSystem(hadoopConf);
+      if (!fs.exists(anyBatch.getParent())) {
+        continue;
+      }
+      for (FileStatus s : fs.listStatus(anyBatch.getParent(), OutputPaths::isUncommitted)) {
+        if (OutputPaths.epochOf(s.getPath()) < epoch && fs.delete(s.getPath(), true)) {
+          LOG.info("Removed {}, left by an earlier attempt", s.getPath());
+        }
+      }
     }
   }
 

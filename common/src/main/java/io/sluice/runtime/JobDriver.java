@@ -125,6 +125,7 @@ public final class JobDriver {
     }
     LOG.info("Application {}: resuming from {} as epoch {}: {} batches completed, last at {}, {} to re-run",
         env.applicationId(), loaded.path(), epoch, batchesCompleted, lastCompletedMs, pending.size());
+    execution.deleteEarlierEpochsLeftovers(epoch);
   }
 
   private void startClock() {

@@ -13,9 +13,22 @@ public final class OutputPaths {
     return new Path(prefix + "-" + batchMs + (suffix == null || suffix.isEmpty() ? "" : "." + suffix));
   }
 
+  private static final String UNCOMMITTED = "_uncommitted-";
+  private static final String EPOCH = "-epoch";
+
   /** Hidden (leading underscore) so that readers of the parent directory skip it, as Hadoop tools do. */
   public static Path uncommitted(String prefix, String suffix, long batchMs, long epoch) {
     Path target = committed(prefix, suffix, batchMs);
-    return new Path(target.getParent(), "_uncommitted-" + target.getName() + "-epoch" + epoch);
+    return new Path(target.getParent(), UNCOMMITTED + target.getName() + EPOCH + epoch);
+  }
+
+  static boolean isUncommitted(Path p) {
+    return p.getName().startsWith(UNCOMMITTED) && p.getName().lastIndexOf(EPOCH) > 0;
+  }
+
+  /** The epoch of the driver that wrote an {@link #uncommitted} directory. */
+  static long epochOf(Path uncommitted) {
+    String name = uncommitted.getName();
+    return Long.parseLong(name.substring(name.lastIndexOf(EPOCH) + EPOCH.length()));
   }
 }

@@ -28,11 +28,11 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.Collectors;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Collectors;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.yarn.api.records.ApplicationAttemptId;
@@ -44,8 +44,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One AM attempt's lifecycle: serve RPC and the status page, register with YARN, adopt the
- * executors an earlier attempt left running and start the missing ones, run the batch loop of {@link JobDriver} on the calling thread until the job is told
- * to stop, and unregister. RPC handlers and YARN callbacks only post into {@link #stop} and
+ * executors an earlier attempt left running and start the missing ones, run the batch loop of
+ * {@link JobDriver} on the calling thread until the job is told to stop, and unregister. RPC handlers and YARN callbacks only post into {@link #stop} and
  * {@link #status}; the driver's state stays on the calling thread.
  */
 final class ApplicationMaster {

@@ -51,6 +51,8 @@ public final class JobDriver {
   private final BatchExecution execution;
   private final SourcePlanner sources;
   private final Duration interval;
+  private final int batchRetries;
+  private final long maxCatchUpBatches;
 
   private StateCheckpoints state;
   private boolean stateReplayed;
@@ -75,6 +77,8 @@ public final class JobDriver {
     this.execution = new BatchExecution(graph, tasks, env.hadoopConf());
     this.sources = new SourcePlanner(env.hadoopConf());
     this.interval = graph.batchInterval();
+    this.batchRetries = graph.settings().getInt(SettingKeys.BATCH_RETRIES, 2);
+    this.maxCatchUpBatches = graph.settings().getLong(SettingKeys.MAX_CATCH_UP_BATCHES, 0);
     for (OperatorNode s : graph.ofRole(OperatorKind.Role.SOURCE)) {
       consumedFiles.put(s.id(), new LinkedHashSet<>());
     }
@@ -192,13 +196,12 @@ public final class JobDriver {
       return pending.get(0).getBatchTimeMs();
     }
     long next = followingBatchMs();
-    long maxCatchUp = graph.settings().getLong(SettingKeys.MAX_CATCH_UP_BATCHES, 0);
     long now = env.clock().wallMillis();
-    if (maxCatchUp <= 0 || now < next) {
+    if (maxCatchUpBatches <= 0 || now < next) {
       return next;
     }
     long lastDue = next + (now - next) / interval.millis() * interval.millis();
-    return Math.max(next, lastDue - (maxCatchUp - 1) * interval.millis());
+    return Math.max(next, lastDue - (maxCatchUpBatches - 1) * interval.millis());
   }
 
   /** The batch time after the last completed one. */
@@ -258,7 +261,6 @@ public final class JobDriver {
    * plus replay. When every run failed the failure is recorded in the checkpoint and thrown.
    */
   private BatchExecution.Outcome runWithRetries(BatchRecord batch, BatchInfo info) throws Exception {
-    int retries = graph.settings().getInt(SettingKeys.BATCH_RETRIES, 2);
     for (int run = 1; ; run++) {
       try {
         if (run > 1) {
@@ -271,11 +273,11 @@ public final class JobDriver {
       } catch (FencedException e) {
         throw e;
       } catch (Exception e) {
-        if (run > retries) {
+        if (run > batchRetries) {
           throw recordFailure(batch, run, e);
         }
         LOG.warn("Application {}: batch {} failed (run {} of {}): {}; running it again", env.applicationId(),
-            batch.getBatchTimeMs(), run, retries + 1, e.getMessage());
+            batch.getBatchTimeMs(), run, batchRetries + 1, e.getMessage());
       }
     }
   }

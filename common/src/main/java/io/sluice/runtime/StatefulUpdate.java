@@ -40,6 +40,7 @@ final class StatefulUpdate {
   record Outputs(Emitter main, Emitter snapshots) {}
 
   private final OperatorNode node;
+  private final boolean mapsWithState;
   private final ShuffleOperator shuffle;
   private final Codec<Object> stateCodec;
 
@@ -47,7 +48,9 @@ final class StatefulUpdate {
   StatefulUpdate(OperatorNode node) {
     this.node = node;
     this.shuffle = new ShuffleOperator(node);
-    if (node.function() instanceof StateSpec<?, ?, ?, ?> spec) {
+    this.mapsWithState = node.kind() == OperatorKind.MAP_WITH_STATE;
+    if (mapsWithState) {
+      StateSpec<?, ?, ?, ?> spec = (StateSpec<?, ?, ?, ?>) node.function();
       this.stateCodec = (Codec<Object>) (Codec<?>) Codecs.pair(Codecs.LONG, spec.codec());
     } else {
       Codec<?> own = node.codec();
@@ -75,7 +78,7 @@ final class StatefulUpdate {
     synchronized (state) {
       ensureVersion(state, partition, access, conf);
       state.beginUpdate();
-      if (node.kind() == OperatorKind.MAP_WITH_STATE) {
+      if (mapsWithState) {
         map(state, batchValues, batchMs, out.main());
       } else {
         update(state, batchValues);
@@ -89,7 +92,7 @@ final class StatefulUpdate {
             .setPath(access.getSnapshotPath()).setFull(access.getFullSnapshot()).setBytes(w.bytes()).setKeys(w.keys())
             .build());
       }
-      if (node.kind() == OperatorKind.MAP_WITH_STATE) {
+      if (mapsWithState) {
         if (out.snapshots() != null) {
           for (PartitionState.Entry e : state.entries().values()) {
             out.snapshots().emit(Pair.of(e.key(), ((Pair<?, ?>) e.state()).value()));

@@ -54,11 +54,7 @@ final class ExecutorEndpoint extends ExecutorServiceGrpc.ExecutorServiceImplBase
   public void runTask(TaskRequest request, StreamObserver<TaskResult> out) {
     adoption.readLock().lock();
     try {
-      long epoch = request.getBatch().getEpoch();
-      long newest = newestEpoch.accumulateAndGet(epoch, Math::max);
-      if (epoch < newest) {
-        out.onError(Status.FAILED_PRECONDITION.withDescription("task " + request.getTaskId() + " is from epoch "
-            + epoch + " but this executor follows epoch " + newest).asRuntimeException());
+      if (refusedAsOlder(request.getBatch().getEpoch(), "task " + request.getTaskId(), out)) {
         return;
       }
       out.onNext(runner.run(request));
@@ -74,10 +70,7 @@ final class ExecutorEndpoint extends ExecutorServiceGrpc.ExecutorServiceImplBase
 
   @Override
   public void adopt(AdoptRequest request, StreamObserver<AdoptResponse> out) {
-    long newest = newestEpoch.accumulateAndGet(request.getEpoch(), Math::max);
-    if (request.getEpoch() < newest) {
-      out.onError(Status.FAILED_PRECONDITION.withDescription("adoption by epoch " + request.getEpoch()
-          + " but this executor follows epoch " + newest).asRuntimeException());
+    if (refusedAsOlder(request.getEpoch(), "adoption", out)) {
       return;
     }
     try {
@@ -110,6 +103,20 @@ final class ExecutorEndpoint extends ExecutorServiceGrpc.ExecutorServiceImplBase
     } finally {
       adoption.writeLock().unlock();
     }
+  }
+
+  /**
+   * Notes {@code epoch} as seen; when a newer one was seen already, answers {@code out} with the
+   * refusal of {@code what} and returns true.
+   */
+  private boolean refusedAsOlder(long epoch, String what, StreamObserver<?> out) {
+    long newest = newestEpoch.accumulateAndGet(epoch, Math::max);
+    if (epoch >= newest) {
+      return false;
+    }
+    out.onError(Status.FAILED_PRECONDITION.withDescription(what + " is from epoch " + epoch
+        + " but this executor follows epoch " + newest).asRuntimeException());
+    return true;
   }
 
   @Override

@@ -27,8 +27,9 @@ import org.slf4j.LoggerFactory;
  * driver, serves tasks and shuffle blocks over RPC, and registers with the AM.
  *
  * <p>Environment: {@value #ENV_AM_ADDRESS} (the AM's RPC address), {@value #ENV_EXECUTOR_ID},
- * {@value #ENV_EXECUTOR_SLOT} and YARN's {@code CONTAINER_ID}; the job spec {@code job.pb} and the jars are localized into the
- * working directory; the application secret is in the container's credentials.
+ * {@value #ENV_EXECUTOR_SLOT} and YARN's {@code CONTAINER_ID}; the job spec {@code job.pb} and the
+ * jars are localized into the working directory; the application secret is in the container's
+ * credentials.
  */
 public final class ExecutorMain {
   public static final String ENV_AM_ADDRESS = "SLUICE_AM_ADDRESS";
@@ -61,7 +62,8 @@ public final class ExecutorMain {
     ManagedChannel am = RpcChannels.channel(amAddress);
     RegisterExecutorResponse registered = DriverServiceGrpc.newBlockingStub(am).withCallCredentials(secret.callCredentials())
         .registerExecutor(RegisterExecutorRequest.newBuilder().setExecutorId(executorId).setHost(host)
-            .setPort(server.getPort()).setContainerId(System.getenv().getOrDefault("CONTAINER_ID", "")).setSlot(slot).build());
+            .setPort(server.getPort()).setContainerId(System.getenv().getOrDefault("CONTAINER_ID", ""))
+            .setSlot(slot).build());
     epoch.accumulateAndGet(registered.getEpoch(), Math::max);
     LOG.info("Executor {} serving at {}, registered with the AM at {} (epoch {})", executorId, self, amAddress,
         registered.getEpoch());

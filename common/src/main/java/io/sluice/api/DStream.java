@@ -51,6 +51,42 @@ public interface DStream<T> {
   /** Each distinct record of a batch with its number of occurrences. */
   PairDStream<T, Long> countByValue();
 
+  /**
+   * The records of the last {@code length} of batches, every batch. As {@link #window(Duration,
+   * Duration)} with the batch interval as the slide.
+   */
+  DStream<T> window(Duration length);
+
+  /**
+   * Every {@code slide}, the records of the batches in the last {@code length}. Both must be
+   * multiples of this stream's slide (the batch interval for a stream without a window), which is
+   * checked at start. Downstream outputs run every {@code slide}. The window's records are kept in
+   * state partitions, once per distinct record with its count, and snapshotted like the state of
+   * {@code updateStateByKey}; the order of records within a window is not kept.
+   */
+  DStream<T> window(Duration length, Duration slide);
+
+  /** Every {@code slide}, the records of the last {@code length} combined with {@code f}; nothing for an empty window. */
+  DStream<T> reduceByWindow(ReduceFunction<T> f, Duration length, Duration slide);
+
+  /**
+   * As {@link #reduceByWindow(ReduceFunction, Duration, Duration)}, updated incrementally: the
+   * batches entering the window are added with {@code f}, those leaving it taken out with {@code
+   * inverse}, so a long window costs no more than a short one.
+   */
+  DStream<T> reduceByWindow(ReduceFunction<T> f, ReduceFunction<T> inverse, Duration length, Duration slide);
+
+  /** Every {@code slide}, each distinct record of the last {@code length} with its number of occurrences. */
+  PairDStream<T, Long> countByValueAndWindow(Duration length, Duration slide);
+
+  PairDStream<T, Long> countByValueAndWindow(Duration length, Duration slide, int partitions);
+
+  /**
+   * Snapshots this stateful stream's state every {@code interval}, a multiple of its slide
+   * interval; by default the smallest multiple that is at least 10 s.
+   */
+  DStream<T> checkpoint(Duration interval);
+
   /** Hands every batch's records, with the batch time and driver epoch, to {@code f} on the driver. */
   void foreachBatch(BatchFunction<T> f);
 

@@ -44,8 +44,26 @@ public interface PairDStream<K, V> extends DStream<Pair<K, V>> {
   <S, M> MapWithStateDStream<K, V, S, M> mapWithState(StateSpec<K, V, S, M> spec);
 
   /**
-   * Snapshots this stateful stream's state every {@code interval}, a multiple of the batch
-   * interval; by default the smallest multiple that is at least 10 s.
+   * Every {@code slide}, the values of each key in the batches of the last {@code length}, combined
+   * with {@code f}. Both durations must be multiples of this stream's slide interval. Each key's
+   * per-batch combined values are kept in state partitions, so a batch moves only its own data; a
+   * key whose values have all left the window is dropped.
    */
+  PairDStream<K, V> reduceByKeyAndWindow(ReduceFunction<V> f, Duration length, Duration slide);
+
+  PairDStream<K, V> reduceByKeyAndWindow(ReduceFunction<V> f, Duration length, Duration slide, int partitions);
+
+  /**
+   * As {@link #reduceByKeyAndWindow(ReduceFunction, Duration, Duration)}, with each key's window
+   * value updated incrementally: {@code f} adds the batch entering the window, {@code inverse}
+   * takes out the one leaving it ({@code inverse(f(a, b), b)} must equal {@code a}).
+   */
+  PairDStream<K, V> reduceByKeyAndWindow(ReduceFunction<V> f, ReduceFunction<V> inverse, Duration length,
+      Duration slide);
+
+  PairDStream<K, V> reduceByKeyAndWindow(ReduceFunction<V> f, ReduceFunction<V> inverse, Duration length,
+      Duration slide, int partitions);
+
+  @Override
   PairDStream<K, V> checkpoint(Duration interval);
 }

@@ -3,6 +3,7 @@ package io.sluice.graph;
 import io.sluice.api.Codec;
 import io.sluice.api.Codecs;
 import io.sluice.api.DStream;
+import io.sluice.api.Duration;
 import io.sluice.api.Functions.BatchFunction;
 import io.sluice.api.Functions.FilterFunction;
 import io.sluice.api.Functions.FlatMapFunction;
@@ -100,6 +101,53 @@ class DStreamImpl<T> implements DStream<T> {
   public PairDStream<T, Long> countByValue() {
     return new PairDStreamImpl<>(builder, builder.add(OperatorKind.COUNT_BY_VALUE, List.of(node), null,
         builder.defaultParallelism(), Map.of(), Codecs.pair(node.codec(), Codecs.LONG)));
+  }
+
+  @Override
+  public DStream<T> window(Duration length) {
+    return window(length, builder.batchInterval());
+  }
+
+  @Override
+  public DStream<T> window(Duration length, Duration slide) {
+    return new DStreamImpl<>(builder, builder.add(OperatorKind.WINDOW, List.of(node), WindowSpec.counting(length, slide),
+        builder.defaultParallelism(), Map.of(), node.codec()));
+  }
+
+  @Override
+  public DStream<T> reduceByWindow(ReduceFunction<T> f, Duration length, Duration slide) {
+    return reduceByWindow(f, null, length, slide);
+  }
+
+  @Override
+  public DStream<T> reduceByWindow(ReduceFunction<T> f, ReduceFunction<T> inverse, Duration length, Duration slide) {
+    return new DStreamImpl<>(builder, builder.add(OperatorKind.REDUCE_BY_WINDOW, List.of(node),
+        WindowSpec.of(f, inverse, length, slide), 1, Map.of(), node.codec()));
+  }
+
+  @Override
+  public PairDStream<T, Long> countByValueAndWindow(Duration length, Duration slide) {
+    return countByValueAndWindow(length, slide, builder.defaultParallelism());
+  }
+
+  @Override
+  public PairDStream<T, Long> countByValueAndWindow(Duration length, Duration slide, int partitions) {
+    return new PairDStreamImpl<>(builder, builder.add(OperatorKind.COUNT_BY_VALUE_AND_WINDOW, List.of(node),
+        WindowSpec.counting(length, slide), partitions, Map.of(), Codecs.pair(node.codec(), Codecs.LONG)));
+  }
+
+  @Override
+  public DStream<T> checkpoint(Duration interval) {
+    setCheckpointInterval(interval);
+    return this;
+  }
+
+  void setCheckpointInterval(Duration interval) {
+    if (!node.kind().isStateful()) {
+      throw new SluiceException("checkpoint(" + interval + ") on " + node.id() + ", which keeps no state; call it on "
+          + "the stream a stateful or windowed operator returns");
+    }
+    node.setCheckpointInterval(interval);
   }
 
   @Override

@@ -59,8 +59,12 @@ public record Fingerprint(String digest, List<Signature> operators, long batchIn
   }
 
   private static boolean isStateful(Signature s) {
-    return s.description().startsWith(OperatorKind.UPDATE_STATE_BY_KEY.displayName() + "(")
-        || s.description().startsWith(OperatorKind.MAP_WITH_STATE.displayName() + "(");
+    for (OperatorKind k : OperatorKind.values()) {
+      if (k.isStateful() && s.description().startsWith(k.displayName() + "(")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** The signature without the parents: what a state snapshot depends on. */

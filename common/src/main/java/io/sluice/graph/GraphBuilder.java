@@ -158,6 +158,9 @@ public final class GraphBuilder implements StreamingContext {
     if (nodes.stream().noneMatch(n -> n.kind().role() == OperatorKind.Role.OUTPUT)) {
       throw new SluiceException("the application declares no output (foreachBatch or saveAsTextFiles), so nothing would run");
     }
+    for (OperatorNode n : nodes) {
+      n.setSlide(validSlide(n));
+    }
     Optional<String> checkpointDir = checkpointDir();
     for (OperatorNode n : nodes) {
       if (n.kind().isStateful()) {
@@ -176,16 +179,47 @@ public final class GraphBuilder implements StreamingContext {
     return new StreamGraph(nodes, settings, batchInterval, checkpointDir, accumulators);
   }
 
-  /** The operator's snapshot interval: given, or the smallest multiple of the batch interval of at least 10 s. */
+  /**
+   * The stream's slide: a window's own, after checking that its length and slide are multiples of
+   * its input's slide; for a union, the slide all its inputs share; otherwise its input's.
+   */
+  private Duration validSlide(OperatorNode n) {
+    if (n.parents().isEmpty()) {
+      return batchInterval;
+    }
+    Duration input = n.parents().get(0).slide();
+    for (OperatorNode p : n.parents()) {
+      if (!p.slide().equals(input)) {
+        throw new SluiceException(n.id() + " joins streams with different slide intervals (" + input + " from "
+            + n.parents().get(0).id() + ", " + p.slide() + " from " + p.id() + "); window them alike");
+      }
+    }
+    if (!(n.function() instanceof WindowSpec w)) {
+      return input;
+    }
+    String of = input.equals(batchInterval) ? "the batch interval " + batchInterval : "the slide " + input
+        + " of its input";
+    if (w.length().millis() == 0 || !w.length().isMultipleOf(input)) {
+      throw new SluiceException("the window length " + w.length() + " of " + n.id() + " is not a positive multiple of "
+          + of);
+    }
+    if (w.slide().millis() == 0 || !w.slide().isMultipleOf(input)) {
+      throw new SluiceException("the slide " + w.slide() + " of " + n.id() + " is not a positive multiple of " + of);
+    }
+    return w.slide();
+  }
+
+  /** The operator's snapshot interval: given, or the smallest multiple of its slide of at least 10 s. */
   private Duration validCheckpointInterval(OperatorNode n) {
     Duration given = n.checkpointInterval();
+    Duration slide = n.slide();
     if (given == null) {
-      long batches = Math.max(1, (DEFAULT_STATE_CHECKPOINT_MS + batchInterval.millis() - 1) / batchInterval.millis());
-      return Duration.ofMillis(batches * batchInterval.millis());
+      long slides = Math.max(1, (DEFAULT_STATE_CHECKPOINT_MS + slide.millis() - 1) / slide.millis());
+      return Duration.ofMillis(slides * slide.millis());
     }
-    if (given.millis() == 0 || !given.isMultipleOf(batchInterval)) {
-      throw new SluiceException("checkpoint interval " + given + " of " + n.id() + " is not a multiple of the batch interval "
-          + batchInterval);
+    if (given.millis() == 0 || !given.isMultipleOf(slide)) {
+      throw new SluiceException("checkpoint interval " + given + " of " + n.id() + " is not a multiple of its slide "
+          + "interval " + slide);
     }
     return given;
   }

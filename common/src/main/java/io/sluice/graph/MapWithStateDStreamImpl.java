@@ -22,7 +22,7 @@ final class MapWithStateDStreamImpl<K, V, S, M> extends DStreamImpl<M> implement
 
   @Override
   public MapWithStateDStream<K, V, S, M> checkpoint(Duration interval) {
-    node.setCheckpointInterval(interval);
+    setCheckpointInterval(interval);
     return this;
   }
 

@@ -18,6 +18,10 @@ public enum OperatorKind {
   COUNT(Role.SHUFFLE),
   UPDATE_STATE_BY_KEY(Role.SHUFFLE),
   MAP_WITH_STATE(Role.SHUFFLE),
+  WINDOW(Role.SHUFFLE),
+  REDUCE_BY_WINDOW(Role.SHUFFLE),
+  REDUCE_BY_KEY_AND_WINDOW(Role.SHUFFLE),
+  COUNT_BY_VALUE_AND_WINDOW(Role.SHUFFLE),
   /** The state of the mapWithState operator it follows, after each batch. */
   STATE_SNAPSHOTS(Role.NARROW),
   FOREACH_BATCH(Role.OUTPUT),
@@ -47,7 +51,13 @@ public enum OperatorKind {
 
   /** Whether the operator keeps state across batches. */
   public boolean isStateful() {
-    return this == UPDATE_STATE_BY_KEY || this == MAP_WITH_STATE;
+    return this == UPDATE_STATE_BY_KEY || this == MAP_WITH_STATE || isWindowed();
+  }
+
+  /** Whether the operator keeps the last batches of a window, and emits only every slide. */
+  public boolean isWindowed() {
+    return this == WINDOW || this == REDUCE_BY_WINDOW || this == REDUCE_BY_KEY_AND_WINDOW
+        || this == COUNT_BY_VALUE_AND_WINDOW;
   }
 
   /** The name used in derived ids and descriptions, e.g. {@code reduceByKey}. */

@@ -22,6 +22,7 @@ public final class OperatorNode {
   private String uid;
   private Codec<?> codec;
   private Duration checkpointInterval;
+  private Duration slide;
 
   OperatorNode(int position, OperatorKind kind, List<OperatorNode> parents, Object function, int partitions,
       Map<String, String> params, Codec<?> codec) {
@@ -91,6 +92,23 @@ public final class OperatorNode {
     this.checkpointInterval = interval;
   }
 
+  /**
+   * How often this stream has a batch: the batch interval, or the slide of the window it comes
+   * from. Set when the graph is frozen.
+   */
+  public Duration slide() {
+    return slide;
+  }
+
+  void setSlide(Duration slide) {
+    this.slide = slide;
+  }
+
+  /** Whether batch {@code batchMs} of a job started at {@code startMs} is one of this stream's batches. */
+  public boolean hasBatchAt(long batchMs, long startMs) {
+    return (batchMs - startMs) % slide.millis() == 0;
+  }
+
   /** Kind, parents, partitions and codec, in a stable form: what the fingerprint compares. */
   public String signature() {
     StringBuilder sb = new StringBuilder(kind.displayName()).append('(');
@@ -104,6 +122,9 @@ public final class OperatorNode {
     sb.append(" codec=").append(codec.name());
     if (function instanceof StateSpec<?, ?, ?, ?> spec) {
       sb.append(" state=").append(spec.codec().name());
+    }
+    if (function instanceof WindowSpec window) {
+      sb.append(window.describe());
     }
     return sb.toString();
   }

@@ -6,7 +6,6 @@ import io.sluice.api.Functions.MapFunction;
 import io.sluice.api.Duration;
 import io.sluice.api.Functions.ReduceFunction;
 import io.sluice.api.Functions.UpdateFunction;
-import io.sluice.api.SluiceException;
 import io.sluice.api.Pair;
 import io.sluice.api.MapWithStateDStream;
 import io.sluice.api.PairDStream;
@@ -72,12 +71,31 @@ final class PairDStreamImpl<K, V> extends DStreamImpl<Pair<K, V>> implements Pai
   }
 
   @Override
+  public PairDStream<K, V> reduceByKeyAndWindow(ReduceFunction<V> f, Duration length, Duration slide) {
+    return reduceByKeyAndWindow(f, null, length, slide, builder.defaultParallelism());
+  }
+
+  @Override
+  public PairDStream<K, V> reduceByKeyAndWindow(ReduceFunction<V> f, Duration length, Duration slide, int partitions) {
+    return reduceByKeyAndWindow(f, null, length, slide, partitions);
+  }
+
+  @Override
+  public PairDStream<K, V> reduceByKeyAndWindow(ReduceFunction<V> f, ReduceFunction<V> inverse, Duration length,
+      Duration slide) {
+    return reduceByKeyAndWindow(f, inverse, length, slide, builder.defaultParallelism());
+  }
+
+  @Override
+  public PairDStream<K, V> reduceByKeyAndWindow(ReduceFunction<V> f, ReduceFunction<V> inverse, Duration length,
+      Duration slide, int partitions) {
+    return new PairDStreamImpl<>(builder, builder.add(OperatorKind.REDUCE_BY_KEY_AND_WINDOW, List.of(node),
+        WindowSpec.of(f, inverse, length, slide), partitions, Map.of(), node.codec()));
+  }
+
+  @Override
   public PairDStream<K, V> checkpoint(Duration interval) {
-    if (!node.kind().isStateful()) {
-      throw new SluiceException("checkpoint(" + interval + ") on " + node.id()
-          + ", which keeps no state; call it on the stream updateStateByKey returns");
-    }
-    node.setCheckpointInterval(interval);
+    setCheckpointInterval(interval);
     return this;
   }
 

@@ -130,7 +130,7 @@ final class BatchExecution {
   @SuppressWarnings("unchecked")
   private void runDriverOutputs(List<TaskService.CompletedTask> done, BatchInfo info) throws Exception {
     for (OperatorNode node : graph.nodes()) {
-      if (node.kind() != OperatorKind.FOREACH_BATCH) {
+      if (node.kind() != OperatorKind.FOREACH_BATCH || !runsAt(node, info)) {
         continue;
       }
       Codec<Object> codec = node.parents().get(0).codec();
@@ -152,7 +152,7 @@ final class BatchExecution {
 
   private void prepareTextOutputs(BatchInfo info) throws IOException {
     for (OperatorNode node : graph.ofRole(OperatorKind.Role.OUTPUT)) {
-      if (node.kind() == OperatorKind.SAVE_AS_TEXT) {
+      if (node.kind() == OperatorKind.SAVE_AS_TEXT && runsAt(node, info)) {
         Path temp = uncommitted(node, info);
         FileSystem fs = temp.getFileSystem(hadoopConf);
         fs.delete(temp, true);
@@ -163,7 +163,7 @@ final class BatchExecution {
 
   private void commitTextOutputs(BatchRecord batch, BatchInfo info) throws IOException {
     for (OperatorNode node : graph.ofRole(OperatorKind.Role.OUTPUT)) {
-      if (node.kind() != OperatorKind.SAVE_AS_TEXT) {
+      if (node.kind() != OperatorKind.SAVE_AS_TEXT || !runsAt(node, info)) {
         continue;
       }
       Path temp = uncommitted(node, info);
@@ -216,6 +216,11 @@ final class BatchExecution {
         LOG.info("Batch {}: removed {} left by an earlier attempt", info.time().millis(), stale);
       }
     }
+  }
+
+  /** Outputs of a windowed stream run once per slide, as Spark Streaming's do. */
+  private static boolean runsAt(OperatorNode output, BatchInfo info) {
+    return output.hasBatchAt(info.time().millis(), info.startTime().millis());
   }
 
   private static Path uncommitted(OperatorNode node, BatchInfo info) {

@@ -43,7 +43,8 @@ public final class ExecutionPlan {
    * same partition of both, and the parent has already combined the batch's values per key.
    */
   private static boolean fusable(OperatorNode n) {
-    if (!n.kind().isStateful() || n.parents().size() != 1) {
+    boolean updatesPerKey = n.kind() == OperatorKind.UPDATE_STATE_BY_KEY || n.kind() == OperatorKind.MAP_WITH_STATE;
+    if (!updatesPerKey || n.parents().size() != 1) {
       return false;
     }
     OperatorNode parent = n.parents().get(0);

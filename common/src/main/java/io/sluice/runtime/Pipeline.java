@@ -134,7 +134,8 @@ final class Pipeline {
 
   @SuppressWarnings("unchecked")
   private Emitter create(OperatorNode node) {
-    if (task.replay() && node.kind().role() == OperatorKind.Role.OUTPUT) {
+    if (node.kind().role() == OperatorKind.Role.OUTPUT
+        && (task.replay() || !node.hasBatchAt(task.batch().time().millis(), task.batch().startTime().millis()))) {
       return DISCARD;
     }
     Object f = node.function();
@@ -160,7 +161,8 @@ final class Pipeline {
       case UPDATE_STATE_BY_KEY, MAP_WITH_STATE ->
           node.id().equals(task.state().getNodeId()) ? fusedState(node) : shuffleWriter(node);
       case STATE_SNAPSHOTS -> narrow(node, (r, out) -> out.emit(r));
-      case REDUCE_BY_KEY, GROUP_BY_KEY, COUNT_BY_VALUE, REDUCE, COUNT -> shuffleWriter(node);
+      case REDUCE_BY_KEY, GROUP_BY_KEY, COUNT_BY_VALUE, REDUCE, COUNT, WINDOW, REDUCE_BY_WINDOW, REDUCE_BY_KEY_AND_WINDOW,
+          COUNT_BY_VALUE_AND_WINDOW -> shuffleWriter(node);
       case FOREACH_BATCH -> collect(node);
       case SAVE_AS_TEXT -> textWriter(node);
       case FILE_SOURCE, GENERATOR_SOURCE -> throw new IllegalStateException("a source has no input: " + node);
@@ -190,13 +192,13 @@ final class Pipeline {
 
       @Override
       public void finish() throws Exception {
-        update.run(batchValues, task.partition(), task.batch().time().millis(), task.state(), task.stateStores(),
+        update.run(batchValues, task.partition(), task.batch(), task.state(), task.stateStores(),
             task.hadoopConf(), out).ifPresent(task.result()::addSnapshots);
       }
     };
   }
 
-  /** Where a replayed batch's outputs go: a replay only rebuilds state. */
+  /** Where a replayed batch's outputs go (a replay only rebuilds state), and those of a window between its slides. */
   private static final Emitter DISCARD = new Emitter() {
     @Override
     public void emit(Object record) {}

@@ -9,6 +9,7 @@ import io.sluice.api.Functions.ReduceFunction;
 import io.sluice.api.Pair;
 import io.sluice.codec.RecordCodecs;
 import io.sluice.graph.OperatorNode;
+import io.sluice.graph.WindowSpec;
 import java.io.ByteArrayInputStream;
 import java.io.DataInputStream;
 import java.nio.ByteBuffer;
@@ -54,7 +55,17 @@ final class ShuffleOperator {
         valueCodec = inputValues;
         combiner = null;
       }
-      case COUNT_BY_VALUE -> {
+      case REDUCE_BY_KEY_AND_WINDOW -> {
+        keyCodec = inputKeys;
+        valueCodec = inputValues;
+        combiner = ((WindowSpec) node.function()).reduce();
+      }
+      case REDUCE_BY_WINDOW -> {
+        keyCodec = RecordCodecs.UNIT;
+        valueCodec = input;
+        combiner = ((WindowSpec) node.function()).reduce();
+      }
+      case COUNT_BY_VALUE, WINDOW, COUNT_BY_VALUE_AND_WINDOW -> {
         keyCodec = input;
         valueCodec = (Codec<Object>) (Codec<?>) Codecs.LONG;
         combiner = SUM;
@@ -75,16 +86,18 @@ final class ShuffleOperator {
 
   private Object keyOf(Object record) {
     return switch (node.kind()) {
-      case REDUCE_BY_KEY, GROUP_BY_KEY, UPDATE_STATE_BY_KEY, MAP_WITH_STATE -> ((Pair<?, ?>) record).key();
-      case COUNT_BY_VALUE -> record;
+      case REDUCE_BY_KEY, GROUP_BY_KEY, UPDATE_STATE_BY_KEY, MAP_WITH_STATE, REDUCE_BY_KEY_AND_WINDOW ->
+          ((Pair<?, ?>) record).key();
+      case COUNT_BY_VALUE, WINDOW, COUNT_BY_VALUE_AND_WINDOW -> record;
       default -> null;
     };
   }
 
   private Object valueOf(Object record) {
     return switch (node.kind()) {
-      case REDUCE_BY_KEY, GROUP_BY_KEY, UPDATE_STATE_BY_KEY, MAP_WITH_STATE -> ((Pair<?, ?>) record).value();
-      case COUNT_BY_VALUE, COUNT -> 1L;
+      case REDUCE_BY_KEY, GROUP_BY_KEY, UPDATE_STATE_BY_KEY, MAP_WITH_STATE, REDUCE_BY_KEY_AND_WINDOW ->
+          ((Pair<?, ?>) record).value();
+      case COUNT_BY_VALUE, COUNT, WINDOW, COUNT_BY_VALUE_AND_WINDOW -> 1L;
       default -> record;
     };
   }
@@ -156,6 +169,10 @@ final class ShuffleOperator {
 
   Codec<Object> keyCodec() {
     return keyCodec;
+  }
+
+  Codec<Object> valueCodec() {
+    return valueCodec;
   }
 
   /** Values of each key across the blocks: combined, or as a list where there is no combiner. */

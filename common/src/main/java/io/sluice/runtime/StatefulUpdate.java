@@ -1,5 +1,6 @@
 package io.sluice.runtime;
 
+import io.sluice.api.BatchInfo;
 import io.sluice.api.Codec;
 import io.sluice.api.Codecs;
 import io.sluice.api.Duration;
@@ -25,7 +26,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 
 /**
- * The reduce side of {@code updateStateByKey} and {@code mapWithState}, in its own reduce task or
+ * The reduce side of {@code updateStateByKey}, {@code mapWithState} and the windowed operators, in its own reduce task or
  * inside the reduce task of its parent shuffle: brings the partition's state to the version the
  * driver expects (undoing a batch that never completed, or restoring it from snapshots when this
  * JVM does not hold it), calls the user's function for the batch's keys only, snapshots when
@@ -43,13 +44,18 @@ final class StatefulUpdate {
   private final boolean mapsWithState;
   private final ShuffleOperator shuffle;
   private final Codec<Object> stateCodec;
+  /** Null unless the operator is windowed. */
+  private final WindowedUpdate windowed;
 
   @SuppressWarnings("unchecked")
   StatefulUpdate(OperatorNode node) {
     this.node = node;
     this.shuffle = new ShuffleOperator(node);
     this.mapsWithState = node.kind() == OperatorKind.MAP_WITH_STATE;
-    if (mapsWithState) {
+    this.windowed = node.kind().isWindowed() ? new WindowedUpdate(node, shuffle) : null;
+    if (windowed != null) {
+      this.stateCodec = windowed.stateCodec();
+    } else if (mapsWithState) {
       StateSpec<?, ?, ?, ?> spec = (StateSpec<?, ?, ?, ?>) node.function();
       this.stateCodec = (Codec<Object>) (Codec<?>) Codecs.pair(Codecs.LONG, spec.codec());
     } else {
@@ -70,15 +76,19 @@ final class StatefulUpdate {
 
   /**
    * Runs the update with the batch's values per key ({@code batchValues}: encoded key to a list of
-   * values); returns the snapshot written, if one was asked for.
+   * values, or to their combined value for a windowed operator); returns the snapshot written, if
+   * one was asked for.
    */
-  Optional<SnapshotWritten> run(Map<ByteBuffer, Object> batchValues, int partition, long batchMs, StateAccess access,
-      StateStores stores, Configuration conf, Outputs out) throws Exception {
+  Optional<SnapshotWritten> run(Map<ByteBuffer, Object> batchValues, int partition, BatchInfo batch,
+      StateAccess access, StateStores stores, Configuration conf, Outputs out) throws Exception {
+    long batchMs = batch.time().millis();
     PartitionState state = stores.partition(node.id(), partition);
     synchronized (state) {
       ensureVersion(state, partition, access, conf);
       state.beginUpdate();
-      if (mapsWithState) {
+      if (windowed != null) {
+        windowed.apply(state, batchValues, batchMs, node.hasBatchAt(batchMs, batch.startTime().millis()), out.main());
+      } else if (mapsWithState) {
         map(state, batchValues, batchMs, out.main());
       } else {
         update(state, batchValues);
@@ -99,7 +109,7 @@ final class StatefulUpdate {
           }
           out.snapshots().finish();
         }
-      } else {
+      } else if (windowed == null) {
         for (PartitionState.Entry e : state.entries().values()) {
           out.main().emit(Pair.of(e.key(), e.state()));
         }

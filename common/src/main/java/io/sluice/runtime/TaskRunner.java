@@ -107,7 +107,7 @@ public final class TaskRunner {
     Pipeline pipeline = new Pipeline(graph, root, ctx);
     if (root.kind().isStateful()) {
       StatefulUpdate update = new StatefulUpdate(root);
-      update.run(update.merge(blocks), read.getPartition(), batchMs, state, stateStores, hadoopConf,
+      update.run(update.merge(blocks), read.getPartition(), ctx.batch(), state, stateStores, hadoopConf,
           pipeline.stateOutputs(root)).ifPresent(ctx.result()::addSnapshots);
     } else {
       new ShuffleOperator(root).read(blocks, pipeline.rootOutput(root));

@@ -165,7 +165,7 @@ class StatefulStreamTest {
   @Test
   void checkpointIntervalMustBeAMultipleOfTheBatchInterval() {
     assertThatThrownBy(() -> GraphBuilder.build(app(Duration.ofMillis(2500)), new io.sluice.api.Settings(settings())))
-        .hasMessage("checkpoint interval 2500ms of running-counts is not a multiple of the batch interval 1s");
+        .hasMessage("checkpoint interval 2500ms of running-counts is not a multiple of its slide interval 1s");
   }
 
   @Test

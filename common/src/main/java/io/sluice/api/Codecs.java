@@ -1,5 +1,6 @@
 package io.sluice.api;
 
+import io.sluice.codec.KryoCodec;
 import java.io.DataInput;
 import java.io.DataOutput;
 import java.io.IOException;
@@ -77,11 +78,22 @@ public final class Codecs {
 
   /**
    * A self-describing codec for null, String, Long, Integer, Double, Boolean, byte[], {@link Pair}
-   * and {@link List} of those; other types need a codec of their own ({@link DStream#withCodec}).
+   * and {@link List} of those, and Kryo for every other type. A value Kryo cannot encode fails its
+   * batch, naming the operator; declare the type with {@link #kryo(Class)} to have it checked at start.
    */
   @SuppressWarnings("unchecked")
   public static <T> Codec<T> auto() {
     return (Codec<T>) AUTO;
+  }
+
+  /**
+   * Kryo for values of {@code type} and its subclasses, written with their class name. The type is
+   * checked when the application starts: a lambda, an inner class, or a field holding a resource
+   * (a stream, a thread, a class loader) is reported with the operator that uses it. As a key
+   * codec, prefer types whose encoding does not depend on hash order (no HashMap fields).
+   */
+  public static <T> Codec<T> kryo(Class<T> type) {
+    return new KryoCodec<>(type);
   }
 
   public static <K, V> Codec<Pair<K, V>> pair(Codec<K> keys, Codec<V> values) {
@@ -170,6 +182,7 @@ public final class Codecs {
     private static final int BYTES_TAG = 6;
     private static final int PAIR_TAG = 7;
     private static final int LIST_TAG = 8;
+    private static final int KRYO_TAG = 9;
 
     AutoCodec() {
       super("auto");
@@ -208,8 +221,8 @@ public final class Codecs {
           write(e, out);
         }
       } else {
-        throw new SluiceException("no codec for " + value.getClass().getName()
-            + ": give the stream one with withCodec(...) or withCodecs(...)");
+        out.writeByte(KRYO_TAG);
+        KryoCodec.ANY.write(value, out);
       }
     }
 
@@ -233,6 +246,7 @@ public final class Codecs {
           }
           yield list;
         }
+        case KRYO_TAG -> KryoCodec.ANY.read(in);
         default -> throw new IOException("corrupt record: unknown type tag " + tag);
       };
     }

@@ -3,12 +3,14 @@ package io.sluice.codec;
 import com.google.common.io.ByteArrayDataOutput;
 import com.google.common.io.ByteStreams;
 import io.sluice.api.Codec;
+import io.sluice.api.Codecs;
 import io.sluice.api.SluiceException;
 import java.io.DataInput;
 import java.io.DataInputStream;
 import java.io.DataOutput;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.Optional;
 
 /** Encoding of single records and of length-prefixed record blocks, with the operator named on failure. */
 public final class RecordCodecs {
@@ -29,6 +31,17 @@ public final class RecordCodecs {
       return null;
     }
   };
+
+  /** Why a codec cannot encode its type, looking into pair codecs; empty when nothing is known against it. */
+  public static Optional<String> problem(Codec<?> codec) {
+    if (codec instanceof KryoCodec<?> kryo) {
+      return kryo.problem();
+    }
+    if (codec instanceof Codecs.PairCodec<?, ?> pair) {
+      return problem(pair.keys()).or(() -> problem(pair.values()));
+    }
+    return Optional.empty();
+  }
 
   public static <T> byte[] encode(Codec<T> codec, T value, String operatorId) {
     ByteArrayDataOutput out = ByteStreams.newDataOutput();

@@ -13,6 +13,7 @@ import io.sluice.api.SluiceException;
 import io.sluice.api.StreamingApp;
 import io.sluice.api.StateSpec;
 import io.sluice.api.StreamingContext;
+import io.sluice.codec.RecordCodecs;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -153,6 +154,16 @@ public final class GraphBuilder implements StreamingContext {
     for (OperatorNode n : nodes) {
       if (!ids.add(n.id())) {
         throw new SluiceException("two operators have the id " + n.id() + "; give each a unique uid(...)");
+      }
+    }
+    for (OperatorNode n : nodes) {
+      Optional<String> problem = RecordCodecs.problem(n.codec());
+      if (problem.isEmpty() && n.function() instanceof StateSpec<?, ?, ?, ?> spec) {
+        problem = RecordCodecs.problem(spec.codec());
+      }
+      if (problem.isPresent()) {
+        throw new SluiceException("operator " + n.id() + " cannot encode its records: " + problem.get()
+            + "; change the type or give the stream another codec with withCodec(...)");
       }
     }
     if (nodes.stream().noneMatch(n -> n.kind().role() == OperatorKind.Role.OUTPUT)) {

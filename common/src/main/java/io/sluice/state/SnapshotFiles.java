@@ -100,7 +100,8 @@ public final class SnapshotFiles {
       // The file system's own checksums (HDFS blocks, local .crc files) caught it first.
       throw new CorruptCheckpointException("state snapshot " + path + " is corrupt (checksum mismatch)");
     }
-    if (bytes.length < MAGIC.length + 17 + 4) {
+    // The header (magic, version, batch time, full flag) and the checksum; an empty partition has nothing more.
+    if (bytes.length < MAGIC.length + 4 + 8 + 1 + 4) {
       throw new CorruptCheckpointException("state snapshot " + path + " is truncated");
     }
     CRC32C crc = new CRC32C();

@@ -1,0 +1,70 @@
+package io.sluice.state;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.sluice.api.Codec;
+import io.sluice.api.Codecs;
+import io.sluice.checkpoint.CorruptCheckpointException;
+import io.sluice.codec.RecordCodecs;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.List;
+import org.apache.hadoop.conf.Configuration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Snapshot files on the local Hadoop file system: round trips, an empty partition, damage detected. */
+class SnapshotFilesTest {
+  @TempDir Path tmp;
+  private final Configuration conf = new Configuration();
+
+  @SuppressWarnings("unchecked")
+  private static final Codec<Object> KEYS = (Codec<Object>) (Codec<?>) Codecs.STRING;
+
+  private static ByteBuffer key(String k) {
+    return ByteBuffer.wrap(RecordCodecs.encode(KEYS, k, "op"));
+  }
+
+  private String write(PartitionState state, boolean full, long batchMs, String name) throws Exception {
+    org.apache.hadoop.fs.Path path = new org.apache.hadoop.fs.Path(tmp.resolve(name).toUri());
+    SnapshotFiles.write(state, full, batchMs, Codecs.auto(), path, conf, "op");
+    return path.toString();
+  }
+
+  @Test
+  void aFullSnapshotAndADeltaRestoreTheStateAndAnEmptyPartitionRestoresEmpty() throws Exception {
+    PartitionState state = new PartitionState();
+    state.put(key("a"), "a", 1L);
+    state.put(key("b"), "b", 2L);
+    String full = write(state, true, 1000, "1000.full");
+    state.put(key("a"), "a", 5L);
+    state.remove(key("b"));
+    String delta = write(state, false, 2000, "2000.delta");
+
+    PartitionState restored = new PartitionState();
+    assertThat(SnapshotFiles.restore(restored, List.of(full, delta), KEYS, Codecs.auto(), conf)).isEqualTo(2000);
+    assertThat(restored.size()).isEqualTo(1);
+    assertThat(restored.get(key("a")).state()).isEqualTo(5L);
+
+    String empty = write(new PartitionState(), true, 3000, "3000.full");
+    restored.put(key("c"), "c", 1L);
+    assertThat(SnapshotFiles.restore(restored, List.of(empty), KEYS, Codecs.auto(), conf)).isEqualTo(3000);
+    assertThat(restored.size()).isZero();
+  }
+
+  @Test
+  void aTruncatedSnapshotIsDetected() throws Exception {
+    PartitionState state = new PartitionState();
+    state.put(key("a"), "a", 1L);
+    String file = write(state, true, 1000, "1000.full");
+    Path local = tmp.resolve("1000.full");
+    try (RandomAccessFile f = new RandomAccessFile(local.toFile(), "rw")) {
+      f.setLength(f.length() - 3);
+    }
+    tmp.resolve(".1000.full.crc").toFile().delete();
+    assertThatThrownBy(() -> SnapshotFiles.restore(new PartitionState(), List.of(file), KEYS, Codecs.auto(),
+        conf)).isInstanceOf(CorruptCheckpointException.class).hasMessageContaining("1000.full");
+  }
+}

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sluice.checkpoint.MetadataStore;
 import io.sluice.examples.GeneratedWordCount;
+import io.sluice.examples.WindowedWordCount;
 import io.sluice.proto.AccumulatorValue;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -54,6 +55,24 @@ class DriverRecoveryIT {
     // YARN kept the executors across attempts and each new AM took them over.
     assertThat(amLogOf(id, 2)).contains("2 executors up (2 adopted)");
     assertThat(amLogOf(id, 3)).contains("2 executors up (2 adopted)");
+  }
+
+  @Test
+  void slidingWindowsAreExactAfterTheAmIsKilled() throws Exception {
+    int batches = 12;
+    String dir = "/it/window";
+    long vocabulary = 30_000;
+    ApplicationId id = CLUSTER.submit(WindowedWordCount.class.getName(), dir + "/checkpoint", 2, 4,
+        Map.of("workload.R", Long.toString(LINES), "workload.K", Long.toString(vocabulary), "output.dir", dir + "/out",
+            "sluice.stop.afterBatches", Integer.toString(batches), "workload.window", "4s", "workload.slide", "2s"));
+    Awaitility.await().atMost(java.time.Duration.ofSeconds(90))
+        .until(() -> CLUSTER.readOutputs(dir + "/out", "window-").size() >= 2);
+    killAm(id, CLUSTER.client().report(id).getCurrentApplicationAttemptId());
+
+    assertSucceeded(id);
+    List<List<String>> lines = new ArrayList<>(CLUSTER.readOutputs(dir + "/out", "window-").values());
+    assertThat(lines).as("one line per slide, each window exact, none repeated").containsExactlyElementsOf(
+        WindowedWordCount.expectedLines(LINES, vocabulary, batches, 4, 2).stream().map(List::of).toList());
   }
 
   @Test

@@ -5,6 +5,8 @@ import com.google.common.hash.Hashing;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * What a checkpoint records of the graph that wrote it: every operator's id and signature and the
@@ -29,33 +31,58 @@ public record Fingerprint(String digest, List<Signature> operators, long batchIn
     return new Fingerprint(h.hash().toString(), operators, batchIntervalMs);
   }
 
+  /** As {@link #incompatibilityWith(Fingerprint, Set)} with every operator's state taken from the checkpoint. */
+  public Optional<String> incompatibilityWith(Fingerprint recorded) {
+    return incompatibilityWith(recorded, Set.of());
+  }
+
   /**
    * Why a job with this graph cannot resume from a checkpoint written by {@code recorded}, naming
    * the first operator that differs; empty when it can. Function bodies are not part of the
    * fingerprint, and stateless operators may be added, removed or rewired: what must match is the
    * batch interval and every stateful operator's id, partition count and codecs, because its
-   * snapshots are laid out by them.
+   * snapshots are laid out by them. Operators in {@code startFresh} take no state from the
+   * checkpoint, so they may differ or be gone.
    */
-  public Optional<String> incompatibilityWith(Fingerprint recorded) {
+  public Optional<String> incompatibilityWith(Fingerprint recorded, Set<String> startFresh) {
     if (batchIntervalMs != recorded.batchIntervalMs) {
       return Optional.of("the batch interval is " + batchIntervalMs + " ms, the checkpoint was written with "
           + recorded.batchIntervalMs + " ms");
     }
     for (Signature then : recorded.operators) {
-      if (!isStateful(then)) {
+      if (!isStateful(then) || startFresh.contains(then.id())) {
         continue;
       }
+      String orFresh = "; or submit with --conf " + SettingKeys.UPGRADE_FRESH_STATE + "=" + then.id()
+          + " to start its state empty";
       Optional<Signature> now = operators.stream().filter(s -> s.id().equals(then.id())).findFirst();
       if (now.isEmpty()) {
         return Optional.of("stateful operator " + then.id() + " (" + then.description() + ") is in the checkpoint but not "
-            + "in the new graph; give stateful operators a uid(...) so that they keep their id when the graph changes");
+            + "in the new graph; give stateful operators a uid(...) so that they keep their id when the graph changes"
+            + orFresh.replace("start its state empty", "drop its state"));
       }
       if (!stateLayout(now.get()).equals(stateLayout(then))) {
         return Optional.of("stateful operator " + then.id() + " differs: now " + stateLayout(now.get())
-            + ", checkpoint has " + stateLayout(then));
+            + ", checkpoint has " + stateLayout(then) + orFresh);
       }
     }
     return Optional.empty();
+  }
+
+  /** The stateful operators of this graph that {@code recorded} has no state for. */
+  public Set<String> statefulOperatorsNotIn(Fingerprint recorded) {
+    Set<String> ids = new TreeSet<>();
+    for (Signature s : operators) {
+      if (isStateful(s) && recorded.operators.stream().noneMatch(r -> r.id().equals(s.id()) && isStateful(r))) {
+        ids.add(s.id());
+      }
+    }
+    return ids;
+  }
+
+  /** Whether {@code id} is a stateful operator of this graph. */
+  public boolean hasStatefulOperator(String id) {
+    return operators.stream().anyMatch(s -> s.id().equals(id) && isStateful(s));
   }
 
   private static boolean isStateful(Signature s) {

@@ -22,4 +22,10 @@ public final class SettingKeys {
    * runs every due batch time, as Spark Streaming does.
    */
   public static final String MAX_CATCH_UP_BATCHES = "sluice.batch.maxCatchUp";
+  /**
+   * Stateful operators (comma-separated ids) whose state a new submission does not take from the
+   * checkpoint: each starts empty, which lets an upgrade change its state type, key or partitions,
+   * or drop it. A restart of the same application never resets anything.
+   */
+  public static final String UPGRADE_FRESH_STATE = "sluice.upgrade.freshState";
 }

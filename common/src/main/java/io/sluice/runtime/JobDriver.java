@@ -105,10 +105,18 @@ public final class JobDriver {
 
   private void resume(MetadataStore.Loaded loaded) throws java.io.IOException {
     MetadataCheckpoint cp = loaded.checkpoint();
-    UpgradeCheck.problem(graph, cp).ifPresent(why -> {
+    // A restart of the same application resets nothing, whatever its settings say.
+    boolean newSubmission = !cp.getApplicationId().equals(env.applicationId())
+        || !cp.getGraph().getDigest().equals(graph.fingerprint().digest());
+    Set<String> startingEmpty = UpgradeCheck.operatorsStartingEmpty(graph, cp, newSubmission);
+    UpgradeCheck.problem(graph, cp, startingEmpty).ifPresent(why -> {
       throw new SluiceException("cannot resume from checkpoint " + loaded.path() + ": " + why
           + "; use a new checkpoint directory to start this graph fresh");
     });
+    if (!startingEmpty.isEmpty()) {
+      LOG.warn("Application {}: the state of {} starts empty, not from the checkpoint", env.applicationId(),
+          startingEmpty);
+    }
     epoch = cp.getEpoch() + 1;
     startTimeMs = cp.getStartTimeMs();
     lastCompletedMs = cp.getLastCompletedBatchMs();
@@ -123,7 +131,7 @@ public final class JobDriver {
           + "declares; they are dropped", env.applicationId(), dropped);
     }
     state = newStateCheckpoints();
-    state.restore(cp.getStateSnapshotsList(), cp.getReplayLogList());
+    state.restore(cp.getStateSnapshotsList(), cp.getReplayLogList(), startingEmpty);
     for (SourceState s : cp.getSourcesList()) {
       consumedFiles.computeIfAbsent(s.getSourceId(), k -> new LinkedHashSet<>()).addAll(s.getConsumedFilesList());
     }

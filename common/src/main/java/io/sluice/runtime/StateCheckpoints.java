@@ -9,9 +9,11 @@ import io.sluice.proto.StateSnapshot;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.hadoop.fs.Path;
 
 /**
@@ -51,11 +53,29 @@ final class StateCheckpoints {
     return !stateful.isEmpty();
   }
 
-  /** Takes over a recovered checkpoint's snapshots and replay log; the executors' state is then the snapshot's. */
-  void restore(List<StateSnapshot> snapshots, List<BatchRecord> log) {
+  /**
+   * Takes over a recovered checkpoint's snapshots and replay log; the executors' state is then the
+   * snapshot's. The operators in {@code startingEmpty} (and operators the checkpoint has no
+   * snapshot of) start with an empty state as of that snapshot, and their old files are retired.
+   */
+  void restore(List<StateSnapshot> snapshots, List<BatchRecord> log, Set<String> startingEmpty) {
+    Set<String> ids = new HashSet<>();
+    stateful.forEach(n -> ids.add(n.id()));
     for (StateSnapshot s : snapshots) {
+      if (startingEmpty.contains(s.getNodeId()) || !ids.contains(s.getNodeId())) {
+        newlyRetired.addAll(s.getFilesList());
+        continue;
+      }
       chains.put(new PartitionId(s.getNodeId(), s.getPartition()),
-          new Chain(s.getBatchTimeMs(), List.copyOf(s.getFilesList()), s.getFilesCount() - 1));
+          new Chain(s.getBatchTimeMs(), List.copyOf(s.getFilesList()), Math.max(0, s.getFilesCount() - 1)));
+    }
+    long at = chains.values().stream().mapToLong(Chain::batchMs).min().orElse(0);
+    if (at > 0) {
+      for (OperatorNode n : stateful) {
+        for (int p = 0; p < n.partitions(); p++) {
+          chains.putIfAbsent(new PartitionId(n.id(), p), new Chain(at, List.of(), 0));
+        }
+      }
     }
     replayLog.addAll(log);
     stateVersionMs = snapshotBatchMs();
@@ -97,10 +117,10 @@ final class StateCheckpoints {
     Chain chain = chains.get(new PartitionId(node.id(), partition));
     StateAccess.Builder a = StateAccess.newBuilder().setNodeId(node.id()).setBaseBatchMs(stateVersionMs);
     if (chain != null && chain.batchMs() == stateVersionMs) {
-      a.addAllRestoreFiles(chain.files());
+      a.addAllRestoreFiles(chain.files()).setStartEmpty(chain.files().isEmpty());
     }
     if (!replay && isSnapshotBatch(batchMs)) {
-      boolean full = chain == null || chain.deltas() + 1 >= fullEvery;
+      boolean full = chain == null || chain.files().isEmpty() || chain.deltas() + 1 >= fullEvery;
       a.setSnapshotPath(new Path(checkpointDir, "state/" + node.id() + "/" + partition + "/" + batchMs + "-epoch" + epoch
           + (full ? ".full" : ".delta")).toString()).setFullSnapshot(full);
     }
@@ -113,7 +133,7 @@ final class StateCheckpoints {
     for (SnapshotWritten s : snapshots) {
       PartitionId id = new PartitionId(s.getNodeId(), s.getPartition());
       Chain old = chains.get(id);
-      if (s.getFull() || old == null) {
+      if (s.getFull() || old == null || old.files().isEmpty()) {
         if (old != null) {
           newlyRetired.addAll(old.files());
         }

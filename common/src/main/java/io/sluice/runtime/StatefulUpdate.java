@@ -234,6 +234,11 @@ final class StatefulUpdate {
       state.rollBack();
       return;
     }
+    if (access.getStartEmpty()) {
+      state.clear();
+      state.setVersionMs(access.getBaseBatchMs());
+      return;
+    }
     if (access.getRestoreFilesCount() == 0) {
       if (access.getBaseBatchMs() != 0) {
         throw new IllegalStateException("state of " + node.id() + " partition " + partition + " is at batch "

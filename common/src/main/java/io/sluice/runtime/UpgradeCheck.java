@@ -1,13 +1,18 @@
 package io.sluice.runtime;
 
+import io.sluice.api.SluiceException;
 import io.sluice.checkpoint.FingerprintCodec;
+import io.sluice.graph.Fingerprint;
 import io.sluice.graph.OperatorKind;
 import io.sluice.graph.OperatorNode;
+import io.sluice.graph.SettingKeys;
 import io.sluice.graph.StreamGraph;
 import io.sluice.proto.BatchRecord;
 import io.sluice.proto.InputDescriptor;
 import io.sluice.proto.MetadataCheckpoint;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * Whether a graph can resume from a metadata checkpoint: the driver asks at start, and {@code
@@ -16,9 +21,40 @@ import java.util.Optional;
 public final class UpgradeCheck {
   private UpgradeCheck() {}
 
+  /**
+   * The stateful operators whose state does not come from {@code checkpoint}: those it has none
+   * for, and, for a new submission, those named in {@value SettingKeys#UPGRADE_FRESH_STATE}.
+   * Throws when that setting names no stateful operator of either graph.
+   */
+  public static Set<String> operatorsStartingEmpty(StreamGraph graph, MetadataCheckpoint checkpoint,
+      boolean newSubmission) {
+    Fingerprint recorded = FingerprintCodec.fromProto(checkpoint.getGraph());
+    Set<String> empty = new TreeSet<>(graph.fingerprint().statefulOperatorsNotIn(recorded));
+    if (newSubmission) {
+      for (String id : graph.settings().get(SettingKeys.UPGRADE_FRESH_STATE).orElse("").split(",")) {
+        String trimmed = id.trim();
+        if (trimmed.isEmpty()) {
+          continue;
+        }
+        if (!graph.fingerprint().hasStatefulOperator(trimmed) && !recorded.hasStatefulOperator(trimmed)) {
+          throw new SluiceException(SettingKeys.UPGRADE_FRESH_STATE + " names " + trimmed
+              + ", which is no stateful operator of the application or of the checkpoint");
+        }
+        empty.add(trimmed);
+      }
+    }
+    return empty;
+  }
+
   /** Why {@code graph} cannot resume from {@code checkpoint}, or empty when it can. */
   public static Optional<String> problem(StreamGraph graph, MetadataCheckpoint checkpoint) {
-    Optional<String> layout = graph.fingerprint().incompatibilityWith(FingerprintCodec.fromProto(checkpoint.getGraph()));
+    return problem(graph, checkpoint, Set.of());
+  }
+
+  /** As {@link #problem(StreamGraph, MetadataCheckpoint)} with the state of {@code startEmpty} not resumed. */
+  public static Optional<String> problem(StreamGraph graph, MetadataCheckpoint checkpoint, Set<String> startEmpty) {
+    Optional<String> layout = graph.fingerprint().incompatibilityWith(FingerprintCodec.fromProto(checkpoint.getGraph()),
+        startEmpty);
     if (layout.isPresent()) {
       return layout;
     }

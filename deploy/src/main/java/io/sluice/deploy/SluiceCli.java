@@ -210,7 +210,8 @@ public final class SluiceCli {
         return 0;
       }
       var cp = loaded.get().checkpoint();
-      var problem = io.sluice.runtime.UpgradeCheck.problem(graph, cp);
+      var startingEmpty = io.sluice.runtime.UpgradeCheck.operatorsStartingEmpty(graph, cp, true);
+      var problem = io.sluice.runtime.UpgradeCheck.problem(graph, cp, startingEmpty);
       if (problem.isPresent()) {
         out.println("incompatible: " + problem.get());
         out.println("to upgrade anyway, run the new job beside the old one on a new checkpoint directory, "
@@ -220,6 +221,9 @@ public final class SluiceCli {
       out.println("compatible: " + appClass + " resumes from " + loaded.get().path().getName() + " as epoch "
           + (cp.getEpoch() + 1) + ", after " + cp.getBatchesCompleted() + " completed batches, re-running "
           + cp.getPendingBatchesCount() + " planned ones");
+      if (!startingEmpty.isEmpty()) {
+        out.println("the state of " + String.join(", ", startingEmpty) + " starts empty");
+      }
       return 0;
     }
   }

@@ -151,7 +151,18 @@ class SluiceCliTest {
     repartitioned[common.length + 1] = "sluice.default.parallelism=3";
     assertThat(run(repartitioned)).isEqualTo(1);
     assertThat(out.toString(StandardCharsets.UTF_8)).startsWith("incompatible: stateful operator counts differs: now "
-        + "updateStateByKey partitions=3").contains("new checkpoint directory");
+        + "updateStateByKey partitions=3").contains("new checkpoint directory")
+        .contains("--conf sluice.upgrade.freshState=counts to start its state empty");
+    out.reset();
+    String[] fresh = java.util.Arrays.copyOf(repartitioned, repartitioned.length + 2);
+    fresh[repartitioned.length] = "--conf";
+    fresh[repartitioned.length + 1] = "sluice.upgrade.freshState=counts";
+    assertThat(run(fresh)).isZero();
+    assertThat(out.toString(StandardCharsets.UTF_8)).startsWith("compatible: ").contains("the state of counts starts empty");
+    fresh[repartitioned.length + 1] = "sluice.upgrade.freshState=typo";
+    assertThat(run(fresh)).isNotZero();
+    assertThat(error()).isEqualTo("sluice: sluice.upgrade.freshState names typo, which is no stateful operator of the "
+        + "application or of the checkpoint");
   }
 
   @Test

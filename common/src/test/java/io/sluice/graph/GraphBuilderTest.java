@@ -11,6 +11,7 @@ import io.sluice.api.SluiceException;
 import io.sluice.api.StreamingApp;
 import java.util.Arrays;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 class GraphBuilderTest {
@@ -87,7 +88,10 @@ class GraphBuilderTest {
         .as("a stateless shuffle's partitions").isEmpty();
     assertThat(buildStateful(stateful(3, false, false, true)).fingerprint().incompatibilityWith(before))
         .hasValue("stateful operator counts differs: now updateStateByKey partitions=3 codec=auto, checkpoint has "
-            + "updateStateByKey partitions=2 codec=auto");
+            + "updateStateByKey partitions=2 codec=auto; or submit with --conf sluice.upgrade.freshState=counts to "
+            + "start its state empty");
+    assertThat(buildStateful(stateful(3, false, false, true)).fingerprint().incompatibilityWith(before, Set.of("counts")))
+        .as("the operator's state starts empty").isEmpty();
     assertThat(buildStateful(stateful(2, false, true, true)).fingerprint().incompatibilityWith(before))
         .hasValueSatisfying(why -> assertThat(why).contains("codec=pair(string,long)"));
     assertThat(buildStateful(stateful(2, true, false, false)).fingerprint()

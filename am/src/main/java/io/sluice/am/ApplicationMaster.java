@@ -103,11 +103,11 @@ final class ApplicationMaster {
       throw e;
     } catch (BatchFailedException e) {
       int maxAttempts = setup.spec().getMaxAttempts();
-      if (maxAttempts == 0 || e.failedAttempts() < maxAttempts) {
+      if (maxAttempts == 0 || e.attemptsEnded() < maxAttempts) {
         // Exits non-zero: YARN starts the next attempt, which runs the batch again.
         throw e;
       }
-      String diagnostics = e.getMessage() + ". The same batch failed in every attempt, so the application stops "
+      String diagnostics = e.getMessage() + ". The same batch ended every attempt, so the application stops "
           + "here; fix the cause and submit it again with the same checkpoint directory to resume";
       LOG.error("Application {}: {}", appId, diagnostics);
       yarn.unregister(FinalApplicationStatus.FAILED, diagnostics);
@@ -129,7 +129,8 @@ final class ApplicationMaster {
     JobDriver driver = new JobDriver(graph,
         new MetadataStore(fs, dir, graph.settings().getInt(SettingKeys.CHECKPOINT_RETAINED, 10)),
         new RemoteTaskService(pool, yarn::requestExecutors, registrationTimeoutMs(graph), setup.clock()),
-        new JobDriver.Environment(appId, setup.spec().getAppClass(), setup.conf(), setup.clock(), this::batchCompleted));
+        new JobDriver.Environment(appId, setup.spec().getAppClass(), setup.conf(), setup.clock(), this::batchCompleted,
+            setup.spec().getMaxAttempts()));
     // Connecting to the previous attempt's executors overlaps with reading the checkpoint.
     Map<String, PreviousExecutor> candidates = connectToPreviousExecutors(previous);
     driver.start();

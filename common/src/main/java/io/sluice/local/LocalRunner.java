@@ -79,7 +79,7 @@ public final class LocalRunner implements AutoCloseable {
     ShuffleStore shuffle = new ShuffleStore();
     TaskRunner runner = new TaskRunner(graph, shuffle, ShuffleFetcher.local(shuffle), conf);
     JobDriver driver = new JobDriver(graph, store, new ThreadTaskService(runner, shuffle, threads),
-        new JobDriver.Environment("local", app.getClass().getName(), conf, clock, listener));
+        new JobDriver.Environment("local", app.getClass().getName(), conf, clock, listener, 0));
     driver.start();
     return new LocalRunner(clock, driver, threads, temp);
   }

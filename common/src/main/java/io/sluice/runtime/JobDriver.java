@@ -40,9 +40,12 @@ public final class JobDriver {
   /** Completed batches whose statistics the metadata keeps. */
   static final int RECENT_BATCHES_KEPT = 100;
 
-  /** What the driver runs in. */
+  /**
+   * What the driver runs in. {@code maxAttempts} is how many attempts YARN gives the driver (0:
+   * no bound, as in the local runner); it tells when a batch that keeps ending drivers is a loop.
+   */
   public record Environment(String applicationId, String appClass, Configuration hadoopConf, Clock clock,
-      BatchListener listener) {}
+      BatchListener listener, int maxAttempts) {}
 
   private final StreamGraph graph;
   private final MetadataStore store;
@@ -238,11 +241,7 @@ public final class JobDriver {
     env.clock().waitUntil(t);
     BatchInfo info = new BatchInfo(new Time(t), new Time(startTimeMs), interval, epoch);
     boolean rerun = !pending.isEmpty();
-    BatchRecord batch = rerun ? pending.get(0) : plan(info);
-    if (batch.getFailedRuns() > 0) {
-      LOG.warn("Application {}: batch {} failed {} times in {} earlier attempt(s); last error: {}", env.applicationId(),
-          t, batch.getFailedRuns(), batch.getFailedAttempts(), batch.getLastError());
-    }
+    BatchRecord batch = rerun ? startRerun(pending.get(0), info) : plan(info);
     long started = env.clock().wallMillis();
     long startNanos = env.clock().monotonicNanos();
     BatchExecution.Outcome outcome = runWithRetries(batch, info);
@@ -295,13 +294,39 @@ public final class JobDriver {
         .setFailedRuns(batch.getFailedRuns() + runs).setLastError(String.valueOf(cause.getMessage())).build();
     pending.set(0, failed);
     writeMetadata();
-    return new BatchFailedException(batch.getBatchTimeMs(), runs, failed.getFailedAttempts(), failed.getFailedRuns(),
-        cause);
+    return BatchFailedException.runsFailed(batch.getBatchTimeMs(), runs, failed.getFailedAttempts(),
+        failed.getFailedRuns(), batch.getRunByEpochsCount(), cause);
+  }
+
+  /**
+   * Records that this driver starts running a batch earlier drivers planned, after checking that
+   * they did not end on it so often that this is a crash loop: then this attempt, the last or
+   * last but one YARN allows, stops with diagnostics that name the batch instead.
+   */
+  private BatchRecord startRerun(BatchRecord batch, BatchInfo info) throws Exception {
+    if (batch.getRunByEpochsList().contains(epoch)) {
+      return batch;
+    }
+    int ended = batch.getRunByEpochsCount();
+    int died = ended - batch.getFailedAttempts();
+    if (ended > 0) {
+      LOG.warn("Application {}: batch {} was running when {} earlier attempt(s) ended: {} died, {} failed{}",
+          env.applicationId(), batch.getBatchTimeMs(), ended, died, batch.getFailedAttempts(),
+          batch.getFailedAttempts() > 0 ? " (last error: " + batch.getLastError() + ")" : "");
+    }
+    if (env.maxAttempts() > 0 && died > 0 && ended >= Math.max(2, env.maxAttempts() - 1)) {
+      throw BatchFailedException.crashLoop(batch.getBatchTimeMs(), info.index(), ended, died,
+          batch.getFailedAttempts(), batch.getLastError());
+    }
+    BatchRecord started = batch.toBuilder().addRunByEpochs(epoch).build();
+    pending.set(0, started);
+    writeMetadata();
+    return started;
   }
 
   private BatchRecord plan(BatchInfo info) throws Exception {
     BatchRecord.Builder batch = BatchRecord.newBuilder().setBatchTimeMs(info.time().millis())
-        .setStatus(BatchStatus.PLANNED).setEpoch(epoch);
+        .setStatus(BatchStatus.PLANNED).setEpoch(epoch).addRunByEpochs(epoch);
     long covered = (info.time().millis() - followingBatchMs()) / interval.millis() + 1;
     if (covered > 1) {
       LOG.info("Application {}: batch {} catches up, taking the input of {} batch times", env.applicationId(),

@@ -115,7 +115,21 @@ class DriverRecoveryIT {
     assertThat(report.getFinalApplicationStatus()).isEqualTo(FinalApplicationStatus.FAILED);
     assertThat(report.getCurrentApplicationAttemptId().getAttemptId()).isEqualTo(2);
     assertThat(report.getDiagnostics()).contains("failed 2 times in this attempt (4 in 2 attempts in all)")
-        .contains("the sink rejects batch 2").contains("The same batch failed in every attempt");
+        .contains("the sink rejects batch 2").contains("The same batch ended every attempt");
+  }
+
+  @Test
+  void aBatchThatKillsTheAmInEveryAttemptIsNamedInTheFinalDiagnostics() throws Exception {
+    ApplicationId id = CLUSTER.submit(CLUSTER.jarOf(HaltingBatchApp.class), HaltingBatchApp.class.getName(),
+        "/it/halting/checkpoint", 1, 3, Map.of());
+
+    // Attempts 1 and 2 die running batch #2 without a word; attempt 3 names it and stops.
+    ApplicationReport report = CLUSTER.awaitState(id, YarnApplicationState.FINISHED);
+    assertThat(report.getFinalApplicationStatus()).isEqualTo(FinalApplicationStatus.FAILED);
+    assertThat(report.getCurrentApplicationAttemptId().getAttemptId()).isEqualTo(3);
+    assertThat(report.getDiagnostics()).contains("crash loop: batch ").contains("(#2) was running when each of the "
+        + "last 2 attempts ended: 2 died (killed, out of memory, or the JVM crashed)")
+        .contains("The same batch ended every attempt");
   }
 
   @Test

@@ -16,7 +16,10 @@ import java.util.function.Consumer;
 import java.util.zip.CRC32C;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileAlreadyExistsException;
+import org.apache.hadoop.fs.FileContext;
 import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Options;
 import org.apache.hadoop.fs.Path;
 
 /**
@@ -25,7 +28,9 @@ import org.apache.hadoop.fs.Path;
  * <p>Each file is a header (magic, format version, payload length, CRC32C of the payload) and a
  * {@link MetadataCheckpoint}. A file is written under a temporary name, synced, and renamed, so a
  * reader never sees a partial file under a final name; readers still check length and checksum and
- * fall back to the previous file, since a disk or an operator can damage one later.
+ * fall back to the previous file, since a disk or an operator can damage one later. An existing
+ * file is never replaced, so of two drivers racing for one sequence number exactly one writes it.
+ * Confined to the driver's thread.
  */
 public final class MetadataStore {
   public static final String FILE_PREFIX = "metadata-";
@@ -36,6 +41,7 @@ public final class MetadataStore {
   private final FileSystem fs;
   private final Path dir;
   private final int retained;
+  private FileContext fileContext;
 
   /** A metadata file and what it holds. */
   public record Loaded(Path path, MetadataCheckpoint checkpoint) {}
@@ -77,11 +83,25 @@ public final class MetadataStore {
     }
   }
 
-  /** Writes {@code checkpoint} as the file of its sequence number and drops files beyond the retained count. */
+  /** Another writer (a driver of another epoch) has written the file of this sequence number. */
+  public static final class SequenceTakenException extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    SequenceTakenException(Path target) {
+      super(target + " exists already: another driver wrote this sequence number");
+    }
+  }
+
+  /**
+   * Writes {@code checkpoint} as the file of its sequence number and drops files beyond the
+   * retained count. Throws {@link SequenceTakenException} when that file exists: an existing file
+   * is never replaced.
+   */
   public Path write(MetadataCheckpoint checkpoint) throws IOException {
     byte[] payload = checkpoint.toByteArray();
     Path target = new Path(dir, fileName(checkpoint.getSequence()));
-    Path temp = new Path(dir, "." + target.getName() + ".tmp");
+    // Per epoch, so that two drivers racing for one sequence number never write into the same file.
+    Path temp = new Path(dir, "." + target.getName() + ".epoch" + checkpoint.getEpoch() + ".tmp");
     try (FSDataOutputStream out = fs.create(temp, true)) {
       out.write(MAGIC);
       out.writeInt(FORMAT_VERSION);
@@ -90,11 +110,23 @@ public final class MetadataStore {
       out.write(payload);
       out.hsync();
     }
-    if (!fs.rename(temp, target)) {
-      throw new IOException("could not rename " + temp + " to " + target + " (does it exist already?)");
+    try {
+      // Rename.NONE fails when the target exists, on every file system (a plain rename replaces it on some).
+      fileContext().rename(temp, target, Options.Rename.NONE);
+    } catch (FileAlreadyExistsException e) {
+      fs.delete(temp, false);
+      throw new SequenceTakenException(target);
     }
     prune();
     return target;
+  }
+
+  /** Created once: a FileContext on HDFS brings a client of its own. */
+  private FileContext fileContext() throws IOException {
+    if (fileContext == null) {
+      fileContext = FileContext.getFileContext(fs.getUri(), fs.getConf());
+    }
+    return fileContext;
   }
 
   public static String fileName(long sequence) {
@@ -139,6 +171,22 @@ public final class MetadataStore {
           + " files, all damaged: " + problems.get(0) + "); restore the directory or start with a new one");
     }
     return Optional.empty();
+  }
+
+  /**
+   * The highest epoch in any readable metadata file. The newest file need not hold it: a zombie
+   * driver can write after a newer one, and a new epoch must be above both.
+   */
+  public long highestEpoch() throws IOException {
+    long highest = 0;
+    for (Path p : list()) {
+      try {
+        highest = Math.max(highest, read(p).getEpoch());
+      } catch (CorruptCheckpointException e) {
+        // Damaged files are reported by readNewestValid; they cannot hold a usable epoch.
+      }
+    }
+    return highest;
   }
 
   /** Reads and verifies one metadata file. */

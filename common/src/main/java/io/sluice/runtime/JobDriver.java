@@ -120,7 +120,7 @@ public final class JobDriver {
       LOG.warn("Application {}: the state of {} starts empty, not from the checkpoint", env.applicationId(),
           startingEmpty);
     }
-    epoch = cp.getEpoch() + 1;
+    epoch = Math.max(cp.getEpoch(), store.highestEpoch()) + 1;
     startTimeMs = cp.getStartTimeMs();
     lastCompletedMs = cp.getLastCompletedBatchMs();
     batchesCompleted = cp.getBatchesCompleted();
@@ -381,7 +381,17 @@ public final class JobDriver {
         cp.addSources(SourceState.newBuilder().setSourceId(id).addAllConsumedFiles(files));
       }
     });
-    store.write(cp.build());
+    try {
+      store.write(cp.build());
+    } catch (MetadataStore.SequenceTakenException e) {
+      checkNotFenced();
+      // An older driver (a zombie) wrote this sequence number between the fence check and the
+      // write: this driver's metadata supersedes it under the next free number.
+      LOG.warn("Application {}: {}; an older epoch wrote it, writing this epoch's metadata after it",
+          env.applicationId(), e.getMessage());
+      sequence = store.highestSequence() + 1;
+      store.write(cp.setSequence(sequence).build());
+    }
     for (String unreferenced : state.afterMetadataWritten(sequence, store.retained())) {
       org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(unreferenced);
       p.getFileSystem(env.hadoopConf()).delete(p, false);

@@ -49,6 +49,19 @@ class MetadataStoreTest {
   }
 
   @Test
+  void aSequenceWrittenByAnotherEpochIsNeverReplacedAndTheHighestEpochIsFoundInAnyFile() throws IOException {
+    store.write(checkpoint(3).toBuilder().setEpoch(2).build());
+    store.write(checkpoint(4));
+    assertThatThrownBy(() -> store.write(checkpoint(4).toBuilder().setEpoch(2).build()))
+        .isInstanceOf(MetadataStore.SequenceTakenException.class).hasMessageContaining(MetadataStore.fileName(4));
+    assertThat(store.read(store.list().get(0)).getEpoch()).isEqualTo(1);
+    assertThat(store.highestEpoch()).as("the newest file has epoch 1, an older one 2").isEqualTo(2);
+    try (var files = Files.list(tmp)) {
+      assertThat(files.map(p -> p.getFileName().toString())).allMatch(n -> n.startsWith("metadata-"));
+    }
+  }
+
+  @Test
   void emptyDirectoryMeansNoCheckpoint() throws IOException {
     assertThat(store.readNewestValid(warnings::add)).isEmpty();
   }

@@ -128,7 +128,8 @@ final class ApplicationMaster {
     FileSystem fs = dir.getFileSystem(setup.conf());
     JobDriver driver = new JobDriver(graph,
         new MetadataStore(fs, dir, graph.settings().getInt(SettingKeys.CHECKPOINT_RETAINED, 10)),
-        new RemoteTaskService(pool, yarn::requestExecutors, registrationTimeoutMs(graph), setup.clock()),
+        new RemoteTaskService(pool, yarn, registrationTimeoutMs(graph),
+            graph.settings().getDuration(SettingKeys.TASK_TIMEOUT, Duration.ofMinutes(10)).millis(), setup.clock()),
         new JobDriver.Environment(appId, setup.spec().getAppClass(), setup.conf(), setup.clock(), this::batchCompleted,
             setup.spec().getMaxAttempts()));
     // Connecting to the previous attempt's executors overlaps with reading the checkpoint.

@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
@@ -90,12 +91,17 @@ final class ExecutorPool implements AutoCloseable {
   }
 
   /**
-   * Empties the slots of executors that do not answer within {@code timeoutMs}, and forgets what
-   * adopted executors held (after a failed batch it is no longer known); returns the emptied slots.
+   * Empties the slots of executors that do not answer within {@code timeoutMs} or are in {@code
+   * alsoDrop}, and forgets what adopted executors held (after a failed batch it is no longer
+   * known); returns the registrations of the executors dropped.
    */
-  List<Integer> dropUnreachable(long timeoutMs) {
-    List<Integer> lost = new ArrayList<>();
+  List<RegisterExecutorRequest> dropUnreachable(long timeoutMs, Set<Integer> alsoDrop) {
+    List<Integer> lost = new ArrayList<>(alsoDrop);
+    List<RegisterExecutorRequest> dropped = new ArrayList<>();
     for (Executor e : snapshot()) {
+      if (lost.contains(e.registration().getSlot())) {
+        continue;
+      }
       try {
         ExecutorServiceGrpc.newBlockingStub(e.channel()).withCallCredentials(secret.callCredentials())
             .withDeadlineAfter(timeoutMs, TimeUnit.MILLISECONDS)
@@ -112,13 +118,14 @@ final class ExecutorPool implements AutoCloseable {
         }
         if (lost.contains(i)) {
           e.channel().shutdownNow();
+          dropped.add(e.registration());
           slots[i] = null;
         } else if (!e.held().isEmpty()) {
           slots[i] = new Executor(e.registration(), List.of(), e.channel(), e.stub());
         }
       }
     }
-    return lost;
+    return dropped;
   }
 
   /** The slots no executor holds yet. */

@@ -3,14 +3,21 @@ package io.sluice.am;
 import com.google.common.util.concurrent.Futures;
 import com.google.common.util.concurrent.ListenableFuture;
 import com.google.common.util.concurrent.MoreExecutors;
+import io.grpc.Status;
+import io.sluice.graph.SettingKeys;
+import io.sluice.proto.RegisterExecutorRequest;
 import io.sluice.proto.ReleaseBatchRequest;
 import io.sluice.proto.TaskRequest;
 import io.sluice.runtime.Clock;
 import io.sluice.runtime.TaskService;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.function.Consumer;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.hadoop.yarn.api.records.ContainerId;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,30 +30,51 @@ final class RemoteTaskService implements TaskService {
   private static final long PING_TIMEOUT_MS = 3_000;
 
   private final ExecutorPool pool;
-  private final Consumer<List<Integer>> requestExecutors;
+  private final ExecutorLauncher containers;
   private final long registrationTimeoutMs;
+  private final long taskTimeoutMs;
   private final Clock clock;
+  /** Slots whose executor let a task run past its deadline: replaced by the next {@link #recover()}. */
+  private final Set<Integer> hungSlots = ConcurrentHashMap.newKeySet();
 
-  /** {@code requestExecutors} asks YARN for containers for the given slots. */
-  RemoteTaskService(ExecutorPool pool, Consumer<List<Integer>> requestExecutors, long registrationTimeoutMs,
+  /**
+   * {@code containers} starts executors for empty slots and stops hung ones; a task that runs
+   * longer than {@code taskTimeoutMs} fails its batch.
+   */
+  RemoteTaskService(ExecutorPool pool, ExecutorLauncher containers, long registrationTimeoutMs, long taskTimeoutMs,
       Clock clock) {
     this.pool = pool;
-    this.requestExecutors = requestExecutors;
+    this.containers = containers;
     this.registrationTimeoutMs = registrationTimeoutMs;
+    this.taskTimeoutMs = taskTimeoutMs;
     this.clock = clock;
   }
 
-  /** Replaces the executors that stopped answering, and waits until the replacements have registered. */
+  /**
+   * Replaces the executors that stopped answering or let a task hang (their containers are
+   * stopped, so a hung task cannot hold a state partition), and waits until the replacements have
+   * registered.
+   */
   @Override
   public void recover() throws Exception {
-    List<Integer> lost = pool.dropUnreachable(PING_TIMEOUT_MS);
+    Set<Integer> hung = Set.copyOf(hungSlots);
+    hungSlots.clear();
+    List<RegisterExecutorRequest> lost = pool.dropUnreachable(PING_TIMEOUT_MS, hung);
     if (lost.isEmpty()) {
       return;
     }
-    LOG.warn("Executors in slots {} do not answer; starting replacements", lost);
-    requestExecutors.accept(lost);
+    List<Integer> slots = lost.stream().map(RegisterExecutorRequest::getSlot).toList();
+    for (RegisterExecutorRequest r : lost) {
+      if (hung.contains(r.getSlot())) {
+        LOG.warn("Executor {} in slot {} let a task run past {} ms; stopping its container {}", r.getExecutorId(),
+            r.getSlot(), taskTimeoutMs, r.getContainerId());
+        containers.release(ContainerId.fromString(r.getContainerId()));
+      }
+    }
+    LOG.warn("Executors in slots {} do not answer or hung; starting replacements", slots);
+    containers.requestExecutors(slots);
     pool.awaitRegistered(registrationTimeoutMs, clock);
-    LOG.info("Replaced the executors of slots {}", lost);
+    LOG.info("Replaced the executors of slots {}", slots);
   }
 
   @Override
@@ -57,9 +85,17 @@ final class RemoteTaskService implements TaskService {
       TaskRequest task = tasks.get(i);
       ExecutorPool.Executor e = executors.get((task.hasPlacement() ? task.getPlacement() : i) % executors.size());
       futures.add(Futures.catchingAsync(
-          Futures.transform(e.stub().runTask(task), r -> new CompletedTask(r, e.address()), MoreExecutors.directExecutor()),
+          Futures.transform(e.stub().withDeadlineAfter(taskTimeoutMs, TimeUnit.MILLISECONDS).runTask(task),
+              r -> new CompletedTask(r, e.address()), MoreExecutors.directExecutor()),
           Exception.class,
-          ex -> Futures.immediateFailedFuture(new TaskFailedException(task, e.id(), ex)),
+          ex -> {
+            if (Status.fromThrowable(ex).getCode() == Status.Code.DEADLINE_EXCEEDED) {
+              hungSlots.add(e.registration().getSlot());
+              return Futures.immediateFailedFuture(new TaskFailedException(task, e.id(), new TimeoutException(
+                  "did not finish within " + taskTimeoutMs + " ms (" + SettingKeys.TASK_TIMEOUT + ")")));
+            }
+            return Futures.immediateFailedFuture(new TaskFailedException(task, e.id(), ex));
+          },
           MoreExecutors.directExecutor()));
     }
     try {

@@ -21,6 +21,10 @@ public record Duration(long millis) implements Comparable<Duration> {
     return new Duration(Math.multiplyExact(seconds, 1000L));
   }
 
+  public static Duration ofMinutes(long minutes) {
+    return new Duration(Math.multiplyExact(minutes, 60_000L));
+  }
+
   /** Parses {@code 500ms}, {@code 2s}, {@code 5m}, {@code 1h}, or a plain number of milliseconds. */
   public static Duration parse(String what, String text) {
     Matcher m = FORMAT.matcher(text.trim());

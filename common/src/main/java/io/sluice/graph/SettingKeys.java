@@ -28,4 +28,9 @@ public final class SettingKeys {
    * or drop it. A restart of the same application never resets anything.
    */
   public static final String UPGRADE_FRESH_STATE = "sluice.upgrade.freshState";
+  /**
+   * How long a task may run on an executor: past it the batch fails, and the executor's container
+   * is stopped and replaced before the batch runs again.
+   */
+  public static final String TASK_TIMEOUT = "sluice.task.timeout";
 }

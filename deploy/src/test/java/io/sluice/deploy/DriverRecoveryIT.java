@@ -106,6 +106,27 @@ class DriverRecoveryIT {
   }
 
   @Test
+  void aHungTaskFailsItsBatchAtTheDeadlineAndItsExecutorIsReplaced() throws Exception {
+    int batches = 6;
+    String dir = "/it/hung";
+    java.nio.file.Path marker = Files.createTempDirectory("sluice-hang").resolve("hung");
+    ApplicationId id = CLUSTER.submit(CLUSTER.jarOf(HangingTaskApp.class), HangingTaskApp.class.getName(),
+        dir + "/checkpoint", 2, 2, Map.of("output.dir", dir + "/out", "test.hangMarker", marker.toString(),
+            "sluice.task.timeout", "3s", "sluice.stop.afterBatches", Integer.toString(batches), "workload.R", "100"));
+
+    assertSucceeded(id);
+    assertThat(marker).as("a task hung").exists();
+    List<List<String>> lines = new ArrayList<>(CLUSTER.readOutputs(dir + "/out", "batch-").values());
+    List<List<String>> expected = new ArrayList<>();
+    for (int b = 0; b < batches; b++) {
+      expected.add(List.of("batch=" + b + " total=" + 10 * 100 * (b + 1)));
+    }
+    assertThat(lines).as("every batch once, totals exact").isEqualTo(expected);
+    assertThat(amLogOf(id, 1)).contains("let a task run past 3000 ms; stopping its container")
+        .contains("Replaced the executors of slots");
+  }
+
+  @Test
   void aBatchThatFailsInEveryAttemptEndsTheApplicationNamingIt() throws Exception {
     ApplicationId id = CLUSTER.submit(CLUSTER.jarOf(FailingBatchApp.class), FailingBatchApp.class.getName(),
         "/it/crash-loop/checkpoint", 1, 2, Map.of("sluice.batch.retries", "1"));

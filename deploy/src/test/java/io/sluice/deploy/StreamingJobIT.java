@@ -130,6 +130,12 @@ class StreamingJobIT {
     String html = http.send(HttpRequest.newBuilder(URI.create(page)).build(), HttpResponse.BodyHandlers.ofString()).body();
     assertThat(html).contains("<h1>Sluice " + id + "</h1>").contains("<table id=\"status\">")
         .contains("<th>state</th><td>RUNNING</td>").contains("<svg id=\"batch-chart\"").contains("<rect ");
+    if (HeadlessChromium.isInstalled()) {
+      // The same page as a browser renders it, through the ResourceManager's proxy.
+      String dom = HeadlessChromium.dumpDom(page);
+      assertThat(dom).contains("<h1>Sluice " + id + "</h1>").contains("<th>state</th><td>RUNNING</td>")
+          .contains("<svg id=\"batch-chart\"").contains("<rect ");
+    }
     String json = http.send(HttpRequest.newBuilder(URI.create(page + "json")).build(), HttpResponse.BodyHandlers.ofString())
         .body();
     StatusResponse.Builder parsed = StatusResponse.newBuilder();

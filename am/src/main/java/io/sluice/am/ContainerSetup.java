@@ -46,8 +46,13 @@ public final class ContainerSetup {
 
   /** The java command of a Sluice container, its output going to YARN's log directory. */
   public static String javaCommand(long heapMb, String mainClass) {
+    return javaCommand(heapMb, "", mainClass);
+  }
+
+  /** As {@link #javaCommand(long, String)}, with extra JVM options. */
+  public static String javaCommand(long heapMb, String javaOpts, String mainClass) {
     return String.join(" ", ApplicationConstants.Environment.JAVA_HOME.$$() + "/bin/java",
-        "-Xmx" + heapMb + "m", "-Dlog4j.configuration=sluice-log4j.properties", mainClass,
+        "-Xmx" + heapMb + "m", javaOpts, "-Dlog4j.configuration=sluice-log4j.properties", mainClass,
         "1>" + ApplicationConstants.LOG_DIR_EXPANSION_VAR + "/stdout",
         "2>" + ApplicationConstants.LOG_DIR_EXPANSION_VAR + "/stderr");
   }

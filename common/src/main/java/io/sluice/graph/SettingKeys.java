@@ -33,4 +33,6 @@ public final class SettingKeys {
    * is stopped and replaced before the batch runs again.
    */
   public static final String TASK_TIMEOUT = "sluice.task.timeout";
+  /** Extra JVM options of the executors (default {@code -XX:+UseParallelGC}); the heap is 3/4 of the container. */
+  public static final String EXECUTOR_JAVA_OPTS = "sluice.executor.javaOpts";
 }

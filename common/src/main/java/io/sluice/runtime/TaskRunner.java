@@ -16,6 +16,9 @@ import io.sluice.proto.TaskResult;
 import io.sluice.source.WordGenerator;
 import io.sluice.state.StateStores;
 import java.io.BufferedReader;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.Map;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import org.apache.hadoop.conf.Configuration;
@@ -109,8 +112,25 @@ public final class TaskRunner {
       StatefulUpdate update = new StatefulUpdate(root);
       update.run(update.merge(blocks), read.getPartition(), ctx.batch(), state, stateStores, hadoopConf,
           pipeline.stateOutputs(root)).ifPresent(ctx.result()::addSnapshots);
+    } else if (feedsOnlyItsFusedState(root, state)) {
+      // The merged values go to the state update as they are, keys still encoded: decoding each key
+      // into a record and encoding it again for the state would double the batch's work.
+      OperatorNode stateful = graph.node(state.getNodeId());
+      Map<ByteBuffer, Object> merged = new ShuffleOperator(root).merge(blocks);
+      merged.replaceAll((key, combined) -> List.of(combined));
+      new StatefulUpdate(stateful).run(merged, read.getPartition(), ctx.batch(), state, stateStores, hadoopConf,
+          pipeline.stateOutputs(stateful)).ifPresent(ctx.result()::addSnapshots);
     } else {
       new ShuffleOperator(root).read(blocks, pipeline.rootOutput(root));
     }
+  }
+
+  /** Whether the only reader of {@code shuffle}'s output is the stateful operator updated in its reduce tasks. */
+  private boolean feedsOnlyItsFusedState(OperatorNode shuffle, StateAccess state) {
+    if (state.getNodeId().isEmpty() || state.getNodeId().equals(shuffle.id())) {
+      return false;
+    }
+    List<OperatorNode> children = graph.children(shuffle);
+    return children.size() == 1 && children.get(0).id().equals(state.getNodeId());
   }
 }

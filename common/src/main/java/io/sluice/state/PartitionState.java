@@ -1,30 +1,39 @@
 package io.sluice.state;
 
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
 /**
- * The state of one partition of a stateful operator, keyed by the key's encoded bytes, with the
- * keys changed and removed since the last snapshot so snapshots can be incremental. Confined to
- * the task that updates it (one task per partition and batch).
+ * The state of one partition of a stateful operator, keyed by the key's encoded bytes, with what
+ * changed since the last snapshot so snapshots can be incremental. Confined to the task that
+ * updates it (one task per partition and batch).
+ *
+ * <p>Each entry records the snapshot generation in which it was last written, so the keys a delta
+ * must hold are found by one scan at snapshot time instead of a set kept up to date on every put;
+ * removed keys, which are rare, are kept in a set.
  *
  * <p>The last batch's update can be undone until the next snapshot: a driver that died after its
  * executors applied a batch but before the batch completed leaves the state one batch ahead, and
  * the next attempt rolls it back in O(keys in that batch) instead of restoring the partition.
  */
 public final class PartitionState {
-  /** A key as decoded, and its state. */
-  public record Entry(Object key, Object state) {}
+  /** A key as decoded, its state, and the snapshot generation in which it was written. */
+  public record Entry(Object key, Object state, int writtenIn) {}
+
+  /** A key as it was before the current update changed it ({@code before} null: absent). */
+  private record Undo(ByteBuffer key, Entry before) {}
 
   private final Map<ByteBuffer, Entry> entries = new HashMap<>();
-  private final Set<ByteBuffer> changed = new HashSet<>();
   private final Set<ByteBuffer> removed = new HashSet<>();
+  private int generation;
   private long versionMs;
-  /** Each key the current update changed, as it was before (null: absent); null when it cannot be undone. */
-  private Map<ByteBuffer, Entry> undo;
+  /** The changes of the current update, oldest first; null when it cannot be undone. */
+  private List<Undo> undo;
   private long undoToMs;
 
   /** The batch whose update this state holds; 0 for the empty state. */
@@ -42,7 +51,7 @@ public final class PartitionState {
 
   /** Starts the update of a batch: its changes can be undone by {@link #rollBack()} until the next snapshot. */
   public void beginUpdate() {
-    undo = new HashMap<>();
+    undo = new ArrayList<>();
     undoToMs = versionMs;
   }
 
@@ -51,37 +60,42 @@ public final class PartitionState {
     return undo == null ? -1 : undoToMs;
   }
 
-  /** Undoes the last update: the entries and the change sets are as if it never ran. */
+  /** Undoes the last update: the entries, and what the next delta must hold, are as if it never ran. */
   public void rollBack() {
     if (undo == null) {
       throw new IllegalStateException("the update to batch " + versionMs + " cannot be undone");
     }
-    undo.forEach((key, before) -> {
-      if (before == null) {
-        entries.remove(key);
-        changed.remove(key);
-        removed.add(key);
+    for (int i = undo.size() - 1; i >= 0; i--) {
+      Undo u = undo.get(i);
+      if (u.before() == null) {
+        entries.remove(u.key());
+        // Harmless if the last snapshot never had the key; needed if an earlier batch removed it.
+        removed.add(u.key());
       } else {
-        entries.put(key, before);
-        changed.add(key);
-        removed.remove(key);
+        entries.put(u.key(), u.before());
+        removed.remove(u.key());
       }
-    });
+    }
     versionMs = undoToMs;
     undo = null;
   }
 
   public void put(ByteBuffer key, Object decodedKey, Object state) {
-    rememberBefore(key);
-    entries.put(key, new Entry(decodedKey, state));
-    changed.add(key);
-    removed.remove(key);
+    Entry before = entries.put(key, new Entry(decodedKey, state, generation));
+    if (undo != null) {
+      undo.add(new Undo(key, before));
+    }
+    if (!removed.isEmpty()) {
+      removed.remove(key);
+    }
   }
 
   public void remove(ByteBuffer key) {
-    rememberBefore(key);
-    if (entries.remove(key) != null) {
-      changed.remove(key);
+    Entry before = entries.remove(key);
+    if (before != null) {
+      if (undo != null) {
+        undo.add(new Undo(key, before));
+      }
       removed.add(key);
     }
   }
@@ -90,7 +104,14 @@ public final class PartitionState {
     return entries;
   }
 
-  public Set<ByteBuffer> changedKeys() {
+  /** The keys written since the last snapshot: a scan, made once per delta snapshot. */
+  public List<ByteBuffer> changedKeys() {
+    List<ByteBuffer> changed = new ArrayList<>();
+    entries.forEach((k, e) -> {
+      if (e.writtenIn() == generation) {
+        changed.add(k);
+      }
+    });
     return changed;
   }
 
@@ -98,15 +119,9 @@ public final class PartitionState {
     return removed;
   }
 
-  private void rememberBefore(ByteBuffer key) {
-    if (undo != null && !undo.containsKey(key)) {
-      undo.put(key, entries.get(key));
-    }
-  }
-
   /** After a snapshot: later changes are relative to it, and the update before it is final. */
   public void markSnapshotted() {
-    changed.clear();
+    generation++;
     removed.clear();
     undo = null;
   }

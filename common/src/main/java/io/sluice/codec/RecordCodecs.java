@@ -45,6 +45,12 @@ public final class RecordCodecs {
 
   public static <T> byte[] encode(Codec<T> codec, T value, String operatorId) {
     ByteArrayDataOutput out = ByteStreams.newDataOutput();
+    encodeTo(codec, value, out, operatorId);
+    return out.toByteArray();
+  }
+
+  /** Encodes {@code value} into {@code out}, naming the operator when the codec cannot. */
+  public static <T> void encodeTo(Codec<T> codec, T value, DataOutput out, String operatorId) {
     try {
       codec.write(value, out);
     } catch (IOException e) {
@@ -55,12 +61,11 @@ public final class RecordCodecs {
       throw new SluiceException("operator " + operatorId + ": codec " + codec.name() + " cannot encode "
           + value.getClass().getName() + " (" + e + ")", e);
     }
-    return out.toByteArray();
   }
 
   public static <T> T decode(Codec<T> codec, byte[] bytes) {
     try {
-      return codec.read(ByteStreams.newDataInput(bytes));
+      return codec.read(new BytesInput(bytes));
     } catch (IOException e) {
       throw new UncheckedIOException("corrupt record for codec " + codec.name(), e);
     }

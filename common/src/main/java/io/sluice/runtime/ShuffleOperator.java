@@ -1,8 +1,6 @@
 package io.sluice.runtime;
 
 import com.google.common.hash.Hashing;
-import com.google.common.io.ByteArrayDataOutput;
-import com.google.common.io.ByteStreams;
 import io.sluice.api.Codec;
 import io.sluice.api.Codecs;
 import io.sluice.api.Functions.ReduceFunction;
@@ -11,7 +9,10 @@ import io.sluice.codec.RecordCodecs;
 import io.sluice.graph.OperatorNode;
 import io.sluice.graph.WindowSpec;
 import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -109,35 +110,36 @@ final class ShuffleOperator {
     };
   }
 
-  private int partitionOf(byte[] key) {
-    return Math.floorMod(Hashing.murmur3_32_fixed().hashBytes(key).asInt(), node.partitions());
+  private int partitionOf(byte[] key, int length) {
+    return Math.floorMod(Hashing.murmur3_32_fixed().hashBytes(key, 0, length).asInt(), node.partitions());
   }
 
   /** The map side: combines (or collects) records per key, then writes one block per partition. */
   Emitter writer(ShuffleStore store, long batchMs, String taskId, Runnable onWritten) {
     return new Emitter() {
       private final Map<Object, Object> combined = new HashMap<>();
-      private final ByteArrayDataOutput[] grouped = new ByteArrayDataOutput[node.partitions()];
+      private final BlockWriter blocks = new BlockWriter();
 
       @Override
       public void emit(Object record) throws Exception {
         Object key = keyOf(record);
         Object value = valueOf(record);
         if (combiner == null) {
-          append(grouped, key, value);
+          blocks.append(key, value);
         } else {
-          Object previous = combined.get(key);
-          combined.put(key, previous == null ? value : combiner.apply(previous, value));
+          combineInto(combined, key, value);
         }
       }
 
       @Override
-      public void finish() {
-        ByteArrayDataOutput[] buffers = grouped;
-        combined.forEach((k, v) -> append(buffers, k, v));
-        for (int p = 0; p < buffers.length; p++) {
-          if (buffers[p] != null) {
-            store.put(batchMs, node.id(), taskId, p, buffers[p].toByteArray());
+      public void finish() throws Exception {
+        for (Map.Entry<Object, Object> e : combined.entrySet()) {
+          blocks.append(e.getKey(), e.getValue());
+        }
+        for (int p = 0; p < node.partitions(); p++) {
+          byte[] block = blocks.block(p);
+          if (block != null) {
+            store.put(batchMs, node.id(), taskId, p, block);
           }
         }
         onWritten.run();
@@ -145,14 +147,70 @@ final class ShuffleOperator {
     };
   }
 
-  private void append(ByteArrayDataOutput[] buffers, Object key, Object value) {
-    byte[] k = RecordCodecs.encode(keyCodec, key, node.id());
-    int p = partitionOf(k);
-    if (buffers[p] == null) {
-      buffers[p] = ByteStreams.newDataOutput();
+  /** Combines {@code value} into {@code key}'s value with one lookup (this runs once per record). */
+  private <K> void combineInto(Map<K, Object> values, K key, Object value) throws Exception {
+    try {
+      values.merge(key, value, this::combine);
+    } catch (CombineFailedException e) {
+      throw (Exception) e.getCause();
     }
-    RecordCodecs.writeChunk(buffers[p], k);
-    RecordCodecs.writeChunk(buffers[p], RecordCodecs.encode(valueCodec, value, node.id()));
+  }
+
+  private Object combine(Object previous, Object value) {
+    try {
+      return combiner.apply(previous, value);
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new CombineFailedException(e);
+    }
+  }
+
+  /** Carries a user combiner's checked exception through {@link Map#merge}. */
+  private static final class CombineFailedException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    CombineFailedException(Exception cause) {
+      super(cause);
+    }
+  }
+
+  /**
+   * One block per partition of (length, key, length, value) records. Each key and value is encoded
+   * once into a reused buffer and copied into its block: no allocation per record.
+   */
+  private final class BlockWriter {
+    private final ExposedBytes scratch = new ExposedBytes();
+    private final DataOutputStream scratchOut = new DataOutputStream(scratch);
+    private final ExposedBytes[] buffers = new ExposedBytes[node.partitions()];
+    private final DataOutputStream[] outs = new DataOutputStream[node.partitions()];
+
+    void append(Object key, Object value) throws IOException {
+      scratch.reset();
+      RecordCodecs.encodeTo(keyCodec, key, scratchOut, node.id());
+      int p = partitionOf(scratch.array(), scratch.size());
+      if (outs[p] == null) {
+        buffers[p] = new ExposedBytes();
+        outs[p] = new DataOutputStream(buffers[p]);
+      }
+      outs[p].writeInt(scratch.size());
+      outs[p].write(scratch.array(), 0, scratch.size());
+      scratch.reset();
+      RecordCodecs.encodeTo(valueCodec, value, scratchOut, node.id());
+      outs[p].writeInt(scratch.size());
+      outs[p].write(scratch.array(), 0, scratch.size());
+    }
+
+    byte[] block(int p) {
+      return buffers[p] == null ? null : buffers[p].toByteArray();
+    }
+  }
+
+  /** A byte array stream whose array can be read in place. */
+  private static final class ExposedBytes extends ByteArrayOutputStream {
+    byte[] array() {
+      return buf;
+    }
   }
 
   /** The reduce side: merges the blocks of every map task by key and emits the output records. */
@@ -182,14 +240,20 @@ final class ShuffleOperator {
       DataInputStream in = new DataInputStream(new ByteArrayInputStream(block));
       while (in.available() > 0) {
         ByteBuffer key = ByteBuffer.wrap(RecordCodecs.readChunk(in));
-        Object value = RecordCodecs.decode(valueCodec, RecordCodecs.readChunk(in));
+        // Read in place from the block: a stream per value would allocate more than the value.
+        int length = in.readInt();
+        int before = in.available();
+        Object value = valueCodec.read(in);
+        if (before - in.available() != length) {
+          throw new IOException("corrupt shuffle block of " + node.id() + ": codec " + valueCodec.name() + " read "
+              + (before - in.available()) + " bytes of a " + length + "-byte value");
+        }
         if (combiner == null) {
           @SuppressWarnings("unchecked")
           List<Object> values = (List<Object>) merged.computeIfAbsent(key, k -> new ArrayList<>());
           values.add(value);
         } else {
-          Object previous = merged.get(key);
-          merged.put(key, previous == null ? value : combiner.apply(previous, value));
+          combineInto(merged, key, value);
         }
       }
     }

@@ -1,22 +1,24 @@
 package io.sluice.state;
 
-import com.google.common.io.ByteArrayDataOutput;
-import com.google.common.io.ByteStreams;
 import io.sluice.api.Codec;
 import io.sluice.checkpoint.CorruptCheckpointException;
 import io.sluice.codec.RecordCodecs;
+import java.io.BufferedOutputStream;
 import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
+import java.io.DataOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
 import java.util.zip.CRC32C;
+import java.util.zip.CheckedOutputStream;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 
@@ -39,40 +41,51 @@ public final class SnapshotFiles {
 
   public static Written write(PartitionState state, boolean full, long batchMs, Codec<Object> stateCodec, Path path,
       Configuration conf, String operatorId) throws IOException {
-    ByteArrayDataOutput out = ByteStreams.newDataOutput();
-    out.write(MAGIC);
-    out.writeInt(FORMAT_VERSION);
-    out.writeLong(batchMs);
-    out.writeBoolean(full);
-    long keys = 0;
-    Iterable<ByteBuffer> puts = full ? state.entries().keySet() : state.changedKeys();
-    for (ByteBuffer key : puts) {
-      out.writeByte(PUT);
-      RecordCodecs.writeChunk(out, key.array());
-      RecordCodecs.writeChunk(out, RecordCodecs.encode(stateCodec, state.get(key).state(), operatorId));
-      keys++;
-    }
-    if (!full) {
-      for (ByteBuffer key : state.removedKeys()) {
-        out.writeByte(REMOVE);
-        RecordCodecs.writeChunk(out, key.array());
-      }
-    }
-    byte[] body = out.toByteArray();
-    CRC32C crc = new CRC32C();
-    crc.update(body);
     FileSystem fs = path.getFileSystem(conf);
     Path temp = new Path(path.getParent(), "." + path.getName() + ".tmp");
-    try (OutputStream file = fs.create(temp, true)) {
-      file.write(body);
-      file.write(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
+    CRC32C crc = new CRC32C();
+    long keys = 0;
+    long bytes;
+    // Streamed to the file as it is encoded: a full snapshot of a large partition is never held in memory.
+    try (FSDataOutputStream file = fs.create(temp, true)) {
+      DataOutputStream out = new DataOutputStream(new BufferedOutputStream(new CheckedOutputStream(file, crc), 1 << 16));
+      out.write(MAGIC);
+      out.writeInt(FORMAT_VERSION);
+      out.writeLong(batchMs);
+      out.writeBoolean(full);
+      ByteArrayOutputStream value = new ByteArrayOutputStream();
+      DataOutputStream valueOut = new DataOutputStream(value);
+      Iterable<ByteBuffer> puts = full ? state.entries().keySet() : state.changedKeys();
+      for (ByteBuffer key : puts) {
+        out.writeByte(PUT);
+        writeChunk(out, key.array(), key.array().length);
+        value.reset();
+        RecordCodecs.encodeTo(stateCodec, state.get(key).state(), valueOut, operatorId);
+        out.writeInt(value.size());
+        value.writeTo(out);
+        keys++;
+      }
+      if (!full) {
+        for (ByteBuffer key : state.removedKeys()) {
+          out.writeByte(REMOVE);
+          writeChunk(out, key.array(), key.array().length);
+        }
+      }
+      out.flush();
+      file.writeInt((int) crc.getValue());
+      bytes = file.getPos();
     }
     fs.delete(path, false);
     if (!fs.rename(temp, path)) {
       throw new IOException("could not rename " + temp + " to " + path);
     }
     state.markSnapshotted();
-    return new Written(body.length + 4L, keys);
+    return new Written(bytes, keys);
+  }
+
+  private static void writeChunk(DataOutputStream out, byte[] b, int length) throws IOException {
+    out.writeInt(length);
+    out.write(b, 0, length);
   }
 
   /**

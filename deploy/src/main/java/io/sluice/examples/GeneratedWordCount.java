@@ -31,8 +31,13 @@ public final class GeneratedWordCount implements StreamingApp {
         })
         .mapToPair(word -> Pair.of(word, 1L))
         .reduceByKey(Long::sum)
-        .<Long>updateStateByKey((batchCounts, total) -> Optional.of(
-            total.orElse(0L) + batchCounts.stream().mapToLong(Long::longValue).sum()))
+        .<Long>updateStateByKey((batchCounts, total) -> {
+          long sum = total.orElse(0L);
+          for (long c : batchCounts) {
+            sum += c;
+          }
+          return Optional.of(sum);
+        })
         .uid("counts");
     ctx.config().get("workload.checkpointInterval")
         .ifPresent(d -> counts.checkpoint(Duration.parse("workload.checkpointInterval", d)));

@@ -5,6 +5,7 @@ import io.sluice.rpc.AppSecret;
 import io.sluice.runtime.Clock;
 import io.sluice.runtime.JobSpecs;
 import java.io.InputStream;
+import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,6 +26,7 @@ public final class AmMain {
   private AmMain() {}
 
   public static void main(String[] args) {
+    LOG.info("AM JVM started in {} ms", ManagementFactory.getRuntimeMXBean().getUptime());
     try {
       JobSpec spec;
       try (InputStream in = Files.newInputStream(Path.of(JobSpecs.FILE_NAME))) {

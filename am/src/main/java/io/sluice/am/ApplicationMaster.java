@@ -24,10 +24,13 @@ import io.sluice.runtime.JobDriver;
 import io.sluice.runtime.JobSpecs;
 import io.sluice.runtime.LocalFiles;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -81,6 +84,9 @@ final class ApplicationMaster {
 
   /** Runs the attempt to its end; a job error the user must fix unregisters the application as FAILED. */
   void run() throws Exception {
+    // Loading the application, HDFS's client and the checkpoint overlaps with starting the RPC
+    // server and registering: a restarted driver reaches its first batch that much sooner.
+    CompletableFuture<Job> job = CompletableFuture.supplyAsync(this::loadJob);
     Server server = RpcChannels.startServer(0, setup.secret(), List.<BindableService>of(
         AmEndpoints.driver(pool, epoch::get), AmEndpoints.control(status, stop)));
     String amAddress = setup.host() + ":" + server.getPort();
@@ -95,7 +101,7 @@ final class ApplicationMaster {
       List<Container> previous = yarn.register(setup.host(), server.getPort(), page.url());
       LOG.info("Application {} attempt {}: AM serving at {}, status page {}", appId, setup.attempt().getAttemptId(),
           amAddress, page.url());
-      String why = runJob(yarn, previous);
+      String why = runJob(yarn, previous, joined(job));
       yarn.unregister(FinalApplicationStatus.SUCCEEDED, why);
     } catch (SluiceException e) {
       LOG.error("Application {}: {}", appId, e.getMessage());
@@ -121,13 +127,39 @@ final class ApplicationMaster {
     }
   }
 
+  /** The application's graph and its checkpoint directory, loaded before the driver starts. */
+  private record Job(StreamGraph graph, Path dir, FileSystem fs, MetadataStore store) {}
+
+  private Job loadJob() {
+    try {
+      StreamGraph graph = JobSpecs.graph(setup.spec(), AmMain.class.getClassLoader());
+      Path dir = new Path(graph.checkpointDir().orElse(setup.spec().getStagingDir() + "/checkpoint"));
+      FileSystem fs = dir.getFileSystem(setup.conf());
+      MetadataStore store = new MetadataStore(fs, dir, graph.settings().getInt(SettingKeys.CHECKPOINT_RETAINED, 10));
+      // Read once here to bring HDFS's client up; the driver reads the checkpoint again when it starts.
+      store.readNewestValid(warning -> { });
+      return new Job(graph, dir, fs, store);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** The loaded job, or the failure that loading it threw (a SluiceException stays one). */
+  private static Job joined(CompletableFuture<Job> job) throws Exception {
+    try {
+      return job.join();
+    } catch (CompletionException e) {
+      Throwable cause = e.getCause() instanceof UncheckedIOException io ? io.getCause() : e.getCause();
+      throw cause instanceof Exception ex ? ex : e;
+    }
+  }
+
   /** Recovers or starts the job, starts the executors and runs batches until told to stop; says why it ended. */
-  private String runJob(ExecutorLauncher yarn, List<Container> previous) throws Exception {
-    StreamGraph graph = JobSpecs.graph(setup.spec(), AmMain.class.getClassLoader());
-    Path dir = new Path(graph.checkpointDir().orElse(setup.spec().getStagingDir() + "/checkpoint"));
-    FileSystem fs = dir.getFileSystem(setup.conf());
-    JobDriver driver = new JobDriver(graph,
-        new MetadataStore(fs, dir, graph.settings().getInt(SettingKeys.CHECKPOINT_RETAINED, 10)),
+  private String runJob(ExecutorLauncher yarn, List<Container> previous, Job job) throws Exception {
+    StreamGraph graph = job.graph();
+    Path dir = job.dir();
+    FileSystem fs = job.fs();
+    JobDriver driver = new JobDriver(graph, job.store(),
         new RemoteTaskService(pool, yarn, registrationTimeoutMs(graph),
             graph.settings().getDuration(SettingKeys.TASK_TIMEOUT, Duration.ofMinutes(10)).millis(), setup.clock()),
         new JobDriver.Environment(appId, setup.spec().getAppClass(), setup.conf(), setup.clock(), this::batchCompleted,

@@ -22,11 +22,39 @@ import java.util.Set;
  * the next attempt rolls it back in O(keys in that batch) instead of restoring the partition.
  */
 public final class PartitionState {
-  /** A key as decoded, its state, and the snapshot generation in which it was written. */
-  public record Entry(Object key, Object state, int writtenIn) {}
+  /**
+   * A key as decoded, its state, and the snapshot generation in which it was written. Updated in
+   * place: a state rewritten every batch then leaves no dead entry behind in the old generation.
+   */
+  public static final class Entry {
+    private final Object key;
+    private Object state;
+    private int writtenIn;
 
-  /** A key as it was before the current update changed it ({@code before} null: absent). */
-  private record Undo(ByteBuffer key, Entry before) {}
+    Entry(Object key, Object state, int writtenIn) {
+      this.key = key;
+      this.state = state;
+      this.writtenIn = writtenIn;
+    }
+
+    public Object key() {
+      return key;
+    }
+
+    public Object state() {
+      return state;
+    }
+
+    int writtenIn() {
+      return writtenIn;
+    }
+  }
+
+  /**
+   * What one change of the current update replaced: {@code entry} had {@code state} written in
+   * {@code writtenIn} ({@code entry} null: the key was absent).
+   */
+  private record Undo(ByteBuffer key, Entry entry, Object state, int writtenIn) {}
 
   private final Map<ByteBuffer, Entry> entries = new HashMap<>();
   private final Set<ByteBuffer> removed = new HashSet<>();
@@ -67,12 +95,14 @@ public final class PartitionState {
     }
     for (int i = undo.size() - 1; i >= 0; i--) {
       Undo u = undo.get(i);
-      if (u.before() == null) {
+      if (u.entry() == null) {
         entries.remove(u.key());
         // Harmless if the last snapshot never had the key; needed if an earlier batch removed it.
         removed.add(u.key());
       } else {
-        entries.put(u.key(), u.before());
+        u.entry().state = u.state();
+        u.entry().writtenIn = u.writtenIn();
+        entries.put(u.key(), u.entry());
         removed.remove(u.key());
       }
     }
@@ -81,9 +111,18 @@ public final class PartitionState {
   }
 
   public void put(ByteBuffer key, Object decodedKey, Object state) {
-    Entry before = entries.put(key, new Entry(decodedKey, state, generation));
-    if (undo != null) {
-      undo.add(new Undo(key, before));
+    Entry existing = entries.get(key);
+    if (existing == null) {
+      entries.put(key, new Entry(decodedKey, state, generation));
+      if (undo != null) {
+        undo.add(new Undo(key, null, null, 0));
+      }
+    } else {
+      if (undo != null) {
+        undo.add(new Undo(key, existing, existing.state, existing.writtenIn));
+      }
+      existing.state = state;
+      existing.writtenIn = generation;
     }
     if (!removed.isEmpty()) {
       removed.remove(key);
@@ -94,7 +133,7 @@ public final class PartitionState {
     Entry before = entries.remove(key);
     if (before != null) {
       if (undo != null) {
-        undo.add(new Undo(key, before));
+        undo.add(new Undo(key, before, before.state, before.writtenIn));
       }
       removed.add(key);
     }

@@ -17,7 +17,9 @@ import io.sluice.proto.SnapshotWritten;
 import io.sluice.proto.SourcePartition;
 import io.sluice.proto.TaskRequest;
 import java.io.IOException;
+import java.net.URI;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -33,7 +35,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Runs one planned batch to its committed outputs: the stages of tasks, the driver-side outputs,
- * and the commit of every {@code saveAsTextFiles} directory by one rename.
+ * and the commit of every {@code saveAsTextFiles} directory by one rename. Confined to the driver's
+ * thread.
  */
 final class BatchExecution {
   private static final Logger LOG = LoggerFactory.getLogger(BatchExecution.class);
@@ -42,6 +45,7 @@ final class BatchExecution {
   private final ExecutionPlan plan;
   private final TaskService tasks;
   private final Configuration hadoopConf;
+  private final Map<URI, FileContext> fileContexts = new HashMap<>();
 
   BatchExecution(StreamGraph graph, TaskService tasks, Configuration hadoopConf) {
     this.graph = graph;
@@ -168,7 +172,7 @@ final class BatchExecution {
       }
       Path temp = uncommitted(node, info);
       Path target = OutputPaths.committed(node.param("prefix"), node.param("suffix"), info.time().millis());
-      FileContext fc = FileContext.getFileContext(target.toUri(), hadoopConf);
+      FileContext fc = fileContextOf(target);
       try {
         // Rename.NONE fails when the target exists, so of two racing drivers exactly one commits.
         fc.rename(temp, target, Options.Rename.NONE);
@@ -178,6 +182,17 @@ final class BatchExecution {
       }
       deleteEarlierAttemptsCopies(temp.getFileSystem(hadoopConf), node, batch, info);
     }
+  }
+
+  /** One per file system, kept: on HDFS each FileContext brings a client of its own. */
+  private FileContext fileContextOf(Path path) throws IOException {
+    URI fsUri = path.getFileSystem(hadoopConf).getUri();
+    FileContext fc = fileContexts.get(fsUri);
+    if (fc == null) {
+      fc = FileContext.getFileContext(fsUri, hadoopConf);
+      fileContexts.put(fsUri, fc);
+    }
+    return fc;
   }
 
   /**

@@ -84,8 +84,8 @@ final class ApplicationMaster {
 
   /** Runs the attempt to its end; a job error the user must fix unregisters the application as FAILED. */
   void run() throws Exception {
-    // Loading the application, HDFS's client and the checkpoint overlaps with starting the RPC
-    // server and registering: a restarted driver reaches its first batch that much sooner.
+    // Loading the application and HDFS's client overlaps with starting the RPC server and
+    // registering.
     CompletableFuture<Job> job = CompletableFuture.supplyAsync(this::loadJob);
     Server server = RpcChannels.startServer(0, setup.secret(), List.<BindableService>of(
         AmEndpoints.driver(pool, epoch::get), AmEndpoints.control(status, stop)));
@@ -136,8 +136,6 @@ final class ApplicationMaster {
       Path dir = new Path(graph.checkpointDir().orElse(setup.spec().getStagingDir() + "/checkpoint"));
       FileSystem fs = dir.getFileSystem(setup.conf());
       MetadataStore store = new MetadataStore(fs, dir, graph.settings().getInt(SettingKeys.CHECKPOINT_RETAINED, 10));
-      // Read once here to bring HDFS's client up; the driver reads the checkpoint again when it starts.
-      store.readNewestValid(warning -> { });
       return new Job(graph, dir, fs, store);
     } catch (IOException e) {
       throw new UncheckedIOException(e);

@@ -41,13 +41,13 @@ final class ExecutorLauncher implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ExecutorLauncher.class);
   private static final Priority EXECUTOR_PRIORITY = Priority.newInstance(1);
 
-  private final Configuration conf;
   /**
    * The parallel collector: a state partition is a large, long-lived heap that each batch rewrites
    * in part, where it finished the K = 1M benchmark batches in about two thirds of G1's time.
    */
   private static final String DEFAULT_EXECUTOR_JAVA_OPTS = "-XX:+UseParallelGC";
 
+  private final Configuration conf;
   private final JobSpec spec;
   private final Map<String, LocalResource> resources;
   private final String amAddress;

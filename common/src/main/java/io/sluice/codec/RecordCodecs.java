@@ -71,10 +71,10 @@ public final class RecordCodecs {
     }
   }
 
-  /** Appends {@code bytes} with an int length prefix. */
-  public static void writeChunk(ByteArrayDataOutput out, byte[] bytes) {
-    out.writeInt(bytes.length);
-    out.write(bytes);
+  /** Writes the first {@code length} bytes of {@code bytes} with an int length prefix. */
+  public static void writeChunk(DataOutput out, byte[] bytes, int length) throws IOException {
+    out.writeInt(length);
+    out.write(bytes, 0, length);
   }
 
   /** Reads one length-prefixed chunk. */

@@ -53,20 +53,22 @@ public record Fingerprint(String digest, List<Signature> operators, long batchIn
       if (!isStateful(then) || startFresh.contains(then.id())) {
         continue;
       }
-      String orFresh = "; or submit with --conf " + SettingKeys.UPGRADE_FRESH_STATE + "=" + then.id()
-          + " to start its state empty";
       Optional<Signature> now = operators.stream().filter(s -> s.id().equals(then.id())).findFirst();
       if (now.isEmpty()) {
         return Optional.of("stateful operator " + then.id() + " (" + then.description() + ") is in the checkpoint but not "
             + "in the new graph; give stateful operators a uid(...) so that they keep their id when the graph changes"
-            + orFresh.replace("start its state empty", "drop its state"));
+            + freshStateHint(then.id(), "drop its state"));
       }
       if (!stateLayout(now.get()).equals(stateLayout(then))) {
         return Optional.of("stateful operator " + then.id() + " differs: now " + stateLayout(now.get())
-            + ", checkpoint has " + stateLayout(then) + orFresh);
+            + ", checkpoint has " + stateLayout(then) + freshStateHint(then.id(), "start its state empty"));
       }
     }
     return Optional.empty();
+  }
+
+  private static String freshStateHint(String id, String effect) {
+    return "; or submit with --conf " + SettingKeys.UPGRADE_FRESH_STATE + "=" + id + " to " + effect;
   }
 
   /** The stateful operators of this graph that {@code recorded} has no state for. */

@@ -9,8 +9,9 @@ import io.sluice.api.Functions.ReduceFunction;
  */
 public record WindowSpec(ReduceFunction<Object> reduce, ReduceFunction<Object> inverse, Duration length,
     Duration slide) {
-  /** Counting: how the windows of records and of counts by value combine and retract counts. */
-  static final ReduceFunction<Object> SUM = (a, b) -> (Long) a + (Long) b;
+  /** Adds counts: the combiner of every counting operator, windowed or not. */
+  public static final ReduceFunction<Object> SUM = (a, b) -> (Long) a + (Long) b;
+  /** Takes a count out: the inverse of {@link #SUM} for windows of counts. */
   static final ReduceFunction<Object> MINUS = (a, b) -> (Long) a - (Long) b;
 
   @SuppressWarnings("unchecked")

@@ -5,6 +5,7 @@ import io.sluice.api.Codec;
 import io.sluice.api.Codecs;
 import io.sluice.api.Functions.ReduceFunction;
 import io.sluice.api.Pair;
+import io.sluice.codec.ChunkEncoder;
 import io.sluice.codec.RecordCodecs;
 import io.sluice.graph.OperatorNode;
 import io.sluice.graph.WindowSpec;
@@ -26,8 +27,6 @@ import java.util.Map;
  * keys meet whatever their Java {@code hashCode}.
  */
 final class ShuffleOperator {
-  private static final ReduceFunction<Object> SUM = (a, b) -> (Long) a + (Long) b;
-
   private final OperatorNode node;
   private final Codec<Object> keyCodec;
   private final Codec<Object> valueCodec;
@@ -69,7 +68,7 @@ final class ShuffleOperator {
       case COUNT_BY_VALUE, WINDOW, COUNT_BY_VALUE_AND_WINDOW -> {
         keyCodec = input;
         valueCodec = (Codec<Object>) (Codec<?>) Codecs.LONG;
-        combiner = SUM;
+        combiner = WindowSpec.SUM;
       }
       case REDUCE -> {
         keyCodec = RecordCodecs.UNIT;
@@ -79,7 +78,7 @@ final class ShuffleOperator {
       case COUNT -> {
         keyCodec = RecordCodecs.UNIT;
         valueCodec = (Codec<Object>) (Codec<?>) Codecs.LONG;
-        combiner = SUM;
+        combiner = WindowSpec.SUM;
       }
       default -> throw new IllegalArgumentException(node + " is not a shuffle");
     }
@@ -180,36 +179,23 @@ final class ShuffleOperator {
    * once into a reused buffer and copied into its block: no allocation per record.
    */
   private final class BlockWriter {
-    private final ExposedBytes scratch = new ExposedBytes();
-    private final DataOutputStream scratchOut = new DataOutputStream(scratch);
-    private final ExposedBytes[] buffers = new ExposedBytes[node.partitions()];
+    private final ChunkEncoder encoder = new ChunkEncoder();
+    private final ByteArrayOutputStream[] buffers = new ByteArrayOutputStream[node.partitions()];
     private final DataOutputStream[] outs = new DataOutputStream[node.partitions()];
 
     void append(Object key, Object value) throws IOException {
-      scratch.reset();
-      RecordCodecs.encodeTo(keyCodec, key, scratchOut, node.id());
-      int p = partitionOf(scratch.array(), scratch.size());
+      encoder.encode(keyCodec, key, node.id());
+      int p = partitionOf(encoder.array(), encoder.size());
       if (outs[p] == null) {
-        buffers[p] = new ExposedBytes();
+        buffers[p] = new ByteArrayOutputStream();
         outs[p] = new DataOutputStream(buffers[p]);
       }
-      outs[p].writeInt(scratch.size());
-      outs[p].write(scratch.array(), 0, scratch.size());
-      scratch.reset();
-      RecordCodecs.encodeTo(valueCodec, value, scratchOut, node.id());
-      outs[p].writeInt(scratch.size());
-      outs[p].write(scratch.array(), 0, scratch.size());
+      encoder.writeTo(outs[p]);
+      encoder.encode(valueCodec, value, node.id()).writeTo(outs[p]);
     }
 
     byte[] block(int p) {
       return buffers[p] == null ? null : buffers[p].toByteArray();
-    }
-  }
-
-  /** A byte array stream whose array can be read in place. */
-  private static final class ExposedBytes extends ByteArrayOutputStream {
-    byte[] array() {
-      return buf;
     }
   }
 
@@ -220,13 +206,18 @@ final class ShuffleOperator {
       out.emit(0L);
     }
     for (Map.Entry<ByteBuffer, Object> e : merged.entrySet()) {
-      out.emit(output(RecordCodecs.decode(keyCodec, e.getKey().array()), e.getValue()));
+      out.emit(output(decodeKey(e.getKey()), e.getValue()));
     }
     out.finish();
   }
 
   Codec<Object> keyCodec() {
     return keyCodec;
+  }
+
+  /** A key as records carry it, from the encoded form the shuffle and the state group by. */
+  Object decodeKey(ByteBuffer encoded) {
+    return RecordCodecs.decode(keyCodec, encoded.array());
   }
 
   Codec<Object> valueCodec() {

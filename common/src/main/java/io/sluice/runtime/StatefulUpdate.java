@@ -124,7 +124,7 @@ final class StatefulUpdate {
     UpdateFunction<Object, Object> f = (UpdateFunction<Object, Object>) node.function();
     for (Map.Entry<ByteBuffer, Object> e : batchValues.entrySet()) {
       PartitionState.Entry old = state.get(e.getKey());
-      Object key = old != null ? old.key() : RecordCodecs.decode(shuffle.keyCodec(), e.getKey().array());
+      Object key = old != null ? old.key() : shuffle.decodeKey(e.getKey());
       Optional<Object> updated = f.apply((List<Object>) e.getValue(),
           old == null ? Optional.empty() : Optional.of(old.state()));
       if (updated.isPresent()) {
@@ -142,7 +142,7 @@ final class StatefulUpdate {
     MappingFunction<Object, Object, Object, Object> f = spec.mappingFunction();
     for (Map.Entry<ByteBuffer, Object> e : batchValues.entrySet()) {
       PartitionState.Entry old = state.get(e.getKey());
-      Object key = old != null ? old.key() : RecordCodecs.decode(shuffle.keyCodec(), e.getKey().array());
+      Object key = old != null ? old.key() : shuffle.decodeKey(e.getKey());
       KeyState s = old == null ? new KeyState(null, false, false)
           : new KeyState(((Pair<Long, Object>) old.state()).value(), true, false);
       for (Object value : (List<Object>) e.getValue()) {

@@ -46,12 +46,10 @@ public final class UpgradeCheck {
     return empty;
   }
 
-  /** Why {@code graph} cannot resume from {@code checkpoint}, or empty when it can. */
-  public static Optional<String> problem(StreamGraph graph, MetadataCheckpoint checkpoint) {
-    return problem(graph, checkpoint, Set.of());
-  }
-
-  /** As {@link #problem(StreamGraph, MetadataCheckpoint)} with the state of {@code startEmpty} not resumed. */
+  /**
+   * Why {@code graph} cannot resume from {@code checkpoint}, or empty when it can, with the state
+   * of {@code startEmpty} not taken from the checkpoint.
+   */
   public static Optional<String> problem(StreamGraph graph, MetadataCheckpoint checkpoint, Set<String> startEmpty) {
     Optional<String> layout = graph.fingerprint().incompatibilityWith(FingerprintCodec.fromProto(checkpoint.getGraph()),
         startEmpty);

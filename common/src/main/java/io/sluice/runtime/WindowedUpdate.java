@@ -3,7 +3,6 @@ package io.sluice.runtime;
 import io.sluice.api.Codec;
 import io.sluice.api.Functions.ReduceFunction;
 import io.sluice.api.Pair;
-import io.sluice.codec.RecordCodecs;
 import io.sluice.graph.OperatorNode;
 import io.sluice.graph.WindowSpec;
 import io.sluice.state.PartitionState;
@@ -49,7 +48,7 @@ final class WindowedUpdate {
     for (Map.Entry<ByteBuffer, Object> e : batchValues.entrySet()) {
       PartitionState.Entry old = state.get(e.getKey());
       KeyWindow window = old == null ? KeyWindow.EMPTY : ((KeyWindow) old.state()).dropUpTo(leftMs, spec.inverse());
-      Object key = old != null ? old.key() : decodedKey(e.getKey());
+      Object key = old != null ? old.key() : shuffle.decodeKey(e.getKey());
       state.put(e.getKey(), key, window.add(batchMs, e.getValue(), spec));
     }
     if (!slideDue) {
@@ -74,10 +73,6 @@ final class WindowedUpdate {
         state.put(c.getKey(), state.get(c.getKey()).key(), c.getValue());
       }
     }
-  }
-
-  private Object decodedKey(ByteBuffer encoded) {
-    return RecordCodecs.decode(shuffle.keyCodec(), encoded.array());
   }
 
   private void emit(Object key, Object value, Emitter out) throws Exception {

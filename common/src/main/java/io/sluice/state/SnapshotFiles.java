@@ -2,10 +2,10 @@ package io.sluice.state;
 
 import io.sluice.api.Codec;
 import io.sluice.checkpoint.CorruptCheckpointException;
+import io.sluice.codec.ChunkEncoder;
 import io.sluice.codec.RecordCodecs;
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.EOFException;
@@ -53,22 +53,18 @@ public final class SnapshotFiles {
       out.writeInt(FORMAT_VERSION);
       out.writeLong(batchMs);
       out.writeBoolean(full);
-      ByteArrayOutputStream value = new ByteArrayOutputStream();
-      DataOutputStream valueOut = new DataOutputStream(value);
+      ChunkEncoder values = new ChunkEncoder();
       Iterable<ByteBuffer> puts = full ? state.entries().keySet() : state.changedKeys();
       for (ByteBuffer key : puts) {
         out.writeByte(PUT);
-        writeChunk(out, key.array(), key.array().length);
-        value.reset();
-        RecordCodecs.encodeTo(stateCodec, state.get(key).state(), valueOut, operatorId);
-        out.writeInt(value.size());
-        value.writeTo(out);
+        RecordCodecs.writeChunk(out, key.array(), key.array().length);
+        values.encode(stateCodec, state.get(key).state(), operatorId).writeTo(out);
         keys++;
       }
       if (!full) {
         for (ByteBuffer key : state.removedKeys()) {
           out.writeByte(REMOVE);
-          writeChunk(out, key.array(), key.array().length);
+          RecordCodecs.writeChunk(out, key.array(), key.array().length);
         }
       }
       out.flush();
@@ -81,11 +77,6 @@ public final class SnapshotFiles {
     }
     state.markSnapshotted();
     return new Written(bytes, keys);
-  }
-
-  private static void writeChunk(DataOutputStream out, byte[] b, int length) throws IOException {
-    out.writeInt(length);
-    out.write(b, 0, length);
   }
 
   /**

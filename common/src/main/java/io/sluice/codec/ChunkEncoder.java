@@ -1,0 +1,45 @@
+package io.sluice.codec;
+
+import io.sluice.api.Codec;
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutput;
+import java.io.DataOutputStream;
+import java.io.IOException;
+
+/**
+ * Encodes one record at a time into a reused buffer, to be copied out as a length-prefixed chunk
+ * (the form {@link RecordCodecs#readChunk} reads): no allocation per record, which matters where
+ * millions of records are written. Confined to one thread.
+ */
+public final class ChunkEncoder {
+  private final Buffer buffer = new Buffer();
+  private final DataOutputStream bufferOut = new DataOutputStream(buffer);
+
+  /** Encodes {@code value}, replacing what the buffer held; names the operator when the codec cannot. */
+  public <T> ChunkEncoder encode(Codec<T> codec, T value, String operatorId) {
+    buffer.reset();
+    RecordCodecs.encodeTo(codec, value, bufferOut, operatorId);
+    return this;
+  }
+
+  /** The encoded bytes: the first {@link #size()} of this array. */
+  public byte[] array() {
+    return buffer.array();
+  }
+
+  public int size() {
+    return buffer.size();
+  }
+
+  /** Writes the encoded record to {@code out} as a chunk: its length, then its bytes. */
+  public void writeTo(DataOutput out) throws IOException {
+    RecordCodecs.writeChunk(out, buffer.array(), buffer.size());
+  }
+
+  /** A byte array stream whose array can be read in place. */
+  private static final class Buffer extends ByteArrayOutputStream {
+    byte[] array() {
+      return buf;
+    }
+  }
+}

@@ -27,6 +27,16 @@ import java.util.Map;
  * keys meet whatever their Java {@code hashCode}.
  */
 final class ShuffleOperator {
+  /**
+   * After this many records a map task checks whether combining pays: with nearly as many keys as
+   * records (a large key space), each record costs a lookup in a large hash table for little
+   * saving in the shuffle, so the task stops combining, as Trino's adaptive partial aggregation
+   * does.
+   */
+  static final long COMBINE_PROBE_RECORDS = 100_000;
+  /** Combining stops when more than this share of the probed records had distinct keys. */
+  static final double COMBINE_MAX_DISTINCT_RATIO = 0.5;
+
   private final OperatorNode node;
   private final Codec<Object> keyCodec;
   private final Codec<Object> valueCodec;
@@ -113,28 +123,43 @@ final class ShuffleOperator {
     return Math.floorMod(Hashing.murmur3_32_fixed().hashBytes(key, 0, length).asInt(), node.partitions());
   }
 
-  /** The map side: combines (or collects) records per key, then writes one block per partition. */
+  /**
+   * The map side: combines (or collects) records per key, then writes one block per partition.
+   * Combining stops when it does not pay (see {@link #COMBINE_PROBE_RECORDS}): what was combined is
+   * written, and later records go to their blocks as they come; the reduce side combines anyway.
+   */
   Emitter writer(ShuffleStore store, long batchMs, String taskId, Runnable onWritten) {
     return new Emitter() {
       private final Map<Object, Object> combined = new HashMap<>();
       private final BlockWriter blocks = new BlockWriter();
+      private boolean combining = combiner != null;
+      private long records;
 
       @Override
       public void emit(Object record) throws Exception {
         Object key = keyOf(record);
         Object value = valueOf(record);
-        if (combiner == null) {
+        if (!combining) {
           blocks.append(key, value);
-        } else {
-          combineInto(combined, key, value);
+          return;
         }
+        combineInto(combined, key, value);
+        if (++records == COMBINE_PROBE_RECORDS && combined.size() > records * COMBINE_MAX_DISTINCT_RATIO) {
+          writeCombined();
+          combining = false;
+        }
+      }
+
+      private void writeCombined() throws IOException {
+        for (Map.Entry<Object, Object> e : combined.entrySet()) {
+          blocks.append(e.getKey(), e.getValue());
+        }
+        combined.clear();
       }
 
       @Override
       public void finish() throws Exception {
-        for (Map.Entry<Object, Object> e : combined.entrySet()) {
-          blocks.append(e.getKey(), e.getValue());
-        }
+        writeCombined();
         for (int p = 0; p < node.partitions(); p++) {
           byte[] block = blocks.block(p);
           if (block != null) {
@@ -227,6 +252,35 @@ final class ShuffleOperator {
   /** Values of each key across the blocks: combined, or as a list where there is no combiner. */
   Map<ByteBuffer, Object> merge(List<byte[]> blocks) throws Exception {
     Map<ByteBuffer, Object> merged = new LinkedHashMap<>();
+    forEachRecord(blocks, (key, value) -> {
+      if (combiner == null) {
+        @SuppressWarnings("unchecked")
+        List<Object> values = (List<Object>) merged.computeIfAbsent(key, k -> new ArrayList<>());
+        values.add(value);
+      } else {
+        combineInto(merged, key, value);
+      }
+    });
+    return merged;
+  }
+
+  /** Whether this shuffle combines the values of a key (else it keeps them all). */
+  boolean combines() {
+    return combiner != null;
+  }
+
+  /** The combination of two values of a key; only for a shuffle that {@link #combines()}. */
+  Object combineValues(Object previous, Object value) throws Exception {
+    return combiner.apply(previous, value);
+  }
+
+  /** Receives the records of shuffle blocks one by one, keys still encoded. */
+  interface RecordVisitor {
+    void visit(ByteBuffer key, Object value) throws Exception;
+  }
+
+  /** Reads the blocks' (key, value) records in order, without grouping them. */
+  void forEachRecord(List<byte[]> blocks, RecordVisitor visitor) throws Exception {
     for (byte[] block : blocks) {
       DataInputStream in = new DataInputStream(new ByteArrayInputStream(block));
       while (in.available() > 0) {
@@ -239,15 +293,8 @@ final class ShuffleOperator {
           throw new IOException("corrupt shuffle block of " + node.id() + ": codec " + valueCodec.name() + " read "
               + (before - in.available()) + " bytes of a " + length + "-byte value");
         }
-        if (combiner == null) {
-          @SuppressWarnings("unchecked")
-          List<Object> values = (List<Object>) merged.computeIfAbsent(key, k -> new ArrayList<>());
-          values.add(value);
-        } else {
-          combineInto(merged, key, value);
-        }
+        visitor.visit(key, value);
       }
     }
-    return merged;
   }
 }

@@ -19,6 +19,8 @@ import io.sluice.state.SnapshotFiles;
 import io.sluice.state.StateStores;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -64,14 +66,27 @@ final class StatefulUpdate {
     }
   }
 
-  /** The batch's values per encoded key, from the shuffle blocks of the map tasks. */
-  Map<ByteBuffer, Object> merge(List<byte[]> blocks) throws Exception {
-    return shuffle.merge(blocks);
-  }
-
   /** The encoded form of a key, as the shuffle and the state partition know it. */
   ByteBuffer encodeKey(Object key) {
     return ByteBuffer.wrap(RecordCodecs.encode(shuffle.keyCodec(), key, node.id()));
+  }
+
+  /**
+   * Runs the update on the records of the batch's shuffle blocks for this partition, written by
+   * this operator's own shuffle or, when {@code fusedInto} is not null, by the parent shuffle whose
+   * reduce task it runs in; returns the snapshot written, if one was asked for.
+   */
+  Optional<SnapshotWritten> runOnBlocks(List<byte[]> blocks, ShuffleOperator fusedInto, int partition, BatchInfo batch,
+      StateAccess access, StateStores stores, Configuration conf, Outputs out) throws Exception {
+    ShuffleOperator grouping = fusedInto == null ? shuffle : fusedInto;
+    if (node.kind() == OperatorKind.UPDATE_STATE_BY_KEY) {
+      return update(partition, batch, access, stores, conf, out, state -> updateFromRecords(state, blocks, grouping));
+    }
+    Map<ByteBuffer, Object> batchValues = grouping.merge(blocks);
+    if (fusedInto != null) {
+      batchValues.replaceAll((key, combined) -> List.of(combined));
+    }
+    return run(batchValues, partition, batch, access, stores, conf, out);
   }
 
   /**
@@ -82,16 +97,38 @@ final class StatefulUpdate {
   Optional<SnapshotWritten> run(Map<ByteBuffer, Object> batchValues, int partition, BatchInfo batch,
       StateAccess access, StateStores stores, Configuration conf, Outputs out) throws Exception {
     long batchMs = batch.time().millis();
-    PartitionState state = stores.partition(node.id(), partition);
-    synchronized (state) {
-      ensureVersion(state, partition, access, conf);
-      state.beginUpdate();
+    return update(partition, batch, access, stores, conf, out, state -> {
       if (windowed != null) {
         windowed.apply(state, batchValues, batchMs, node.hasBatchAt(batchMs, batch.startTime().millis()), out.main());
       } else if (mapsWithState) {
         map(state, batchValues, batchMs, out.main());
       } else {
         update(state, batchValues);
+      }
+    });
+  }
+
+  /** The batch's changes to a state partition. */
+  private interface StateChange {
+    void apply(PartitionState state) throws Exception;
+  }
+
+  /**
+   * Brings the partition to the version the batch needs, applies {@code change} (undone if it
+   * fails, so that the batch can run again on the same state), snapshots when asked, and emits.
+   */
+  private Optional<SnapshotWritten> update(int partition, BatchInfo batch, StateAccess access, StateStores stores,
+      Configuration conf, Outputs out, StateChange change) throws Exception {
+    long batchMs = batch.time().millis();
+    PartitionState state = stores.partition(node.id(), partition);
+    synchronized (state) {
+      ensureVersion(state, partition, access, conf);
+      state.beginUpdate();
+      try {
+        change.apply(state);
+      } catch (Exception | Error e) {
+        state.rollBack();
+        throw e;
       }
       state.setVersionMs(batchMs);
       Optional<SnapshotWritten> snapshot = Optional.empty();
@@ -104,19 +141,87 @@ final class StatefulUpdate {
       }
       if (mapsWithState) {
         if (out.snapshots() != null) {
-          for (PartitionState.Entry e : state.entries().values()) {
+          for (PartitionState.Entry e : state.entries()) {
             out.snapshots().emit(Pair.of(e.key(), ((Pair<?, ?>) e.state()).value()));
           }
           out.snapshots().finish();
         }
       } else if (windowed == null) {
-        for (PartitionState.Entry e : state.entries().values()) {
+        for (PartitionState.Entry e : state.entries()) {
           out.main().emit(Pair.of(e.key(), e.state()));
         }
       }
       out.main().finish();
       return snapshot;
     }
+  }
+
+  /** Stands for a null value of a key whose values are combined while the batch is grouped. */
+  private static final Object NULL_VALUE = new Object();
+
+  /**
+   * updateStateByKey straight from the shuffle's records: each record is grouped into its key's
+   * state entry (one lookup), then the function runs once per key of the batch and its result
+   * replaces the state in place. Only keys new to the partition are grouped in a map of their own.
+   */
+  @SuppressWarnings("unchecked")
+  private void updateFromRecords(PartitionState state, List<byte[]> blocks, ShuffleOperator grouping)
+      throws Exception {
+    UpdateFunction<Object, Object> f = (UpdateFunction<Object, Object>) node.function();
+    List<PartitionState.Entry> held = new ArrayList<>();
+    Map<ByteBuffer, Object> newKeys = new HashMap<>();
+    try {
+      grouping.forEachRecord(blocks, (key, value) -> {
+        PartitionState.Entry e = state.get(key);
+        if (e == null) {
+          newKeys.put(key, collect(grouping, newKeys.get(key), value));
+        } else {
+          if (e.batchValues() == null) {
+            held.add(e);
+          }
+          e.setBatchValues(collect(grouping, e.batchValues(), value));
+        }
+      });
+      for (int i = 0; i < held.size(); i++) {
+        PartitionState.Entry e = held.get(i);
+        Optional<Object> updated = f.apply(values(grouping, e.batchValues()), Optional.of(e.state()));
+        e.setBatchValues(null);
+        if (updated.isPresent()) {
+          state.replace(e, updated.get());
+        } else {
+          state.remove(ByteBuffer.wrap(e.encodedKey()));
+        }
+      }
+    } finally {
+      held.forEach(e -> e.setBatchValues(null));
+    }
+    for (Map.Entry<ByteBuffer, Object> n : newKeys.entrySet()) {
+      Optional<Object> updated = f.apply(values(grouping, n.getValue()), Optional.empty());
+      if (updated.isPresent()) {
+        state.put(n.getKey(), shuffle.decodeKey(n.getKey()), updated.get());
+      }
+    }
+  }
+
+  /** Adds {@code value} to what the batch has for a key so far ({@code null}: nothing yet). */
+  @SuppressWarnings("unchecked")
+  private static Object collect(ShuffleOperator grouping, Object sofar, Object value) throws Exception {
+    if (grouping.combines()) {
+      Object v = sofar == null ? value : grouping.combineValues(sofar == NULL_VALUE ? null : sofar, value);
+      return v == null ? NULL_VALUE : v;
+    }
+    List<Object> list = sofar == null ? new ArrayList<>(2) : (List<Object>) sofar;
+    list.add(value);
+    return list;
+  }
+
+  /** The values an update function is called with, from what {@link #collect} gathered. */
+  @SuppressWarnings("unchecked")
+  private static List<Object> values(ShuffleOperator grouping, Object collected) {
+    if (grouping.combines()) {
+      return Collections.singletonList(collected == NULL_VALUE ? null : collected);
+    }
+    return (List<Object>) collected;
   }
 
   @SuppressWarnings("unchecked")
@@ -157,17 +262,16 @@ final class StatefulUpdate {
     Optional<Duration> timeout = spec.idleTimeout();
     if (timeout.isPresent()) {
       // Scans the partition: a key idle since long enough has no record in this batch to find it by.
-      List<ByteBuffer> idle = new ArrayList<>();
-      for (Map.Entry<ByteBuffer, PartitionState.Entry> e : state.entries().entrySet()) {
-        if (batchMs - ((Pair<Long, Object>) e.getValue().state()).key() >= timeout.get().millis()) {
-          idle.add(e.getKey());
+      List<PartitionState.Entry> idle = new ArrayList<>();
+      for (PartitionState.Entry e : state.entries()) {
+        if (batchMs - ((Pair<Long, Object>) e.state()).key() >= timeout.get().millis()) {
+          idle.add(e);
         }
       }
-      for (ByteBuffer k : idle) {
-        PartitionState.Entry entry = state.get(k);
+      for (PartitionState.Entry entry : idle) {
         emitIfPresent(f.apply(entry.key(), Optional.empty(),
             new KeyState(((Pair<Long, Object>) entry.state()).value(), true, true)), mapped);
-        state.remove(k);
+        state.remove(ByteBuffer.wrap(entry.encodedKey()));
       }
     }
   }

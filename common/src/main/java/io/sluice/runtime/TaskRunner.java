@@ -17,10 +17,8 @@ import io.sluice.source.WordGenerator;
 import io.sluice.state.StateStores;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -109,17 +107,14 @@ public final class TaskRunner {
     var blocks = fetcher.fetch(batchMs, read.getNodeId(), read.getPartition(), read.getMapOutputsList());
     Pipeline pipeline = new Pipeline(graph, root, ctx);
     if (root.kind().isStateful()) {
-      StatefulUpdate update = new StatefulUpdate(root);
-      update.run(update.merge(blocks), read.getPartition(), ctx.batch(), state, stateStores, hadoopConf,
-          pipeline.stateOutputs(root)).ifPresent(ctx.result()::addSnapshots);
+      new StatefulUpdate(root).runOnBlocks(blocks, null, read.getPartition(), ctx.batch(), state, stateStores,
+          hadoopConf, pipeline.stateOutputs(root)).ifPresent(ctx.result()::addSnapshots);
     } else if (feedsOnlyItsFusedState(root, state)) {
-      // The merged values go to the state update as they are, keys still encoded: decoding each key
-      // into a record and encoding it again for the state would double the batch's work.
+      // The shuffle's records go to the state update as they are, keys still encoded: decoding each
+      // key into a record and encoding it again for the state would double the batch's work.
       OperatorNode stateful = graph.node(state.getNodeId());
-      Map<ByteBuffer, Object> merged = new ShuffleOperator(root).merge(blocks);
-      merged.replaceAll((key, combined) -> List.of(combined));
-      new StatefulUpdate(stateful).run(merged, read.getPartition(), ctx.batch(), state, stateStores, hadoopConf,
-          pipeline.stateOutputs(stateful)).ifPresent(ctx.result()::addSnapshots);
+      new StatefulUpdate(stateful).runOnBlocks(blocks, new ShuffleOperator(root), read.getPartition(), ctx.batch(),
+          state, stateStores, hadoopConf, pipeline.stateOutputs(stateful)).ifPresent(ctx.result()::addSnapshots);
     } else {
       new ShuffleOperator(root).read(blocks, pipeline.rootOutput(root));
     }

@@ -55,22 +55,22 @@ final class WindowedUpdate {
       return;
     }
     // Scans the partition: keys with no value in this batch may have values leaving the window.
-    List<Map.Entry<ByteBuffer, KeyWindow>> changed = new ArrayList<>();
-    for (Map.Entry<ByteBuffer, PartitionState.Entry> e : state.entries().entrySet()) {
-      KeyWindow before = (KeyWindow) e.getValue().state();
+    List<Map.Entry<PartitionState.Entry, KeyWindow>> changed = new ArrayList<>();
+    for (PartitionState.Entry e : state.entries()) {
+      KeyWindow before = (KeyWindow) e.state();
       KeyWindow now = before.dropUpTo(leftMs, spec.inverse());
       if (now != before) {
-        changed.add(Map.entry(e.getKey(), now));
+        changed.add(Map.entry(e, now));
       }
       if (!now.isEmpty()) {
-        emit(e.getValue().key(), now.value(spec), out);
+        emit(e.key(), now.value(spec), out);
       }
     }
-    for (Map.Entry<ByteBuffer, KeyWindow> c : changed) {
+    for (Map.Entry<PartitionState.Entry, KeyWindow> c : changed) {
       if (c.getValue().isEmpty()) {
-        state.remove(c.getKey());
+        state.remove(ByteBuffer.wrap(c.getKey().encodedKey()));
       } else {
-        state.put(c.getKey(), state.get(c.getKey()).key(), c.getValue());
+        state.replace(c.getKey(), c.getValue());
       }
     }
   }

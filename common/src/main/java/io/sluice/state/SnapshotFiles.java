@@ -54,11 +54,11 @@ public final class SnapshotFiles {
       out.writeLong(batchMs);
       out.writeBoolean(full);
       ChunkEncoder values = new ChunkEncoder();
-      Iterable<ByteBuffer> puts = full ? state.entries().keySet() : state.changedKeys();
-      for (ByteBuffer key : puts) {
+      Iterable<PartitionState.Entry> puts = full ? state.entries() : state.changedEntries();
+      for (PartitionState.Entry e : puts) {
         out.writeByte(PUT);
-        RecordCodecs.writeChunk(out, key.array(), key.array().length);
-        values.encode(stateCodec, state.get(key).state(), operatorId).writeTo(out);
+        RecordCodecs.writeChunk(out, e.encodedKey(), e.encodedKey().length);
+        values.encode(stateCodec, e.state(), operatorId).writeTo(out);
         keys++;
       }
       if (!full) {

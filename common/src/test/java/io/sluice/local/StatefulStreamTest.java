@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,6 +32,8 @@ class StatefulStreamTest {
 
   @TempDir Path tmp;
   private final Map<Long, Map<String, Long>> stateAfterBatch = new ConcurrentHashMap<>();
+  /** Runs before each call of the update function. */
+  private volatile Runnable onUpdateCall = () -> {};
 
   /** Running word counts over the generator; a key is dropped once its count passes LIMIT. */
   private StreamingApp app(Duration checkpointInterval) {
@@ -48,6 +51,7 @@ class StatefulStreamTest {
           .mapToPair(w -> Pair.of(w, 1L))
           .reduceByKey(Long::sum)
           .updateStateByKey((List<Long> values, Optional<Long> state) -> {
+            onUpdateCall.run();
             long next = state.orElse(0L) + values.stream().mapToLong(Long::longValue).sum();
             return next > LIMIT ? Optional.empty() : Optional.of(next);
           }, statePartitions)
@@ -99,6 +103,25 @@ class StatefulStreamTest {
     }
     long held = reference(11).values().stream().mapToLong(Long::longValue).sum();
     assertThat(held).as("keys were removed along the way").isLessThan(WordGenerator.WORDS_PER_LINE * LINES * 12);
+  }
+
+  @Test
+  void anUpdateThatFailsHalfwayIsUndoneSoThatTheBatchRunsAgainOnTheSameState() throws Exception {
+    AtomicInteger calls = new AtomicInteger();
+    // Halfway through the third batch's update of one partition (60 keys, 2 partitions). With a
+    // snapshot after every batch, the retry finds the partition at the version it starts from.
+    onUpdateCall = () -> {
+      if (calls.incrementAndGet() == 150) {
+        throw new IllegalStateException("injected failure");
+      }
+    };
+    try (LocalRunner job = LocalRunner.start(app(Duration.ofSeconds(1)), settings())) {
+      job.runBatches(5);
+    }
+    assertThat(calls.get()).as("the failure happened").isGreaterThan(150);
+    for (long b = 0; b < 5; b++) {
+      assertThat(stateAfterBatch.get(b)).as("state after batch " + b).isEqualTo(reference(b));
+    }
   }
 
   @Test

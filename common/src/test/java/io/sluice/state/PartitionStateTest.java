@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.SplittableRandom;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 
@@ -37,7 +38,7 @@ class PartitionStateTest {
     assertThat(plain(state)).containsExactly(Map.entry("a", 1), Map.entry("b", 2), Map.entry("c", 3));
     // A delta after the rollback carries what differs from the snapshot at 1000: c, and no more
     // than the removal of d (which that snapshot never had).
-    assertThat(state.changedKeys()).containsExactly(key("c"));
+    assertThat(state.changedEntries()).extracting(PartitionState.Entry::key).containsExactly("c");
     assertThat(state.removedKeys()).containsExactly(key("d"));
     assertThat(state.undoableToMs()).isEqualTo(-1);
   }
@@ -54,13 +55,46 @@ class PartitionStateTest {
     assertThatThrownBy(state::rollBack).isInstanceOf(IllegalStateException.class).hasMessageContaining("1000");
   }
 
+  @Test
+  void agreesWithAPlainMapThroughGrowthRemovalsAndARollback() {
+    PartitionState state = new PartitionState();
+    Map<String, Object> expected = new TreeMap<>();
+    SplittableRandom random = new SplittableRandom(42);
+    for (int batch = 0; batch < 20; batch++) {
+      state.beginUpdate();
+      Map<String, Object> before = new TreeMap<>(expected);
+      for (int i = 0; i < 5_000; i++) {
+        // Few distinct keys, so that the same keys are inserted, replaced and removed again.
+        String k = "k" + random.nextInt(3_000);
+        if (random.nextInt(4) == 0) {
+          state.remove(key(k));
+          expected.remove(k);
+        } else {
+          state.put(key(k), k, i);
+          expected.put(k, i);
+        }
+      }
+      state.setVersionMs(batch + 1);
+      if (batch % 3 == 2) {
+        state.rollBack();
+        expected = before;
+      }
+      assertThat(plain(state)).isEqualTo(expected);
+      assertThat(state.size()).isEqualTo(expected.size());
+      for (String k : expected.keySet()) {
+        assertThat(state.get(key(k))).isNotNull();
+      }
+      assertThat(state.get(key("absent"))).isNull();
+    }
+  }
+
   private static ByteBuffer key(String k) {
     return ByteBuffer.wrap(k.getBytes(StandardCharsets.UTF_8));
   }
 
   private static Map<String, Object> plain(PartitionState state) {
     Map<String, Object> out = new TreeMap<>();
-    state.entries().values().forEach(e -> out.put((String) e.key(), e.state()));
+    state.entries().forEach(e -> out.put((String) e.key(), e.state()));
     return out;
   }
 }

@@ -51,6 +51,13 @@ public final class SluiceClient implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(SluiceClient.class);
   public static final String APPLICATION_TYPE = "SLUICE";
   static final String AM_MEMORY_MB = "sluice.am.memoryMb";
+  /** Extra JVM options of the AM (setting). */
+  static final String AM_JAVA_OPTS = "sluice.am.javaOpts";
+  /**
+   * The driver does little computing but must start fast after a failure: the client compiler
+   * alone and the serial collector leave the CPU to start-up work instead of JIT and GC threads.
+   */
+  static final String DEFAULT_AM_JAVA_OPTS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC";
   private static final String SECRET_FILE = "secret";
   private static final long ATTEMPT_FAILURES_VALIDITY_MS = 3_600_000L;
 
@@ -154,7 +161,8 @@ public final class SluiceClient implements AutoCloseable {
     int amMemory = graph.settings().getInt(AM_MEMORY_MB, 512);
     ContainerLaunchContext am = ContainerLaunchContext.newInstance(ContainerSetup.localResources(files),
         Map.of("CLASSPATH", ContainerSetup.classpath(conf)),
-        List.of(ContainerSetup.javaCommand(amMemory * 3L / 4, "io.sluice.am.AmMain")), null,
+        List.of(ContainerSetup.javaCommand(amMemory * 3L / 4,
+            graph.settings().get(AM_JAVA_OPTS, DEFAULT_AM_JAVA_OPTS), "io.sluice.am.AmMain")), null,
         ByteBuffer.wrap(tokens.getData(), 0, tokens.getLength()), null);
     ApplicationSubmissionContext ctx = app.getApplicationSubmissionContext();
     ctx.setApplicationName(spec.getApplicationName());

@@ -6,15 +6,33 @@ import java.io.EOFException;
 import java.io.IOException;
 
 /**
- * A {@link DataInput} over one byte array, for decoding single records: unlike a {@code
- * DataInputStream} it allocates no buffers of its own, which matters at millions of records.
+ * A {@link DataInput} over one byte array, for decoding records in place: unlike a {@code
+ * DataInputStream} it allocates no buffers of its own, which matters at millions of records, and
+ * it tells where it is, so that a reader can point into the array instead of copying from it.
  */
-final class BytesInput implements DataInput {
+public final class BytesInput implements DataInput {
   private final byte[] bytes;
   private int pos;
 
-  BytesInput(byte[] bytes) {
+  public BytesInput(byte[] bytes) {
     this.bytes = bytes;
+  }
+
+  /** The offset in the array of the next byte to read. */
+  public int position() {
+    return pos;
+  }
+
+  public boolean hasRemaining() {
+    return pos < bytes.length;
+  }
+
+  /** Skips {@code n} bytes, failing if fewer are left. */
+  public void skipFully(int n) throws EOFException {
+    if (n < 0) {
+      throw new EOFException("a length of " + n + " bytes at " + pos);
+    }
+    next(n);
   }
 
   private int next(int n) throws EOFException {

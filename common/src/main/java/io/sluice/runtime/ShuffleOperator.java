@@ -5,6 +5,7 @@ import io.sluice.api.Codec;
 import io.sluice.api.Codecs;
 import io.sluice.api.Functions.ReduceFunction;
 import io.sluice.api.Pair;
+import io.sluice.codec.BytesInput;
 import io.sluice.codec.ChunkEncoder;
 import io.sluice.codec.RecordCodecs;
 import io.sluice.graph.OperatorNode;
@@ -16,6 +17,7 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -252,7 +254,8 @@ final class ShuffleOperator {
   /** Values of each key across the blocks: combined, or as a list where there is no combiner. */
   Map<ByteBuffer, Object> merge(List<byte[]> blocks) throws Exception {
     Map<ByteBuffer, Object> merged = new LinkedHashMap<>();
-    forEachRecord(blocks, (key, value) -> {
+    forEachRecord(blocks, (bytes, keyOffset, keyLength, value) -> {
+      ByteBuffer key = ByteBuffer.wrap(Arrays.copyOfRange(bytes, keyOffset, keyOffset + keyLength));
       if (combiner == null) {
         @SuppressWarnings("unchecked")
         List<Object> values = (List<Object>) merged.computeIfAbsent(key, k -> new ArrayList<>());
@@ -274,26 +277,30 @@ final class ShuffleOperator {
     return combiner.apply(previous, value);
   }
 
-  /** Receives the records of shuffle blocks one by one, keys still encoded. */
+  /**
+   * Receives the records of shuffle blocks one by one, each key still encoded in {@code
+   * bytes[keyOffset, keyOffset + keyLength)}, which stays valid after the call (it is the block).
+   */
   interface RecordVisitor {
-    void visit(ByteBuffer key, Object value) throws Exception;
+    void visit(byte[] bytes, int keyOffset, int keyLength, Object value) throws Exception;
   }
 
-  /** Reads the blocks' (key, value) records in order, without grouping them. */
+  /** Reads the blocks' (key, value) records in order, without grouping them or copying their keys. */
   void forEachRecord(List<byte[]> blocks, RecordVisitor visitor) throws Exception {
     for (byte[] block : blocks) {
-      DataInputStream in = new DataInputStream(new ByteArrayInputStream(block));
-      while (in.available() > 0) {
-        ByteBuffer key = ByteBuffer.wrap(RecordCodecs.readChunk(in));
-        // Read in place from the block: a stream per value would allocate more than the value.
+      BytesInput in = new BytesInput(block);
+      while (in.hasRemaining()) {
+        int keyLength = in.readInt();
+        int keyOffset = in.position();
+        in.skipFully(keyLength);
         int length = in.readInt();
-        int before = in.available();
+        int before = in.position();
         Object value = valueCodec.read(in);
-        if (before - in.available() != length) {
+        if (in.position() - before != length) {
           throw new IOException("corrupt shuffle block of " + node.id() + ": codec " + valueCodec.name() + " read "
-              + (before - in.available()) + " bytes of a " + length + "-byte value");
+              + (in.position() - before) + " bytes of a " + length + "-byte value");
         }
-        visitor.visit(key, value);
+        visitor.visit(block, keyOffset, keyLength, value);
       }
     }
   }

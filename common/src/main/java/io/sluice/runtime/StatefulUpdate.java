@@ -1,5 +1,6 @@
 package io.sluice.runtime;
 
+import com.google.common.primitives.ImmutableIntArray;
 import io.sluice.api.BatchInfo;
 import io.sluice.api.Codec;
 import io.sluice.api.Codecs;
@@ -19,6 +20,7 @@ import io.sluice.state.SnapshotFiles;
 import io.sluice.state.StateStores;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
@@ -161,39 +163,48 @@ final class StatefulUpdate {
 
   /**
    * updateStateByKey straight from the shuffle's records: each record is grouped into its key's
-   * state entry (one lookup), then the function runs once per key of the batch and its result
-   * replaces the state in place. Only keys new to the partition are grouped in a map of their own.
+   * slot of the state (one lookup, no copy of the key), then the function runs once per key of the
+   * batch and its result replaces the state in place. Only keys new to the partition are copied
+   * and grouped in a map of their own.
    */
   @SuppressWarnings("unchecked")
   private void updateFromRecords(PartitionState state, List<byte[]> blocks, ShuffleOperator grouping)
       throws Exception {
     UpdateFunction<Object, Object> f = (UpdateFunction<Object, Object>) node.function();
-    List<PartitionState.Entry> held = new ArrayList<>();
+    ImmutableIntArray.Builder touched = ImmutableIntArray.builder();
     Map<ByteBuffer, Object> newKeys = new HashMap<>();
+    List<PartitionState.Entry> emptied = new ArrayList<>();
     try {
-      grouping.forEachRecord(blocks, (key, value) -> {
-        PartitionState.Entry e = state.get(key);
-        if (e == null) {
-          newKeys.put(key, collect(grouping, newKeys.get(key), value));
-        } else {
-          if (e.batchValues() == null) {
-            held.add(e);
+      grouping.forEachRecord(blocks, (bytes, keyOffset, keyLength, value) -> {
+        int slot = state.slotOf(bytes, keyOffset, keyLength);
+        if (slot >= 0) {
+          Object sofar = state.pendingAt(slot);
+          if (sofar == null) {
+            touched.add(slot);
           }
-          e.setBatchValues(collect(grouping, e.batchValues(), value));
+          state.setPendingAt(slot, collect(grouping, sofar, value));
+        } else {
+          ByteBuffer key = ByteBuffer.wrap(Arrays.copyOfRange(bytes, keyOffset, keyOffset + keyLength));
+          newKeys.put(key, collect(grouping, newKeys.get(key), value));
         }
       });
-      for (int i = 0; i < held.size(); i++) {
-        PartitionState.Entry e = held.get(i);
-        Optional<Object> updated = f.apply(values(grouping, e.batchValues()), Optional.of(e.state()));
-        e.setBatchValues(null);
+      ImmutableIntArray slots = touched.build();
+      for (int i = 0; i < slots.length(); i++) {
+        int slot = slots.get(i);
+        PartitionState.Entry e = state.entryAt(slot);
+        Optional<Object> updated = f.apply(values(grouping, state.pendingAt(slot)), Optional.of(e.state()));
         if (updated.isPresent()) {
           state.replace(e, updated.get());
         } else {
-          state.remove(ByteBuffer.wrap(e.encodedKey()));
+          emptied.add(e);
         }
       }
     } finally {
-      held.forEach(e -> e.setBatchValues(null));
+      touched.build().forEach(slot -> state.setPendingAt(slot, null));
+    }
+    // Removing moves entries between slots, so it waits until no slot is in use.
+    for (PartitionState.Entry e : emptied) {
+      state.remove(ByteBuffer.wrap(e.encodedKey()));
     }
     for (Map.Entry<ByteBuffer, Object> n : newKeys.entrySet()) {
       Optional<Object> updated = f.apply(values(grouping, n.getValue()), Optional.empty());

@@ -14,11 +14,13 @@ import java.util.Set;
  * changed since the last snapshot so snapshots can be incremental. Confined to the task that
  * updates it (one task per partition and batch).
  *
- * <p>The entries live in an open-addressing table (linear probing, backward-shift deletion) with
- * the keys' hashes in an array of their own: a lookup reads that array and then only the entry
- * whose hash matches, where a {@code HashMap<ByteBuffer, ...>} would follow a node, a buffer and
- * its array for each probe, and keep three more objects per key alive in the old generation. At a
- * million keys nearly every lookup misses the CPU caches, so this is what a batch's update costs.
+ * <p>The entries live in an open-addressing table (linear probing, backward-shift deletion). Each
+ * slot keeps, in one array of longs, the key's hash and length and, for keys of up to 16 bytes,
+ * the key itself: a lookup of a short key reads that array and nothing else, where a {@code
+ * HashMap<ByteBuffer, ...>} would follow a node, a buffer and its array for each probe. At a million
+ * keys nearly every one of those reads misses the CPU caches, so this is what a batch's update
+ * costs. While an update groups the batch's records, each slot also holds the key's values so far
+ * ({@link #pendingAt}), so the entry itself is first read when the update function runs.
  *
  * <p>Each entry records the snapshot generation in which it was last written, so the keys a delta
  * must hold are found by one scan at snapshot time instead of a set kept up to date on every put;
@@ -45,9 +47,6 @@ public final class PartitionState {
     private final Object key;
     private Object state;
     private int writtenIn;
-    /** The batch's values for the key while an update groups them by entry; null otherwise. */
-    private Object batchValues;
-
     Entry(byte[] encodedKey, int hash, Object key, Object state, int writtenIn) {
       this.encodedKey = encodedKey;
       this.hash = hash;
@@ -73,17 +72,6 @@ public final class PartitionState {
       return writtenIn;
     }
 
-    /**
-     * Where an update collects the batch's values for this key, so that grouping the batch costs
-     * one lookup per record in the state itself instead of one in a separate map too.
-     */
-    public Object batchValues() {
-      return batchValues;
-    }
-
-    public void setBatchValues(Object values) {
-      this.batchValues = values;
-    }
   }
 
   private enum Change { INSERTED, REPLACED, REMOVED }
@@ -91,9 +79,18 @@ public final class PartitionState {
   /** What one change of the current update did to {@code entry}, and its state and generation before. */
   private record Undo(Change change, Entry entry, Object state, int writtenIn) {}
 
-  /** Hashes of the entries, 0 where a slot is empty (a key's hash is never 0). */
-  private int[] hashes = new int[INITIAL_CAPACITY];
+  /** Keys of up to this many bytes are kept in {@link #slots} and compared there. */
+  private static final int INLINE_KEY_BYTES = 16;
+  private static final int LONGS_PER_SLOT = 3;
+
+  /**
+   * Per slot: the key's hash (high 32 bits, never 0) and length (low 32 bits), 0 where the slot is
+   * empty; then the key's first 8 and next 8 bytes, little-endian, when it is short enough.
+   */
+  private long[] slots = new long[INITIAL_CAPACITY * LONGS_PER_SLOT];
   private Entry[] table = new Entry[INITIAL_CAPACITY];
+  /** The batch's values per slot while an update groups them; null elsewhere. */
+  private Object[] pending = new Object[INITIAL_CAPACITY];
   private int size;
   private final Set<ByteBuffer> removed = new HashSet<>();
   private int generation;
@@ -113,8 +110,33 @@ public final class PartitionState {
 
   public Entry get(ByteBuffer key) {
     byte[] bytes = bytesOf(key);
-    int slot = find(bytes, hash(bytes));
+    int slot = slotOf(bytes, 0, bytes.length);
     return slot >= 0 ? table[slot] : null;
+  }
+
+  /**
+   * The slot of the key in {@code bytes[offset, offset + length)}, or -1 when the partition does
+   * not hold it. A slot stays valid until the next put, remove or rollback.
+   */
+  public int slotOf(byte[] bytes, int offset, int length) {
+    int slot = probe(bytes, offset, length, hash(bytes, offset, length));
+    return slot >= 0 ? slot : -1;
+  }
+
+  public Entry entryAt(int slot) {
+    return table[slot];
+  }
+
+  /**
+   * What an update has grouped so far for the key in {@code slot} (null: nothing); the update
+   * sets it back to null for every slot it used before it puts or removes anything.
+   */
+  public Object pendingAt(int slot) {
+    return pending[slot];
+  }
+
+  public void setPendingAt(int slot, Object values) {
+    pending[slot] = values;
   }
 
   /** Starts the update of a batch: its changes can be undone by {@link #rollBack()} until the next snapshot. */
@@ -138,7 +160,7 @@ public final class PartitionState {
       Entry e = u.entry();
       switch (u.change()) {
         case INSERTED -> {
-          deleteAt(find(e.encodedKey, e.hash));
+          deleteAt(probe(e.encodedKey, 0, e.encodedKey.length, e.hash));
           // Harmless if the last snapshot never had the key; needed if an earlier batch removed it.
           removed.add(ByteBuffer.wrap(e.encodedKey));
         }
@@ -147,7 +169,7 @@ public final class PartitionState {
           e.writtenIn = u.writtenIn();
         }
         case REMOVED -> {
-          insertAt(find(e.encodedKey, e.hash), e);
+          insertAt(probe(e.encodedKey, 0, e.encodedKey.length, e.hash), e);
           removed.remove(ByteBuffer.wrap(e.encodedKey));
         }
       }
@@ -158,8 +180,8 @@ public final class PartitionState {
 
   public void put(ByteBuffer key, Object decodedKey, Object state) {
     byte[] bytes = bytesOf(key);
-    int hash = hash(bytes);
-    int slot = find(bytes, hash);
+    int hash = hash(bytes, 0, bytes.length);
+    int slot = probe(bytes, 0, bytes.length, hash);
     if (slot >= 0) {
       replace(table[slot], state);
       return;
@@ -185,7 +207,7 @@ public final class PartitionState {
 
   public void remove(ByteBuffer key) {
     byte[] bytes = bytesOf(key);
-    int slot = find(bytes, hash(bytes));
+    int slot = slotOf(bytes, 0, bytes.length);
     if (slot >= 0) {
       Entry before = table[slot];
       deleteAt(slot);
@@ -249,8 +271,9 @@ public final class PartitionState {
   }
 
   public void clear() {
-    hashes = new int[INITIAL_CAPACITY];
+    slots = new long[INITIAL_CAPACITY * LONGS_PER_SLOT];
     table = new Entry[INITIAL_CAPACITY];
+    pending = new Object[INITIAL_CAPACITY];
     size = 0;
     markSnapshotted();
     versionMs = 0;
@@ -260,70 +283,104 @@ public final class PartitionState {
     return size;
   }
 
-  /** The slot holding {@code key}, or {@code -1 - slot} for the empty slot where it would go. */
-  private int find(byte[] key, int hash) {
-    int mask = hashes.length - 1;
+  /**
+   * The slot holding the key in {@code bytes[offset, offset + length)}, or {@code -1 - slot} for the
+   * empty slot where it would go.
+   */
+  private int probe(byte[] bytes, int offset, int length, int hash) {
+    long meta = meta(hash, length);
+    boolean inline = length <= INLINE_KEY_BYTES;
+    long first = inline ? pack(bytes, offset, Math.min(length, 8)) : 0;
+    long second = inline && length > 8 ? pack(bytes, offset + 8, length - 8) : 0;
+    int mask = table.length - 1;
     for (int i = hash & mask; ; i = (i + 1) & mask) {
-      int h = hashes[i];
-      if (h == 0) {
+      int at = i * LONGS_PER_SLOT;
+      long m = slots[at];
+      if (m == 0) {
         return -1 - i;
       }
-      if (h == hash && Arrays.equals(table[i].encodedKey, key)) {
+      if (m == meta && (inline ? slots[at + 1] == first && slots[at + 2] == second
+          : Arrays.equals(table[i].encodedKey, 0, length, bytes, offset, offset + length))) {
         return i;
       }
     }
   }
 
-  /** Puts {@code e} in the empty slot {@code -1 - missingSlot} that {@link #find} returned. */
+  /** Puts {@code e} in the empty slot {@code -1 - missingSlot} that {@link #probe} returned. */
   private void insertAt(int missingSlot, Entry e) {
-    if ((size + 1) * LOAD_DENOMINATOR > hashes.length * LOAD_NUMERATOR) {
+    if ((size + 1) * LOAD_DENOMINATOR > table.length * LOAD_NUMERATOR) {
       grow();
-      missingSlot = find(e.encodedKey, e.hash);
+      missingSlot = probe(e.encodedKey, 0, e.encodedKey.length, e.hash);
     }
-    int slot = -1 - missingSlot;
-    hashes[slot] = e.hash;
-    table[slot] = e;
+    place(-1 - missingSlot, e);
     size++;
+  }
+
+  private void place(int slot, Entry e) {
+    int at = slot * LONGS_PER_SLOT;
+    int length = e.encodedKey.length;
+    slots[at] = meta(e.hash, length);
+    if (length <= INLINE_KEY_BYTES) {
+      slots[at + 1] = pack(e.encodedKey, 0, Math.min(length, 8));
+      slots[at + 2] = length > 8 ? pack(e.encodedKey, 8, length - 8) : 0;
+    }
+    table[slot] = e;
   }
 
   private void grow() {
     Entry[] old = table;
-    hashes = new int[old.length * 2];
+    slots = new long[old.length * 2 * LONGS_PER_SLOT];
     table = new Entry[old.length * 2];
-    int mask = hashes.length - 1;
+    pending = new Object[old.length * 2];
+    int mask = table.length - 1;
     for (Entry e : old) {
       if (e != null) {
         int i = e.hash & mask;
-        while (hashes[i] != 0) {
+        while (table[i] != null) {
           i = (i + 1) & mask;
         }
-        hashes[i] = e.hash;
-        table[i] = e;
+        place(i, e);
       }
     }
   }
 
   /** Empties {@code slot} and shifts back the entries after it that could not sit in their own slot. */
   private void deleteAt(int slot) {
-    int mask = hashes.length - 1;
+    int mask = table.length - 1;
     int hole = slot;
-    for (int i = (slot + 1) & mask; hashes[i] != 0; i = (i + 1) & mask) {
-      int home = hashes[i] & mask;
+    for (int i = (slot + 1) & mask; table[i] != null; i = (i + 1) & mask) {
+      int home = table[i].hash & mask;
       // The entry at i may move to the hole if the hole lies between its own slot and i.
       if (((i - home) & mask) >= ((i - hole) & mask)) {
-        hashes[hole] = hashes[i];
+        System.arraycopy(slots, i * LONGS_PER_SLOT, slots, hole * LONGS_PER_SLOT, LONGS_PER_SLOT);
         table[hole] = table[i];
         hole = i;
       }
     }
-    hashes[hole] = 0;
+    Arrays.fill(slots, hole * LONGS_PER_SLOT, (hole + 1) * LONGS_PER_SLOT, 0L);
     table[hole] = null;
     size--;
   }
 
+  private static long meta(int hash, int length) {
+    return ((long) hash << 32) | (length & 0xffffffffL);
+  }
+
+  /** Up to 8 bytes as a little-endian long. */
+  private static long pack(byte[] bytes, int offset, int count) {
+    long packed = 0;
+    for (int j = 0; j < count; j++) {
+      packed |= (bytes[offset + j] & 0xffL) << (j << 3);
+    }
+    return packed;
+  }
+
   /** A well-mixed, non-zero hash of the key's bytes (their partition is a hash of them too). */
-  private static int hash(byte[] key) {
-    int h = Arrays.hashCode(key);
+  private static int hash(byte[] bytes, int offset, int length) {
+    int h = 1;
+    for (int i = offset; i < offset + length; i++) {
+      h = 31 * h + bytes[i];
+    }
     h ^= h >>> 16;
     h *= 0x85ebca6b;
     h ^= h >>> 13;

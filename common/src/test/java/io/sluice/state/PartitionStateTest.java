@@ -56,7 +56,7 @@ class PartitionStateTest {
   }
 
   @Test
-  void agreesWithAPlainMapThroughGrowthRemovalsAndARollback() {
+  void agreesWithAPlainMapThroughGrowthRemovalsAndRollbacksForShortAndLongKeys() {
     PartitionState state = new PartitionState();
     Map<String, Object> expected = new TreeMap<>();
     SplittableRandom random = new SplittableRandom(42);
@@ -64,8 +64,10 @@ class PartitionStateTest {
       state.beginUpdate();
       Map<String, Object> before = new TreeMap<>(expected);
       for (int i = 0; i < 5_000; i++) {
-        // Few distinct keys, so that the same keys are inserted, replaced and removed again.
-        String k = "k" + random.nextInt(3_000);
+        // Few distinct keys, so that the same keys are inserted, replaced and removed again; of 2
+        // to 29 bytes, kept in the table's slots up to 16 and compared in their entries beyond.
+        int n = random.nextInt(3_000);
+        String k = "k" + n + "x".repeat(n % 25);
         if (random.nextInt(4) == 0) {
           state.remove(key(k));
           expected.remove(k);

@@ -1,9 +1,7 @@
 package io.sluice.codec;
 
 import io.sluice.api.Codec;
-import java.io.ByteArrayOutputStream;
 import java.io.DataOutput;
-import java.io.DataOutputStream;
 import java.io.IOException;
 
 /**
@@ -12,13 +10,12 @@ import java.io.IOException;
  * millions of records are written. Confined to one thread.
  */
 public final class ChunkEncoder {
-  private final Buffer buffer = new Buffer();
-  private final DataOutputStream bufferOut = new DataOutputStream(buffer);
+  private final BytesOutput buffer = new BytesOutput(256);
 
   /** Encodes {@code value}, replacing what the buffer held; names the operator when the codec cannot. */
   public <T> ChunkEncoder encode(Codec<T> codec, T value, String operatorId) {
     buffer.reset();
-    RecordCodecs.encodeTo(codec, value, bufferOut, operatorId);
+    RecordCodecs.encodeTo(codec, value, buffer, operatorId);
     return this;
   }
 
@@ -34,12 +31,5 @@ public final class ChunkEncoder {
   /** Writes the encoded record to {@code out} as a chunk: its length, then its bytes. */
   public void writeTo(DataOutput out) throws IOException {
     RecordCodecs.writeChunk(out, buffer.array(), buffer.size());
-  }
-
-  /** A byte array stream whose array can be read in place. */
-  private static final class Buffer extends ByteArrayOutputStream {
-    byte[] array() {
-      return buf;
-    }
   }
 }

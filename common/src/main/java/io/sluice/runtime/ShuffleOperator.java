@@ -6,14 +6,11 @@ import io.sluice.api.Codecs;
 import io.sluice.api.Functions.ReduceFunction;
 import io.sluice.api.Pair;
 import io.sluice.codec.BytesInput;
+import io.sluice.codec.BytesOutput;
 import io.sluice.codec.ChunkEncoder;
 import io.sluice.codec.RecordCodecs;
 import io.sluice.graph.OperatorNode;
 import io.sluice.graph.WindowSpec;
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -207,18 +204,16 @@ final class ShuffleOperator {
    */
   private final class BlockWriter {
     private final ChunkEncoder encoder = new ChunkEncoder();
-    private final ByteArrayOutputStream[] buffers = new ByteArrayOutputStream[node.partitions()];
-    private final DataOutputStream[] outs = new DataOutputStream[node.partitions()];
+    private final BytesOutput[] buffers = new BytesOutput[node.partitions()];
 
     void append(Object key, Object value) throws IOException {
       encoder.encode(keyCodec, key, node.id());
       int p = partitionOf(encoder.array(), encoder.size());
-      if (outs[p] == null) {
-        buffers[p] = new ByteArrayOutputStream();
-        outs[p] = new DataOutputStream(buffers[p]);
+      if (buffers[p] == null) {
+        buffers[p] = new BytesOutput(1 << 16);
       }
-      encoder.writeTo(outs[p]);
-      encoder.encode(valueCodec, value, node.id()).writeTo(outs[p]);
+      encoder.writeTo(buffers[p]);
+      encoder.encode(valueCodec, value, node.id()).writeTo(buffers[p]);
     }
 
     byte[] block(int p) {

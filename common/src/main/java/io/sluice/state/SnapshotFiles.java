@@ -2,12 +2,11 @@ package io.sluice.state;
 
 import io.sluice.api.Codec;
 import io.sluice.checkpoint.CorruptCheckpointException;
+import io.sluice.codec.BytesOutput;
 import io.sluice.codec.ChunkEncoder;
 import io.sluice.codec.RecordCodecs;
-import java.io.BufferedOutputStream;
 import java.io.ByteArrayInputStream;
 import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -21,6 +20,8 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * State snapshot files: a header (magic, version, batch time, full or delta), entries (put with
@@ -29,10 +30,12 @@ import org.apache.hadoop.fs.Path;
  * temporary name and renamed, read back only when the checksum holds.
  */
 public final class SnapshotFiles {
+  private static final Logger LOG = LoggerFactory.getLogger(SnapshotFiles.class);
   private static final byte[] MAGIC = "SLUICEST".getBytes(StandardCharsets.US_ASCII);
   private static final int FORMAT_VERSION = 1;
   private static final byte PUT = 1;
   private static final byte REMOVE = 2;
+  private static final int STAGING_BYTES = 1 << 16;
 
   private SnapshotFiles() {}
 
@@ -41,14 +44,18 @@ public final class SnapshotFiles {
 
   public static Written write(PartitionState state, boolean full, long batchMs, Codec<Object> stateCodec, Path path,
       Configuration conf, String operatorId) throws IOException {
+    long startNs = System.nanoTime();
     FileSystem fs = path.getFileSystem(conf);
     Path temp = new Path(path.getParent(), "." + path.getName() + ".tmp");
     CRC32C crc = new CRC32C();
     long keys = 0;
     long bytes;
+    long writtenNs;
     // Streamed to the file as it is encoded: a full snapshot of a large partition is never held in memory.
     try (FSDataOutputStream file = fs.create(temp, true)) {
-      DataOutputStream out = new DataOutputStream(new BufferedOutputStream(new CheckedOutputStream(file, crc), 1 << 16));
+      CheckedOutputStream checked = new CheckedOutputStream(file, crc);
+      // Records are encoded into this buffer and handed to the file 64 KiB at a time.
+      BytesOutput out = new BytesOutput(STAGING_BYTES + 1024);
       out.write(MAGIC);
       out.writeInt(FORMAT_VERSION);
       out.writeLong(batchMs);
@@ -60,6 +67,10 @@ public final class SnapshotFiles {
         RecordCodecs.writeChunk(out, e.encodedKey(), e.encodedKey().length);
         values.encode(stateCodec, e.state(), operatorId).writeTo(out);
         keys++;
+        if (out.size() >= STAGING_BYTES) {
+          checked.write(out.array(), 0, out.size());
+          out.reset();
+        }
       }
       if (!full) {
         for (ByteBuffer key : state.removedKeys()) {
@@ -67,15 +78,20 @@ public final class SnapshotFiles {
           RecordCodecs.writeChunk(out, key.array(), key.array().length);
         }
       }
-      out.flush();
+      checked.write(out.array(), 0, out.size());
       file.writeInt((int) crc.getValue());
       bytes = file.getPos();
+      writtenNs = System.nanoTime();
     }
+    long closedNs = System.nanoTime();
     fs.delete(path, false);
     if (!fs.rename(temp, path)) {
       throw new IOException("could not rename " + temp + " to " + path);
     }
     state.markSnapshotted();
+    LOG.info("Snapshot {}: {} keys, {} bytes in {} ms (written {} ms, closed {} ms, renamed {} ms)", path, keys, bytes,
+        (System.nanoTime() - startNs) / 1_000_000, (writtenNs - startNs) / 1_000_000, (closedNs - writtenNs) / 1_000_000,
+        (System.nanoTime() - closedNs) / 1_000_000);
     return new Written(bytes, keys);
   }
 

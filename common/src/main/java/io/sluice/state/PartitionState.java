@@ -76,8 +76,40 @@ public final class PartitionState {
 
   private enum Change { INSERTED, REPLACED, REMOVED }
 
-  /** What one change of the current update did to {@code entry}, and its state and generation before. */
-  private record Undo(Change change, Entry entry, Object state, int writtenIn) {}
+  /**
+   * The changes of one update, oldest first: what each did to an entry, and the entry's state and
+   * generation before. Kept in arrays reused from update to update, so that a batch that rewrites
+   * every key allocates nothing per key for its undo.
+   */
+  private static final class UndoLog {
+    private Change[] changes = new Change[64];
+    private Entry[] entries = new Entry[64];
+    private Object[] states = new Object[64];
+    private int[] writtenIns = new int[64];
+    private int size;
+
+    void add(Change change, Entry entry, Object state, int writtenIn) {
+      if (size == changes.length) {
+        int capacity = size * 2;
+        changes = Arrays.copyOf(changes, capacity);
+        entries = Arrays.copyOf(entries, capacity);
+        states = Arrays.copyOf(states, capacity);
+        writtenIns = Arrays.copyOf(writtenIns, capacity);
+      }
+      changes[size] = change;
+      entries[size] = entry;
+      states[size] = state;
+      writtenIns[size] = writtenIn;
+      size++;
+    }
+
+    /** Forgets the changes, and lets go of the entries and states they held. */
+    void clear() {
+      Arrays.fill(entries, 0, size, null);
+      Arrays.fill(states, 0, size, null);
+      size = 0;
+    }
+  }
 
   /** Keys of up to this many bytes are kept in {@link #slots} and compared there. */
   private static final int INLINE_KEY_BYTES = 16;
@@ -95,8 +127,9 @@ public final class PartitionState {
   private final Set<ByteBuffer> removed = new HashSet<>();
   private int generation;
   private long versionMs;
-  /** The changes of the current update, oldest first; null when it cannot be undone. */
-  private List<Undo> undo;
+  private final UndoLog undo = new UndoLog();
+  /** Whether the last update can be undone (it was not followed by a snapshot or a rollback). */
+  private boolean undoable;
   private long undoToMs;
 
   /** The batch whose update this state holds; 0 for the empty state. */
@@ -141,32 +174,32 @@ public final class PartitionState {
 
   /** Starts the update of a batch: its changes can be undone by {@link #rollBack()} until the next snapshot. */
   public void beginUpdate() {
-    undo = new ArrayList<>();
+    undo.clear();
+    undoable = true;
     undoToMs = versionMs;
   }
 
   /** The batch {@link #rollBack()} returns to, or -1 when the last update cannot be undone. */
   public long undoableToMs() {
-    return undo == null ? -1 : undoToMs;
+    return undoable ? undoToMs : -1;
   }
 
   /** Undoes the last update: the entries, and what the next delta must hold, are as if it never ran. */
   public void rollBack() {
-    if (undo == null) {
+    if (!undoable) {
       throw new IllegalStateException("the update to batch " + versionMs + " cannot be undone");
     }
-    for (int i = undo.size() - 1; i >= 0; i--) {
-      Undo u = undo.get(i);
-      Entry e = u.entry();
-      switch (u.change()) {
+    for (int i = undo.size - 1; i >= 0; i--) {
+      Entry e = undo.entries[i];
+      switch (undo.changes[i]) {
         case INSERTED -> {
           deleteAt(probe(e.encodedKey, 0, e.encodedKey.length, e.hash));
           // Harmless if the last snapshot never had the key; needed if an earlier batch removed it.
           removed.add(ByteBuffer.wrap(e.encodedKey));
         }
         case REPLACED -> {
-          e.state = u.state();
-          e.writtenIn = u.writtenIn();
+          e.state = undo.states[i];
+          e.writtenIn = undo.writtenIns[i];
         }
         case REMOVED -> {
           insertAt(probe(e.encodedKey, 0, e.encodedKey.length, e.hash), e);
@@ -175,7 +208,8 @@ public final class PartitionState {
       }
     }
     versionMs = undoToMs;
-    undo = null;
+    undo.clear();
+    undoable = false;
   }
 
   public void put(ByteBuffer key, Object decodedKey, Object state) {
@@ -188,8 +222,8 @@ public final class PartitionState {
     }
     Entry e = new Entry(bytes, hash, decodedKey, state, generation);
     insertAt(slot, e);
-    if (undo != null) {
-      undo.add(new Undo(Change.INSERTED, e, null, 0));
+    if (undoable) {
+      undo.add(Change.INSERTED, e, null, 0);
     }
     if (!removed.isEmpty()) {
       removed.remove(key);
@@ -198,8 +232,8 @@ public final class PartitionState {
 
   /** Sets the state of {@code existing}, an entry of this partition, without looking it up. */
   public void replace(Entry existing, Object state) {
-    if (undo != null) {
-      undo.add(new Undo(Change.REPLACED, existing, existing.state, existing.writtenIn));
+    if (undoable) {
+      undo.add(Change.REPLACED, existing, existing.state, existing.writtenIn);
     }
     existing.state = state;
     existing.writtenIn = generation;
@@ -211,8 +245,8 @@ public final class PartitionState {
     if (slot >= 0) {
       Entry before = table[slot];
       deleteAt(slot);
-      if (undo != null) {
-        undo.add(new Undo(Change.REMOVED, before, before.state, before.writtenIn));
+      if (undoable) {
+        undo.add(Change.REMOVED, before, before.state, before.writtenIn);
       }
       removed.add(ByteBuffer.wrap(bytes));
     }
@@ -267,7 +301,8 @@ public final class PartitionState {
   public void markSnapshotted() {
     generation++;
     removed.clear();
-    undo = null;
+    undo.clear();
+    undoable = false;
   }
 
   public void clear() {

@@ -82,7 +82,8 @@ final class StatefulUpdate {
       StateAccess access, StateStores stores, Configuration conf, Outputs out) throws Exception {
     ShuffleOperator grouping = fusedInto == null ? shuffle : fusedInto;
     if (node.kind() == OperatorKind.UPDATE_STATE_BY_KEY) {
-      return update(partition, batch, access, stores, conf, out, state -> updateFromRecords(state, blocks, grouping));
+      return applyToPartition(partition, batch, access, stores, conf, out,
+          state -> updateFromRecords(state, blocks, grouping));
     }
     Map<ByteBuffer, Object> batchValues = grouping.merge(blocks);
     if (fusedInto != null) {
@@ -99,13 +100,13 @@ final class StatefulUpdate {
   Optional<SnapshotWritten> run(Map<ByteBuffer, Object> batchValues, int partition, BatchInfo batch,
       StateAccess access, StateStores stores, Configuration conf, Outputs out) throws Exception {
     long batchMs = batch.time().millis();
-    return update(partition, batch, access, stores, conf, out, state -> {
+    return applyToPartition(partition, batch, access, stores, conf, out, state -> {
       if (windowed != null) {
         windowed.apply(state, batchValues, batchMs, node.hasBatchAt(batchMs, batch.startTime().millis()), out.main());
       } else if (mapsWithState) {
         map(state, batchValues, batchMs, out.main());
       } else {
-        update(state, batchValues);
+        updateGrouped(state, batchValues);
       }
     });
   }
@@ -119,8 +120,8 @@ final class StatefulUpdate {
    * Brings the partition to the version the batch needs, applies {@code change} (undone if it
    * fails, so that the batch can run again on the same state), snapshots when asked, and emits.
    */
-  private Optional<SnapshotWritten> update(int partition, BatchInfo batch, StateAccess access, StateStores stores,
-      Configuration conf, Outputs out, StateChange change) throws Exception {
+  private Optional<SnapshotWritten> applyToPartition(int partition, BatchInfo batch, StateAccess access,
+      StateStores stores, Configuration conf, Outputs out, StateChange change) throws Exception {
     long batchMs = batch.time().millis();
     PartitionState state = stores.partition(node.id(), partition);
     synchronized (state) {
@@ -236,7 +237,7 @@ final class StatefulUpdate {
   }
 
   @SuppressWarnings("unchecked")
-  private void update(PartitionState state, Map<ByteBuffer, Object> batchValues) throws Exception {
+  private void updateGrouped(PartitionState state, Map<ByteBuffer, Object> batchValues) throws Exception {
     UpdateFunction<Object, Object> f = (UpdateFunction<Object, Object>) node.function();
     for (Map.Entry<ByteBuffer, Object> e : batchValues.entrySet()) {
       PartitionState.Entry old = state.get(e.getKey());

@@ -89,9 +89,10 @@ public final class SnapshotFiles {
       throw new IOException("could not rename " + temp + " to " + path);
     }
     state.markSnapshotted();
+    long doneNs = System.nanoTime();
     LOG.info("Snapshot {}: {} keys, {} bytes in {} ms (written {} ms, closed {} ms, renamed {} ms)", path, keys, bytes,
-        (System.nanoTime() - startNs) / 1_000_000, (writtenNs - startNs) / 1_000_000, (closedNs - writtenNs) / 1_000_000,
-        (System.nanoTime() - closedNs) / 1_000_000);
+        (doneNs - startNs) / 1_000_000, (writtenNs - startNs) / 1_000_000, (closedNs - writtenNs) / 1_000_000,
+        (doneNs - closedNs) / 1_000_000);
     return new Written(bytes, keys);
   }
 

@@ -32,9 +32,9 @@ final class ShuffleOperator {
    * saving in the shuffle, so the task stops combining, as Trino's adaptive partial aggregation
    * does.
    */
-  static final long COMBINE_PROBE_RECORDS = 100_000;
+  private static final long COMBINE_PROBE_RECORDS = 100_000;
   /** Combining stops when more than this share of the probed records had distinct keys. */
-  static final double COMBINE_MAX_DISTINCT_RATIO = 0.5;
+  private static final double COMBINE_MAX_DISTINCT_RATIO = 0.5;
 
   private final OperatorNode node;
   private final Codec<Object> keyCodec;

@@ -19,6 +19,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiFunction;
 
 /**
  * How a shuffle operator splits its input records into keys and values, combines values, and
@@ -41,6 +42,8 @@ final class ShuffleOperator {
   private final Codec<Object> valueCodec;
   /** Null for groupByKey, which keeps every value. */
   private final ReduceFunction<Object> combiner;
+  /** {@link #combine} as a function, made once: a method reference per record would allocate. */
+  private final BiFunction<Object, Object, Object> combineFunction = this::combine;
 
   @SuppressWarnings("unchecked")
   ShuffleOperator(OperatorNode node) {
@@ -173,7 +176,7 @@ final class ShuffleOperator {
   /** Combines {@code value} into {@code key}'s value with one lookup (this runs once per record). */
   private <K> void combineInto(Map<K, Object> values, K key, Object value) throws Exception {
     try {
-      values.merge(key, value, this::combine);
+      values.merge(key, value, combineFunction);
     } catch (CombineFailedException e) {
       throw (Exception) e.getCause();
     }

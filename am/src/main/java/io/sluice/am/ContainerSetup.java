@@ -44,12 +44,7 @@ public final class ContainerSetup {
     return String.join(ApplicationConstants.CLASS_PATH_SEPARATOR, entries);
   }
 
-  /** The java command of a Sluice container, its output going to YARN's log directory. */
-  public static String javaCommand(long heapMb, String mainClass) {
-    return javaCommand(heapMb, "", mainClass);
-  }
-
-  /** As {@link #javaCommand(long, String)}, with extra JVM options. */
+  /** The java command of a Sluice container, with extra JVM options, its output going to YARN's log directory. */
   public static String javaCommand(long heapMb, String javaOpts, String mainClass) {
     return String.join(" ", ApplicationConstants.Environment.JAVA_HOME.$$() + "/bin/java",
         "-Xmx" + heapMb + "m", javaOpts, "-Dlog4j.configuration=sluice-log4j.properties", mainClass,

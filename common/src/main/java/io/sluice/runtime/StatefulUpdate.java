@@ -205,7 +205,7 @@ final class StatefulUpdate {
     }
     // Removing moves entries between slots, so it waits until no slot is in use.
     for (PartitionState.Entry e : emptied) {
-      state.remove(ByteBuffer.wrap(e.encodedKey()));
+      state.remove(e);
     }
     for (Map.Entry<ByteBuffer, Object> n : newKeys.entrySet()) {
       Optional<Object> updated = f.apply(values(grouping, n.getValue()), Optional.empty());
@@ -283,7 +283,7 @@ final class StatefulUpdate {
       for (PartitionState.Entry entry : idle) {
         emitIfPresent(f.apply(entry.key(), Optional.empty(),
             new KeyState(((Pair<Long, Object>) entry.state()).value(), true, true)), mapped);
-        state.remove(ByteBuffer.wrap(entry.encodedKey()));
+        state.remove(entry);
       }
     }
   }

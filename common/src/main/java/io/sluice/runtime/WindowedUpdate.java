@@ -68,7 +68,7 @@ final class WindowedUpdate {
     }
     for (Map.Entry<PartitionState.Entry, KeyWindow> c : changed) {
       if (c.getValue().isEmpty()) {
-        state.remove(ByteBuffer.wrap(c.getKey().encodedKey()));
+        state.remove(c.getKey());
       } else {
         state.replace(c.getKey(), c.getValue());
       }

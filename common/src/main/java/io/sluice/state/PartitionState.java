@@ -243,13 +243,22 @@ public final class PartitionState {
     byte[] bytes = bytesOf(key);
     int slot = slotOf(bytes, 0, bytes.length);
     if (slot >= 0) {
-      Entry before = table[slot];
-      deleteAt(slot);
-      if (undoable) {
-        undo.add(Change.REMOVED, before, before.state, before.writtenIn);
-      }
-      removed.add(ByteBuffer.wrap(bytes));
+      removeAt(slot);
     }
+  }
+
+  /** Removes {@code entry}, an entry of this partition, found by the key and hash it holds. */
+  public void remove(Entry entry) {
+    removeAt(probe(entry.encodedKey, 0, entry.encodedKey.length, entry.hash));
+  }
+
+  private void removeAt(int slot) {
+    Entry before = table[slot];
+    deleteAt(slot);
+    if (undoable) {
+      undo.add(Change.REMOVED, before, before.state, before.writtenIn);
+    }
+    removed.add(ByteBuffer.wrap(before.encodedKey));
   }
 
   /** The entries, in no particular order; the partition must not change during the iteration. */

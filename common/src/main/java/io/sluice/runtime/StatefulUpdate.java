@@ -1,6 +1,5 @@
 package io.sluice.runtime;
 
-import com.google.common.primitives.ImmutableIntArray;
 import io.sluice.api.BatchInfo;
 import io.sluice.api.Codec;
 import io.sluice.api.Codecs;
@@ -162,56 +161,113 @@ final class StatefulUpdate {
   /** Stands for a null value of a key whose values are combined while the batch is grouped. */
   private static final Object NULL_VALUE = new Object();
 
+  /** How many records {@link #updateFromRecords} looks up, and how many entries it updates, at a time. */
+  private static final int LOOKUP_BATCH = 256;
+
   /**
    * updateStateByKey straight from the shuffle's records: each record is grouped into its key's
    * slot of the state (one lookup, no copy of the key), then the function runs once per key of the
    * batch and its result replaces the state in place. Only keys new to the partition are copied
-   * and grouped in a map of their own.
+   * and grouped in a map of their own. Keys are looked up, and entries read, {@link #LOOKUP_BATCH}
+   * at a time, so that the cache misses of a large partition overlap.
    */
   @SuppressWarnings("unchecked")
   private void updateFromRecords(PartitionState state, List<byte[]> blocks, ShuffleOperator grouping)
       throws Exception {
     UpdateFunction<Object, Object> f = (UpdateFunction<Object, Object>) node.function();
-    ImmutableIntArray.Builder touched = ImmutableIntArray.builder();
-    Map<ByteBuffer, Object> newKeys = new HashMap<>();
+    RecordGrouper grouper = new RecordGrouper(state, grouping);
     List<PartitionState.Entry> emptied = new ArrayList<>();
     try {
-      grouping.forEachRecord(blocks, (bytes, keyOffset, keyLength, value) -> {
-        int slot = state.slotOf(bytes, keyOffset, keyLength);
-        if (slot >= 0) {
-          Object sofar = state.pendingAt(slot);
-          if (sofar == null) {
-            touched.add(slot);
+      grouping.forEachRecord(blocks, grouper);
+      grouper.lookUpBuffered();
+      int[] touched = grouper.touched;
+      for (int from = 0; from < grouper.touchedCount; from += LOOKUP_BATCH) {
+        int to = Math.min(from + LOOKUP_BATCH, grouper.touchedCount);
+        state.warmEntries(touched, from, to);
+        for (int i = from; i < to; i++) {
+          PartitionState.Entry e = state.entryAt(touched[i]);
+          Optional<Object> updated = f.apply(values(grouping, state.pendingAt(touched[i])), Optional.of(e.state()));
+          if (updated.isPresent()) {
+            state.replace(e, updated.get());
+          } else {
+            emptied.add(e);
           }
-          state.setPendingAt(slot, collect(grouping, sofar, value));
-        } else {
-          ByteBuffer key = ByteBuffer.wrap(Arrays.copyOfRange(bytes, keyOffset, keyOffset + keyLength));
-          newKeys.put(key, collect(grouping, newKeys.get(key), value));
-        }
-      });
-      ImmutableIntArray slots = touched.build();
-      for (int i = 0; i < slots.length(); i++) {
-        int slot = slots.get(i);
-        PartitionState.Entry e = state.entryAt(slot);
-        Optional<Object> updated = f.apply(values(grouping, state.pendingAt(slot)), Optional.of(e.state()));
-        if (updated.isPresent()) {
-          state.replace(e, updated.get());
-        } else {
-          emptied.add(e);
         }
       }
     } finally {
-      touched.build().forEach(slot -> state.setPendingAt(slot, null));
+      for (int i = 0; i < grouper.touchedCount; i++) {
+        state.setPendingAt(grouper.touched[i], null);
+      }
     }
     // Removing moves entries between slots, so it waits until no slot is in use.
     for (PartitionState.Entry e : emptied) {
       state.remove(e);
     }
-    for (Map.Entry<ByteBuffer, Object> n : newKeys.entrySet()) {
+    for (Map.Entry<ByteBuffer, Object> n : grouper.newKeys.entrySet()) {
       Optional<Object> updated = f.apply(values(grouping, n.getValue()), Optional.empty());
       if (updated.isPresent()) {
         state.put(n.getKey(), shuffle.decodeKey(n.getKey()), updated.get());
       }
+    }
+  }
+
+  /**
+   * Groups a batch's shuffle records into the slots of the keys' state entries, looking keys up
+   * {@link #LOOKUP_BATCH} at a time; the records of keys new to the partition go to {@link #newKeys}.
+   * Puts nothing in the partition, so the slots found stay valid.
+   */
+  private static final class RecordGrouper implements ShuffleOperator.RecordVisitor {
+    private final PartitionState state;
+    private final ShuffleOperator grouping;
+    private final byte[][] keyBytes = new byte[LOOKUP_BATCH][];
+    private final int[] keyOffsets = new int[LOOKUP_BATCH];
+    private final int[] keyLengths = new int[LOOKUP_BATCH];
+    private final Object[] values = new Object[LOOKUP_BATCH];
+    private final int[] found = new int[LOOKUP_BATCH];
+    private int buffered;
+    /** The slots holding values of this batch, each once, in the order first seen; the first {@link #touchedCount}. */
+    int[] touched = new int[1024];
+    int touchedCount;
+    final Map<ByteBuffer, Object> newKeys = new HashMap<>();
+
+    RecordGrouper(PartitionState state, ShuffleOperator grouping) {
+      this.state = state;
+      this.grouping = grouping;
+    }
+
+    @Override
+    public void visit(byte[] bytes, int keyOffset, int keyLength, Object value) throws Exception {
+      keyBytes[buffered] = bytes;
+      keyOffsets[buffered] = keyOffset;
+      keyLengths[buffered] = keyLength;
+      values[buffered] = value;
+      if (++buffered == LOOKUP_BATCH) {
+        lookUpBuffered();
+      }
+    }
+
+    /** Groups the records buffered so far. */
+    void lookUpBuffered() throws Exception {
+      state.slotsOf(keyBytes, keyOffsets, keyLengths, buffered, found);
+      for (int i = 0; i < buffered; i++) {
+        int slot = found[i];
+        if (slot >= 0) {
+          Object sofar = state.pendingAt(slot);
+          if (sofar == null) {
+            if (touchedCount == touched.length) {
+              touched = Arrays.copyOf(touched, touchedCount * 2);
+            }
+            touched[touchedCount++] = slot;
+          }
+          state.setPendingAt(slot, collect(grouping, sofar, values[i]));
+        } else {
+          ByteBuffer key = ByteBuffer.wrap(Arrays.copyOfRange(keyBytes[i], keyOffsets[i], keyOffsets[i] + keyLengths[i]));
+          newKeys.put(key, collect(grouping, newKeys.get(key), values[i]));
+        }
+      }
+      Arrays.fill(keyBytes, 0, buffered, null);
+      Arrays.fill(values, 0, buffered, null);
+      buffered = 0;
     }
   }
 

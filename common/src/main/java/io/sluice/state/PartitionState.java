@@ -1,11 +1,9 @@
 package io.sluice.state;
 
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.Iterator;
-import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.Set;
 
@@ -131,6 +129,11 @@ public final class PartitionState {
   /** Whether the last update can be undone (it was not followed by a snapshot or a rollback). */
   private boolean undoable;
   private long undoToMs;
+  /** Scratch for {@link #slotsOf(byte[][], int[], int[], int, int[])}. */
+  private int[] hashes = new int[0];
+  /** What the cache-warming reads summed to: stored so that they are not optimized away, never used. */
+  @SuppressWarnings("unused")
+  private long warmed;
 
   /** The batch whose update this state holds; 0 for the empty state. */
   public long versionMs() {
@@ -154,6 +157,44 @@ public final class PartitionState {
   public int slotOf(byte[] bytes, int offset, int length) {
     int slot = probe(bytes, offset, length, hash(bytes, offset, length));
     return slot >= 0 ? slot : -1;
+  }
+
+  /**
+   * Looks up {@code count} keys at once, the i-th in {@code bytes[i]} from {@code offsets[i]} for
+   * {@code lengths[i]} bytes, and writes its slot, or -1, to {@code found[i]}. Past the CPU caches
+   * each lookup waits on memory: reading every key's first slot before probing any lets those waits
+   * overlap instead of following one another.
+   */
+  public void slotsOf(byte[][] bytes, int[] offsets, int[] lengths, int count, int[] found) {
+    if (hashes.length < count) {
+      hashes = new int[count];
+    }
+    for (int i = 0; i < count; i++) {
+      hashes[i] = hash(bytes[i], offsets[i], lengths[i]);
+    }
+    int mask = table.length - 1;
+    long touched = 0;
+    for (int i = 0; i < count; i++) {
+      int home = hashes[i] & mask;
+      touched += slots[home * LONGS_PER_SLOT] + (pending[home] == null ? 0 : 1);
+    }
+    warmed = touched;
+    for (int i = 0; i < count; i++) {
+      int slot = probe(bytes[i], offsets[i], lengths[i], hashes[i]);
+      found[i] = slot >= 0 ? slot : -1;
+    }
+  }
+
+  /**
+   * Reads the entries in {@code slots[from, to)}, for the same reason as {@link #slotsOf}: a caller
+   * about to use each of them in turn then waits on memory once for all of them.
+   */
+  public void warmEntries(int[] slots, int from, int to) {
+    long touched = 0;
+    for (int i = from; i < to; i++) {
+      touched += warmth(table[slots[i]]);
+    }
+    warmed = touched;
   }
 
   public Entry entryAt(int slot) {
@@ -261,45 +302,82 @@ public final class PartitionState {
     removed.add(ByteBuffer.wrap(before.encodedKey));
   }
 
-  /** The entries, in no particular order; the partition must not change during the iteration. */
+  /** How many slots {@link #entries()} reads ahead, warming their entries, before it returns them. */
+  private static final int SCAN_AHEAD = 64;
+
+  /**
+   * The entries, in no particular order; the partition must not change during the iteration.
+   * Entries lie in the heap in no relation to their slots, so the iteration reads the entries of
+   * the next {@link #SCAN_AHEAD} slots together, letting their cache misses overlap.
+   */
   public Iterable<Entry> entries() {
-    return () -> new Iterator<>() {
-      private int next = advance(0);
-
-      private int advance(int from) {
-        int i = from;
-        while (i < table.length && table[i] == null) {
-          i++;
-        }
-        return i;
-      }
-
-      @Override
-      public boolean hasNext() {
-        return next < table.length;
-      }
-
-      @Override
-      public Entry next() {
-        if (!hasNext()) {
-          throw new NoSuchElementException();
-        }
-        Entry e = table[next];
-        next = advance(next + 1);
-        return e;
-      }
-    };
+    return () -> new Scan(false);
   }
 
-  /** The entries written since the last snapshot: a scan, made once per delta snapshot. */
-  public List<Entry> changedEntries() {
-    List<Entry> changed = new ArrayList<>();
-    for (Entry e : table) {
-      if (e != null && e.writtenIn == generation) {
-        changed.add(e);
+  /** The entries written since the last snapshot, as {@link #entries()} iterates them: one scan per delta snapshot. */
+  public Iterable<Entry> changedEntries() {
+    return () -> new Scan(true);
+  }
+
+  /** Iterates the table's entries, or only those written in the current generation. */
+  private final class Scan implements Iterator<Entry> {
+    private final boolean changedOnly;
+    private int warmedTo;
+    private int next;
+
+    Scan(boolean changedOnly) {
+      this.changedOnly = changedOnly;
+      this.next = advance(0);
+    }
+
+    private int advance(int from) {
+      for (int i = from; i < table.length; i++) {
+        if (i >= warmedTo) {
+          warmedTo = Math.min(i + SCAN_AHEAD, table.length);
+          warm(i, warmedTo);
+        }
+        Entry e = table[i];
+        if (e != null && (!changedOnly || e.writtenIn == generation)) {
+          return i;
+        }
+      }
+      return table.length;
+    }
+
+    @Override
+    public boolean hasNext() {
+      return next < table.length;
+    }
+
+    @Override
+    public Entry next() {
+      if (!hasNext()) {
+        throw new NoSuchElementException();
+      }
+      Entry e = table[next];
+      next = advance(next + 1);
+      return e;
+    }
+  }
+
+  /** Reads the entries of slots [from, to), their keys and states; see {@link #slotsOf}. */
+  private void warm(int from, int to) {
+    long touched = 0;
+    for (int i = from; i < to; i++) {
+      Entry e = table[i];
+      if (e != null) {
+        touched += warmth(e);
       }
     }
-    return changed;
+    warmed = touched;
+  }
+
+  /**
+   * A value that depends on the first bytes of the entry, its encoded key and its state. getClass()
+   * reads an object's header without running any of its code.
+   */
+  private static long warmth(Entry e) {
+    return e.encodedKey.length + (e.state == null ? 0 : e.state.getClass().hashCode());
   }
 
   public Set<ByteBuffer> removedKeys() {

@@ -90,6 +90,61 @@ class PartitionStateTest {
     }
   }
 
+  @Test
+  void looksUpManyKeysAtOnceAsOneAtATime() {
+    PartitionState state = new PartitionState();
+    for (int n = 0; n < 2_000; n += 2) {
+      String k = "k" + n + "x".repeat(n % 25);
+      state.put(key(k), k, n);
+    }
+    // Keys at an offset in a shared array, as shuffle records hold them; every other one absent.
+    int count = 700;
+    byte[][] bytes = new byte[count][];
+    int[] offsets = new int[count];
+    int[] lengths = new int[count];
+    for (int i = 0; i < count; i++) {
+      int n = i * 3;
+      byte[] k = ("k" + n + "x".repeat(n % 25)).getBytes(StandardCharsets.UTF_8);
+      bytes[i] = new byte[k.length + 5];
+      System.arraycopy(k, 0, bytes[i], 5, k.length);
+      offsets[i] = 5;
+      lengths[i] = k.length;
+    }
+    int[] found = new int[count];
+
+    state.slotsOf(bytes, offsets, lengths, count, found);
+
+    for (int i = 0; i < count; i++) {
+      assertThat(found[i]).isEqualTo(state.slotOf(bytes[i], offsets[i], lengths[i]));
+      int n = i * 3;
+      if (n % 2 == 0 && n < 2_000) {
+        assertThat(state.entryAt(found[i]).state()).isEqualTo(n);
+      } else {
+        assertThat(found[i]).isEqualTo(-1);
+      }
+    }
+  }
+
+  @Test
+  void aDeltaHoldsExactlyTheKeysWrittenSinceTheSnapshot() {
+    PartitionState state = new PartitionState();
+    for (int n = 0; n < 1_000; n++) {
+      state.put(key("k" + n), "k" + n, n);
+    }
+    state.markSnapshotted();
+    Map<String, Object> changed = new TreeMap<>();
+    for (int n = 0; n < 1_000; n += 7) {
+      state.put(key("k" + n), "k" + n, -n);
+      changed.put("k" + n, -n);
+    }
+
+    Map<String, Object> delta = new TreeMap<>();
+    state.changedEntries().forEach(e -> delta.put((String) e.key(), e.state()));
+
+    assertThat(delta).isEqualTo(changed);
+    assertThat(plain(state)).hasSize(1_000);
+  }
+
   private static ByteBuffer key(String k) {
     return ByteBuffer.wrap(k.getBytes(StandardCharsets.UTF_8));
   }

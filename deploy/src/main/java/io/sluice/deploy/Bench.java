@@ -138,28 +138,32 @@ final class Bench {
     return awaitEnd(client, id, fs, dir, killAfter, new long[1]);
   }
 
-  /** Waits for the end; with {@code killAfter > 0} kills the AM then and measures until the next commit. */
+  /**
+   * Waits for the end; with {@code killAfter > 0} kills the AM once that many batches are
+   * committed, and measures from the kill to the commit of the first batch the next AM completed.
+   */
   private ApplicationReport awaitEnd(SluiceClient client, ApplicationId id, FileSystem fs, String dir, int killAfter,
       long[] killToFirstMs) throws Exception {
-    long killedAt = 0;
-    int committedAtKill = 0;
+    RecoveryProbe probe = new RecoveryProbe(fs, dir + "/checkpoint");
+    long killedAtMs = 0;
+    long killedEpoch = 0;
     while (true) {
       ApplicationReport r = client.report(id);
       YarnApplicationState s = r.getYarnApplicationState();
       if (s == YarnApplicationState.FINISHED || s == YarnApplicationState.FAILED || s == YarnApplicationState.KILLED) {
         return r;
       }
-      if (killAfter > 0) {
-        int committed = committedBatches(fs, dir);
-        if (killedAt == 0 && committed >= killAfter) {
-          var am = ContainerProcesses.am(r.getCurrentApplicationAttemptId());
-          if (am.isPresent()) {
-            killedAt = clock.monotonicNanos();
-            committedAtKill = committed;
-            ContainerProcesses.killHard(am.get());
-          }
-        } else if (killedAt != 0 && killToFirstMs[0] == 0 && committed > committedAtKill) {
-          killToFirstMs[0] = (clock.monotonicNanos() - killedAt) / 1_000_000L;
+      if (killAfter > 0 && killedAtMs == 0 && committedBatches(fs, dir) >= killAfter) {
+        var am = ContainerProcesses.am(r.getCurrentApplicationAttemptId());
+        if (am.isPresent()) {
+          killedEpoch = probe.currentEpoch();
+          killedAtMs = clock.wallMillis();
+          ContainerProcesses.killHard(am.get());
+        }
+      } else if (killedAtMs != 0 && killToFirstMs[0] == 0) {
+        var first = probe.firstBatchAfter(killedEpoch);
+        if (first.isPresent()) {
+          killToFirstMs[0] = RecoveryProbe.completedAtMs(first.get()) - killedAtMs;
         }
       }
       clock.waitUntil(clock.wallMillis() + 100);

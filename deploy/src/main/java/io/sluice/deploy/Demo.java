@@ -3,6 +3,7 @@ package io.sluice.deploy;
 import io.sluice.api.Duration;
 import io.sluice.api.SluiceException;
 import io.sluice.examples.GeneratedWordCount;
+import io.sluice.proto.BatchStats;
 import io.sluice.proto.StatusResponse;
 import io.sluice.runtime.Clock;
 import io.sluice.source.WordGenerator;
@@ -35,6 +36,7 @@ final class Demo {
   static final String EXAMPLES_JAR = "sluice.examples.jar";
   private static final long FINISH_TIMEOUT_MS = 110_000;
   private static final String OUTPUT = "/sluice-demo/output";
+  private static final String CHECKPOINT = "/sluice-demo/checkpoint";
 
   private final PrintWriter out;
   private final long lines;
@@ -71,7 +73,7 @@ final class Demo {
           "output.dir", OUTPUT, "sluice.stop.afterBatches", Integer.toString(batches),
           "workload.checkpointInterval", "2s");
       ApplicationId id = client.submit(new Submission(examples, GeneratedWordCount.class.getName(),
-          "/sluice-demo/checkpoint", Duration.ofSeconds(1), 2, 256, 1, null, 4, conf));
+          CHECKPOINT, Duration.ofSeconds(1), 2, 256, 1, null, 4, conf));
       say("Submitted %s: %s, %d lines x 10 words per 1 s batch, %d words, 2 executors, %d batches, "
           + "state snapshots every 2 s", id,
           GeneratedWordCount.class.getSimpleName(), lines, vocabulary, batches);
@@ -90,10 +92,13 @@ final class Demo {
    */
   private ApplicationReport follow(SluiceClient client, FileSystem fs, ApplicationId id) throws Exception {
     long deadline = clock.wallMillis() + FINISH_TIMEOUT_MS;
+    RecoveryProbe probe = new RecoveryProbe(fs, CHECKPOINT);
     YarnApplicationState last = null;
     Set<String> shown = new HashSet<>();
     int attempt = 1;
     long killedAtNanos = 0;
+    long killedAtMs = 0;
+    long killedEpoch = 0;
     boolean recoveredBatchShown = false;
     long firstRecoveredBatch = 0;
     while (true) {
@@ -110,11 +115,15 @@ final class Demo {
       for (Map.Entry<Long, List<String>> batch : committedBatches(fs).entrySet()) {
         if (shown.add(batch.getKey().toString())) {
           say("batch at %d committed: %s", batch.getKey(), String.join(" | ", batch.getValue()));
-          if (killedAtNanos != 0 && !recoveredBatchShown) {
-            recoveredBatchShown = true;
-            say("first batch committed %d ms after the kill", sinceMs(killedAtNanos));
-            firstRecoveredBatch = batch.getKey();
-          }
+        }
+      }
+      if (killedAtNanos != 0 && !recoveredBatchShown) {
+        Optional<BatchStats> first = probe.firstBatchAfter(killedEpoch);
+        if (first.isPresent()) {
+          recoveredBatchShown = true;
+          firstRecoveredBatch = first.get().getBatchTimeMs();
+          say("first batch of the new AM (at %d) committed %d ms after the kill", firstRecoveredBatch,
+              RecoveryProbe.completedAtMs(first.get()) - killedAtMs);
         }
       }
       if (firstRecoveredBatch != 0) {
@@ -131,8 +140,10 @@ final class Demo {
       if (killedAtNanos == 0 && shown.size() >= killAfter && last == YarnApplicationState.RUNNING) {
         var am = ContainerProcesses.am(r.getCurrentApplicationAttemptId());
         if (am.isPresent()) {
-          say("Killing the AM of attempt %d (pid %d) with kill -9 ...", attempt, am.get().pid());
+          killedEpoch = probe.currentEpoch();
+          say("Killing the AM of attempt %d (pid %d, epoch %d) with kill -9 ...", attempt, am.get().pid(), killedEpoch);
           killedAtNanos = clock.monotonicNanos();
+          killedAtMs = clock.wallMillis();
           ContainerProcesses.killHard(am.get());
         }
       }

@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.hadoop.fs.FileSystem;
@@ -26,7 +27,7 @@ import org.apache.hadoop.yarn.api.records.YarnApplicationState;
  * cluster with two executors, per (K, R, checkpoint setting): processing time statistics after
  * the warm-up, the largest scheduling delay, throughput, checkpoint size, and the invariant
  * total = 10 R (b + 1) checked on every batch's committed output; optionally the recovery time
- * from a kill -9 of the AM to the next committed batch.
+ * from a kill -9 of the AM to the commit of the first batch the next AM completed.
  */
 final class Bench {
   private static final Pattern LINE = Pattern.compile("batch=(\\d+) keys=(\\d+) total=(\\d+)");
@@ -37,7 +38,7 @@ final class Bench {
 
   /** One configuration's figures. */
   record Result(long vocabulary, long lines, String setting, long medianMs, long p95Ms, long meanMs, long maxDelayMs,
-      long checkpointBytes, boolean invariantHeld, long snapshotCostMs, String note) {}
+      long checkpointBytes, boolean invariantHeld, long stateKeys, long snapshotCostMs, String note) {}
 
   private final PrintWriter out;
   private final Options options;
@@ -102,8 +103,8 @@ final class Bench {
         .readNewestValid(w -> {}).orElseThrow().checkpoint();
     List<BatchStats> measured = cp.getRecentBatchesList().stream().skip(options.warmup()).toList();
     List<Long> processing = measured.stream().map(BatchStats::getProcessingMs).sorted().toList();
-    boolean ok = report.getFinalApplicationStatus() == FinalApplicationStatus.SUCCEEDED && invariantHolds(fs, dir, k, r,
-        options.batches());
+    Optional<Long> keys = keysIfInvariantHolds(fs, dir, k, r, options.batches());
+    boolean ok = report.getFinalApplicationStatus() == FinalApplicationStatus.SUCCEEDED && keys.isPresent();
     long snapshotCost = 0;
     List<Long> withSnapshot = measured.stream().filter(b -> b.getSnapshotBytes() > 0).map(BatchStats::getProcessingMs).toList();
     List<Long> without = measured.stream().filter(b -> b.getSnapshotBytes() == 0).map(BatchStats::getProcessingMs).sorted().toList();
@@ -113,7 +114,8 @@ final class Bench {
     return new Result(k, r, setting, percentile(processing, 50), percentile(processing, 95),
         (long) processing.stream().mapToLong(Long::longValue).average().orElse(0),
         measured.stream().mapToLong(BatchStats::getSchedulingDelayMs).max().orElse(0),
-        fs.getContentSummary(new org.apache.hadoop.fs.Path(dir + "/checkpoint")).getLength(), ok, snapshotCost,
+        fs.getContentSummary(new org.apache.hadoop.fs.Path(dir + "/checkpoint")).getLength(), ok, keys.orElse(0L),
+        snapshotCost,
         report.getFinalApplicationStatus() == FinalApplicationStatus.SUCCEEDED ? "" : report.getDiagnostics());
   }
 
@@ -128,7 +130,7 @@ final class Bench {
     long[] killToFirst = new long[1];
     ApplicationReport report = awaitEnd(client, id, fs, dir, 15, killToFirst);
     boolean ok = report.getFinalApplicationStatus() == FinalApplicationStatus.SUCCEEDED
-        && invariantHolds(fs, dir, k, r, batches);
+        && keysIfInvariantHolds(fs, dir, k, r, batches).isPresent();
     return String.format("| %d | %d | %d ms | %s |", k, r, killToFirst[0],
         ok ? "none repeated or lost, invariant held" : "FAILED: " + report.getDiagnostics());
   }
@@ -175,8 +177,11 @@ final class Bench {
     return fs.exists(out) ? fs.listStatus(out, p -> p.getName().startsWith("batch-")).length : 0;
   }
 
-  /** Every batch's output once, total = 10 R (b + 1), keys never falling, at most K (exactly K for K <= 10k). */
-  private boolean invariantHolds(FileSystem fs, String dir, long k, long r, int batches) throws Exception {
+  /**
+   * The keys in the state after the last batch, if every batch's output is there once with total =
+   * 10 R (b + 1) and keys never falling, at most K (exactly K for K <= 10k); empty otherwise.
+   */
+  private Optional<Long> keysIfInvariantHolds(FileSystem fs, String dir, long k, long r, int batches) throws Exception {
     List<String> lines = new ArrayList<>();
     org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(dir + "/out");
     var batchDirs = fs.listStatus(out, p -> p.getName().startsWith("batch-"));
@@ -191,30 +196,30 @@ final class Bench {
       lines.add(text.toString().strip());
     }
     if (lines.size() != batches) {
-      return false;
+      return Optional.empty();
     }
     long previousKeys = 0;
     for (int b = 0; b < batches; b++) {
       Matcher m = LINE.matcher(lines.get(b));
       if (!m.matches() || Long.parseLong(m.group(1)) != b || Long.parseLong(m.group(3)) != 10 * r * (b + 1)) {
-        return false;
+        return Optional.empty();
       }
       long keys = Long.parseLong(m.group(2));
       if (keys < previousKeys || keys > k || (k <= 10_000 && keys != k)) {
-        return false;
+        return Optional.empty();
       }
       previousKeys = keys;
     }
-    return true;
+    return Optional.of(previousKeys);
   }
 
   private static String row(Result r) {
     long words = 10 * r.lines();
-    return String.format("| %d | %d | %s | %d ms | %d ms | %d ms | %d ms | %s | %s | %s | %.1f MiB | %s |", r.vocabulary(),
-        r.lines(), r.setting(), r.medianMs(), r.p95Ms(), r.meanMs(), r.maxDelayMs(),
+    return String.format("| %d | %d | %s | %d ms | %d ms | %d ms | %d ms | %s | %s | %s | %.1f MiB | %d | %s |",
+        r.vocabulary(), r.lines(), r.setting(), r.medianMs(), r.p95Ms(), r.meanMs(), r.maxDelayMs(),
         r.medianMs() == 0 ? "-" : String.format("%.1fM", words / (r.medianMs() / 1000.0) / 1e6),
         r.medianMs() < 1000 ? "yes" : "no", r.setting().equals("A") ? r.snapshotCostMs() + " ms" : "-",
-        r.checkpointBytes() / 1048576.0, r.invariantHeld() ? "held" : "BROKEN " + r.note());
+        r.checkpointBytes() / 1048576.0, r.stateKeys(), r.invariantHeld() ? "held" : "BROKEN " + r.note());
   }
 
   private static long percentile(List<Long> sorted, int p) {
@@ -228,19 +233,20 @@ final class Bench {
   private void printTable(List<Result> results, List<String> recoveries) {
     out.println();
     out.println("| K | R | checkpoint | median | p95 | mean | max scheduling delay | throughput (words/s) | sustainable "
-        + "| snapshot adds | checkpoint dir | invariant |");
-    out.println("|---:|---:|:---:|---:|---:|---:|---:|---:|:---:|---:|---:|:---:|");
+        + "| snapshot adds | checkpoint dir | keys at the end | invariant |");
+    out.println("|---:|---:|:---:|---:|---:|---:|---:|---:|:---:|---:|---:|---:|:---:|");
     results.forEach(r -> out.println(row(r)));
     if (!recoveries.isEmpty()) {
       out.println();
-      out.println("| K | R | kill -9 of the AM to the next committed batch | outputs |");
+      out.println("| K | R | kill -9 of the AM to the first batch the next AM committed | outputs |");
       out.println("|---:|---:|---:|:---|");
       recoveries.forEach(out::println);
     }
     out.println();
     out.println("Processing time: from the start of a batch's first task to its committed output, as the AM records it "
         + "in the metadata checkpoint (recent_batches). Snapshot adds: mean of the batches that wrote a state snapshot "
-        + "minus the median of those that did not.");
+        + "minus the median of those that did not. Keys at the end: the state's keys after the last batch, as its output "
+        + "says.");
     out.flush();
   }
 }

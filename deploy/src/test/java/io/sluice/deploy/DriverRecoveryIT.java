@@ -6,6 +6,7 @@ import io.sluice.checkpoint.MetadataStore;
 import io.sluice.examples.GeneratedWordCount;
 import io.sluice.examples.WindowedWordCount;
 import io.sluice.proto.AccumulatorValue;
+import io.sluice.proto.BatchStats;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.util.ArrayList;
@@ -37,8 +38,16 @@ class DriverRecoveryIT {
   void amKilledTwiceWithKillDashNineLosesAndRepeatsNoBatch() throws Exception {
     int batches = 12;
     ApplicationId id = submit("/it/recovery", batches, "3s");
-    killAm(id, awaitCommitted(id, "/it/recovery", 3));
-    killAm(id, awaitCommitted(id, "/it/recovery", 7));
+    RecoveryProbe probe = new RecoveryProbe(CLUSTER.fs(), "/it/recovery/checkpoint");
+    long[] killedEpochs = new long[2];
+    long[] killedAtMs = new long[2];
+    int[] killAfter = {3, 7};
+    for (int k = 0; k < 2; k++) {
+      ApplicationAttemptId attempt = awaitCommitted(id, "/it/recovery", killAfter[k]);
+      killedEpochs[k] = probe.currentEpoch();
+      killedAtMs[k] = System.currentTimeMillis();
+      killAm(id, attempt);
+    }
 
     ApplicationReport report = assertSucceeded(id);
     assertThat(report.getCurrentApplicationAttemptId().getAttemptId()).isEqualTo(3);
@@ -55,6 +64,17 @@ class DriverRecoveryIT {
     // YARN kept the executors across attempts and each new AM took them over.
     assertThat(amLogOf(id, 2)).contains("2 executors up (2 adopted)");
     assertThat(amLogOf(id, 3)).contains("2 executors up (2 adopted)");
+    // What sluice bench and demo time a recovery by: the first batch of the next epoch, never the killed AM's.
+    List<BatchStats> recent = new MetadataStore(CLUSTER.fs(), new Path("/it/recovery/checkpoint"), 10)
+        .readNewestValid(w -> {}).orElseThrow().checkpoint().getRecentBatchesList();
+    for (int k = 0; k < 2; k++) {
+      long killed = killedEpochs[k];
+      BatchStats first = probe.firstBatchAfter(killed).orElseThrow();
+      assertThat(first.getEpoch()).isEqualTo(killed + 1);
+      assertThat(RecoveryProbe.completedAtMs(first)).isGreaterThan(killedAtMs[k]);
+      assertThat(recent).filteredOn(b -> b.getEpoch() <= killed).extracting(BatchStats::getBatchTimeMs)
+          .allMatch(t -> t < first.getBatchTimeMs());
+    }
   }
 
   @Test

@@ -54,10 +54,6 @@ final class Demo {
     this.killAfter = Math.max(1, batches / 3);
   }
 
-  private long sinceMs(long startNanos) {
-    return (clock.monotonicNanos() - startNanos) / 1_000_000L;
-  }
-
   private void say(String format, Object... args) {
     out.printf("[%6.1fs] %s%n", (clock.monotonicNanos() - started) / 1e9, String.format(format, args));
   }
@@ -96,7 +92,7 @@ final class Demo {
     YarnApplicationState last = null;
     Set<String> shown = new HashSet<>();
     int attempt = 1;
-    long killedAtNanos = 0;
+    // Wall time, as the AM records when its batches commit: both recovery figures count from it.
     long killedAtMs = 0;
     long killedEpoch = 0;
     boolean recoveredBatchShown = false;
@@ -110,14 +106,14 @@ final class Demo {
       if (r.getCurrentApplicationAttemptId().getAttemptId() != attempt && r.getRpcPort() > 0) {
         attempt = r.getCurrentApplicationAttemptId().getAttemptId();
         say("AM attempt %d registered %d ms after the kill; it resumes from the checkpoint", attempt,
-            sinceMs(killedAtNanos));
+            clock.wallMillis() - killedAtMs);
       }
       for (Map.Entry<Long, List<String>> batch : committedBatches(fs).entrySet()) {
         if (shown.add(batch.getKey().toString())) {
           say("batch at %d committed: %s", batch.getKey(), String.join(" | ", batch.getValue()));
         }
       }
-      if (killedAtNanos != 0 && !recoveredBatchShown) {
+      if (killedAtMs != 0 && !recoveredBatchShown) {
         Optional<BatchStats> first = probe.firstBatchAfter(killedEpoch);
         if (first.isPresent()) {
           recoveredBatchShown = true;
@@ -137,12 +133,11 @@ final class Demo {
           firstRecoveredBatch = 0;
         }
       }
-      if (killedAtNanos == 0 && shown.size() >= killAfter && last == YarnApplicationState.RUNNING) {
+      if (killedAtMs == 0 && shown.size() >= killAfter && last == YarnApplicationState.RUNNING) {
         var am = ContainerProcesses.am(r.getCurrentApplicationAttemptId());
         if (am.isPresent()) {
           killedEpoch = probe.currentEpoch();
           say("Killing the AM of attempt %d (pid %d, epoch %d) with kill -9 ...", attempt, am.get().pid(), killedEpoch);
-          killedAtNanos = clock.monotonicNanos();
           killedAtMs = clock.wallMillis();
           ContainerProcesses.killHard(am.get());
         }

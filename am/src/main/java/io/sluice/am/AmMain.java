@@ -26,7 +26,8 @@ public final class AmMain {
   private AmMain() {}
 
   public static void main(String[] args) {
-    LOG.info("AM JVM started in {} ms", ManagementFactory.getRuntimeMXBean().getUptime());
+    LOG.info("AM JVM started in {} ms{}", ManagementFactory.getRuntimeMXBean().getUptime(),
+        ClassDataArchive.startedFromArchive() ? ", from the class-data archive of an earlier attempt" : "");
     try {
       JobSpec spec;
       try (InputStream in = Files.newInputStream(Path.of(JobSpecs.FILE_NAME))) {

@@ -28,11 +28,13 @@ import java.io.UncheckedIOException;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
@@ -72,14 +74,20 @@ final class ApplicationMaster {
   private final CountDownLatch loopEnded = new CountDownLatch(1);
   private final ExecutorPool pool;
   private final ExecutorDirectoryFile directory;
+  private final Optional<ClassDataArchive> classData;
+  /** The AM container's memory, set once the job is loaded; the class-data archive needs room beside the AM. */
+  private volatile long amMemoryMb;
+  private final AtomicBoolean firstBatchDone = new AtomicBoolean();
 
   ApplicationMaster(Setup setup) {
     this.setup = setup;
     this.appId = setup.attempt().getApplicationId().toString();
     this.status = new AtomicReference<>(StatusResponse.newBuilder().setApplicationId(appId).setState("STARTING")
-        .setAttempt(setup.attempt().getAttemptId()).build());
+        .setAttempt(setup.attempt().getAttemptId()).setStartedFromArchive(ClassDataArchive.startedFromArchive())
+        .build());
     this.directory = new ExecutorDirectoryFile(setup.conf(), setup.spec().getStagingDir());
     this.pool = new ExecutorPool(setup.secret(), setup.spec().getExecutors(), directory::write);
+    this.classData = ClassDataArchive.ofThisJvm(setup.clock());
   }
 
   /** Runs the attempt to its end; a job error the user must fix unregisters the application as FAILED. */
@@ -124,6 +132,7 @@ final class ApplicationMaster {
       yarn.close();
       pool.close();
       server.shutdownNow();
+      classData.ifPresent(ClassDataArchive::close);
     }
   }
 
@@ -155,6 +164,7 @@ final class ApplicationMaster {
   /** Recovers or starts the job, starts the executors and runs batches until told to stop; says why it ended. */
   private String runJob(ExecutorLauncher yarn, List<Container> previous, Job job) throws Exception {
     StreamGraph graph = job.graph();
+    amMemoryMb = graph.settings().getInt(SettingKeys.AM_MEMORY_MB, SettingKeys.DEFAULT_AM_MEMORY_MB);
     Path dir = job.dir();
     FileSystem fs = job.fs();
     JobDriver driver = new JobDriver(graph, job.store(),
@@ -177,7 +187,7 @@ final class ApplicationMaster {
     driver.beginBatches();
     LOG.info("Application {}: {} executors up ({} adopted); running batches every {}", appId,
         setup.spec().getExecutors(), adopted, graph.batchInterval());
-    if (Boolean.parseBoolean(graph.settings().get(STOP_GRACEFULLY_ON_SHUTDOWN, "false"))) {
+    if (graph.settings().getBoolean(STOP_GRACEFULLY_ON_SHUTDOWN, false)) {
       drainOnShutdown(graph.settings().getDuration(GRACEFUL_SHUTDOWN_TIMEOUT, Duration.ofSeconds(30)).millis());
     }
     long stopAfter = graph.settings().getLong(SettingKeys.STOP_AFTER_BATCHES, 0);
@@ -280,6 +290,12 @@ final class ApplicationMaster {
     LOG.info("Application {}: batch {} (#{}) completed in {} ms, {} tasks, scheduling delay {} ms, epoch {}{}",
         appId, s.batchTimeMs(), s.index(), s.processingMs(), s.tasks(), s.schedulingDelayMs(), s.epoch(),
         s.rerun() ? ", re-run" : "");
+    // After the first batch the JVM has loaded what a restarted AM needs, and the dump no longer
+    // competes with this attempt's own start.
+    if (!firstBatchDone.getAndSet(true)) {
+      classData.ifPresent(c -> c.writeInBackground(amMemoryMb,
+          archive -> status.updateAndGet(old -> old.toBuilder().setRestartArchive(archive.toString()).build())));
+    }
     status.updateAndGet(old -> old.toBuilder().setState("RUNNING").setBatchesCompleted(old.getBatchesCompleted() + 1)
         .setLastBatchTimeMs(s.batchTimeMs()).setLastProcessingMs(s.processingMs())
         .setLastSchedulingDelayMs(s.schedulingDelayMs()).build());

@@ -46,9 +46,30 @@ public final class ContainerSetup {
 
   /** The java command of a Sluice container, with extra JVM options, its output going to YARN's log directory. */
   public static String javaCommand(long heapMb, String javaOpts, String mainClass) {
-    return String.join(" ", ApplicationConstants.Environment.JAVA_HOME.$$() + "/bin/java",
-        "-Xmx" + heapMb + "m", javaOpts, "-Dlog4j.configuration=sluice-log4j.properties", mainClass,
-        "1>" + ApplicationConstants.LOG_DIR_EXPANSION_VAR + "/stdout",
+    return command(ApplicationConstants.Environment.JAVA_HOME.$$() + "/bin/java", heapMb, javaOpts, mainClass);
+  }
+
+  /**
+   * The AM's command; with {@code classDataArchive}, through the start script of
+   * {@link ClassDataArchive}, which the container must localize as {@link #AM_LAUNCH_SCRIPT}.
+   */
+  public static String amCommand(long heapMb, String javaOpts, boolean classDataArchive) {
+    String launcher = classDataArchive ? "/bin/bash " + AM_LAUNCH_SCRIPT
+        : ApplicationConstants.Environment.JAVA_HOME.$$() + "/bin/java";
+    return command(launcher, heapMb, javaOpts, AmMain.class.getName());
+  }
+
+  /** The file name of the AM's start script in its container. */
+  public static final String AM_LAUNCH_SCRIPT = ClassDataArchive.LAUNCH_SCRIPT;
+
+  /** The text of the AM's start script. */
+  public static String amLaunchScript() {
+    return ClassDataArchive.launchScript();
+  }
+
+  private static String command(String launcher, long heapMb, String javaOpts, String mainClass) {
+    return String.join(" ", launcher, "-Xmx" + heapMb + "m", javaOpts, "-Dlog4j.configuration=sluice-log4j.properties",
+        mainClass, "1>" + ApplicationConstants.LOG_DIR_EXPANSION_VAR + "/stdout",
         "2>" + ApplicationConstants.LOG_DIR_EXPANSION_VAR + "/stderr");
   }
 }

@@ -71,11 +71,17 @@ final class StatusPage implements AutoCloseable {
     row(h, "executors", s.getExecutors() + (s.getAttempt() > 1 ? " (" + s.getAdoptedExecutors()
         + " adopted from the previous attempt; state " + (s.getStateKept() ? "kept in memory" : "restored, "
         + s.getBatchesReplayed() + " batches replayed") + ")" : ""));
+    row(h, "class-data archive for restarts", restartArchive(s));
     row(h, "checkpoint", s.getCheckpointDir() + " (metadata sequence " + s.getLastCheckpointSequence() + ", "
         + s.getCheckpointBytes() + " bytes)");
     h.append("</table><h2>Recent batches: processing time (ms)</h2>").append(chart(s.getRecentBatchesList()))
         .append("<p><a href=\"json\">JSON</a></p></body></html>");
     return h.toString();
+  }
+
+  private static String restartArchive(StatusResponse s) {
+    return (s.getRestartArchive().isEmpty() ? "not written yet" : s.getRestartArchive())
+        + (s.getStartedFromArchive() ? " (this attempt started from it)" : "");
   }
 
   private static void row(StringBuilder h, String name, String value) {

@@ -51,6 +51,19 @@ public final class Settings {
     return (int) value;
   }
 
+  /** A setting that is {@code true} or {@code false}, in any case. */
+  public boolean getBoolean(String key, boolean defaultValue) {
+    String raw = values.get(key);
+    if (raw == null) {
+      return defaultValue;
+    }
+    return switch (raw.trim().toLowerCase(java.util.Locale.ROOT)) {
+      case "true" -> true;
+      case "false" -> false;
+      default -> throw new SluiceException("setting " + key + "=" + raw + " is neither true nor false");
+    };
+  }
+
   public Duration getDuration(String key, Duration defaultValue) {
     String raw = values.get(key);
     return raw == null ? defaultValue : Duration.parse(key, raw);

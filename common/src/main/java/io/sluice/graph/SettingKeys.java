@@ -35,4 +35,13 @@ public final class SettingKeys {
   public static final String TASK_TIMEOUT = "sluice.task.timeout";
   /** Extra JVM options of the executors (default {@code -XX:+UseParallelGC}); the heap is 3/4 of the container. */
   public static final String EXECUTOR_JAVA_OPTS = "sluice.executor.javaOpts";
+  /** AM container memory in MB; the AM's heap is 3/4 of it. */
+  public static final String AM_MEMORY_MB = "sluice.am.memoryMb";
+  /** Enough for the AM and for writing its class-data archive beside it. */
+  public static final int DEFAULT_AM_MEMORY_MB = 1024;
+  /**
+   * Whether the AM writes an application class-data archive that a restarted AM on the same node
+   * starts from (default true).
+   */
+  public static final String AM_CLASS_DATA_ARCHIVE = "sluice.am.classDataArchive";
 }

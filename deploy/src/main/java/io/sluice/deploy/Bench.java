@@ -4,6 +4,7 @@ import io.sluice.api.Duration;
 import io.sluice.api.SluiceException;
 import io.sluice.checkpoint.MetadataStore;
 import io.sluice.examples.GeneratedWordCount;
+import io.sluice.graph.SettingKeys;
 import io.sluice.proto.BatchStats;
 import io.sluice.proto.MetadataCheckpoint;
 import io.sluice.runtime.Clock;
@@ -31,6 +32,8 @@ import org.apache.hadoop.yarn.api.records.YarnApplicationState;
  */
 final class Bench {
   private static final Pattern LINE = Pattern.compile("batch=(\\d+) keys=(\\d+) total=(\\d+)");
+  /** How many batches past its kill point the recovery run waits for the AM's class-data archive. */
+  private static final int ARCHIVE_WAIT_BATCHES = 20;
 
   /** What to run. */
   record Options(List<Long> lines, List<Long> vocabularies, List<String> settings, int batches, int warmup,
@@ -91,13 +94,23 @@ final class Bench {
     return conf;
   }
 
+  /**
+   * A sweep run's AM is never restarted, so it writes no class-data archive: the dump, once per
+   * application and node at the lowest CPU priority, would slow the batches it overlaps.
+   */
+  private Map<String, String> sweepConf(long k, long r, String setting, String dir) {
+    Map<String, String> conf = conf(k, r, setting, dir, options.batches());
+    conf.put(SettingKeys.AM_CLASS_DATA_ARCHIVE, "false");
+    return conf;
+  }
+
   private Result runOne(SluiceClient client, FileSystem fs, long k, long r, String setting) throws Exception {
     String dir = "/bench/" + name(k, r, setting);
     out.printf("running K=%d R=%d setting %s ...%n", k, r, setting);
     out.flush();
     ApplicationId id = client.submit(new Submission(Demo.examplesJar(), GeneratedWordCount.class.getName(),
         dir + "/checkpoint", Duration.ofSeconds(1), 2, options.executorMemoryMb(), 1, null, 1,
-        conf(k, r, setting, dir, options.batches())));
+        sweepConf(k, r, setting, dir)));
     ApplicationReport report = awaitEnd(client, id, fs, dir, -1);
     MetadataCheckpoint cp = new MetadataStore(fs, new org.apache.hadoop.fs.Path(dir + "/checkpoint"), 10)
         .readNewestValid(w -> {}).orElseThrow().checkpoint();
@@ -120,7 +133,7 @@ final class Bench {
   }
 
   private String recovery(SluiceClient client, FileSystem fs, long k, long r) throws Exception {
-    int batches = 30;
+    int batches = 30 + ARCHIVE_WAIT_BATCHES;
     String dir = "/bench/recovery-k" + k;
     out.printf("recovery: K=%d R=%d, kill -9 of the AM after 15 batches ...%n", k, r);
     out.flush();
@@ -155,7 +168,8 @@ final class Bench {
       if (s == YarnApplicationState.FINISHED || s == YarnApplicationState.FAILED || s == YarnApplicationState.KILLED) {
         return r;
       }
-      if (killAfter > 0 && killedAtMs == 0 && committedBatches(fs, dir) >= killAfter) {
+      if (killAfter > 0 && killedAtMs == 0 && committedBatches(fs, dir) >= killAfter
+          && restartArchiveReadyOrLate(client, r, committedBatches(fs, dir) - killAfter)) {
         var am = ContainerProcesses.am(r.getCurrentApplicationAttemptId());
         if (am.isPresent()) {
           killedEpoch = probe.currentEpoch();
@@ -170,6 +184,22 @@ final class Bench {
       }
       clock.waitUntil(clock.wallMillis() + 100);
     }
+  }
+
+  /**
+   * Whether the AM has written the class-data archive a restarted AM starts from, as a long-running
+   * job's AM has; kills go ahead without it {@value #ARCHIVE_WAIT_BATCHES} batches late, and the
+   * line printed says which it was.
+   */
+  private boolean restartArchiveReadyOrLate(SluiceClient client, ApplicationReport r, int batchesLate)
+      throws Exception {
+    boolean ready = client.amStatus(r).map(s -> !s.getRestartArchive().isEmpty()).orElse(false);
+    if (ready || batchesLate >= ARCHIVE_WAIT_BATCHES) {
+      out.printf("  killing the AM %s the class-data archive for restarts%n", ready ? "after it wrote" : "without");
+      out.flush();
+      return true;
+    }
+    return false;
   }
 
   private static int committedBatches(FileSystem fs, String dir) throws java.io.IOException {

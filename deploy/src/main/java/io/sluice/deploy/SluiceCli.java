@@ -139,6 +139,9 @@ public final class SluiceCli {
               s.getLastSchedulingDelayMs());
           out.printf("executors   %d (%d adopted from the previous attempt)%n", s.getExecutors(),
               s.getAdoptedExecutors());
+          out.printf("restarts    class-data archive %s%s%n",
+              s.getRestartArchive().isEmpty() ? "not written yet" : s.getRestartArchive(),
+              s.getStartedFromArchive() ? " (this attempt started from it)" : "");
           out.printf("checkpoint  %s, metadata sequence %d, %d bytes%n", s.getCheckpointDir(),
               s.getLastCheckpointSequence(), s.getCheckpointBytes());
           out.printf("status page %s (direct: %s)%n", report.getTrackingUrl(), s.getTrackingUrl());

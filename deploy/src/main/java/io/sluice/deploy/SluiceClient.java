@@ -4,6 +4,7 @@ import io.grpc.ManagedChannel;
 import io.sluice.am.ContainerSetup;
 import io.sluice.api.SluiceException;
 import io.sluice.checkpoint.MetadataStore;
+import io.sluice.graph.SettingKeys;
 import io.sluice.graph.StreamGraph;
 import io.sluice.proto.ControlServiceGrpc;
 import io.sluice.proto.JobSpec;
@@ -20,6 +21,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.URLClassLoader;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -50,7 +52,6 @@ import org.slf4j.LoggerFactory;
 public final class SluiceClient implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(SluiceClient.class);
   public static final String APPLICATION_TYPE = "SLUICE";
-  static final String AM_MEMORY_MB = "sluice.am.memoryMb";
   /** Extra JVM options of the AM (setting). */
   static final String AM_JAVA_OPTS = "sluice.am.javaOpts";
   /**
@@ -114,6 +115,9 @@ public final class SluiceClient implements AutoCloseable {
       try (OutputStream out = fs.create(new Path(staging, JobSpecs.HADOOP_CONF_FILE))) {
         conf.writeXml(out);
       }
+      try (OutputStream out = fs.create(new Path(staging, ContainerSetup.AM_LAUNCH_SCRIPT))) {
+        out.write(ContainerSetup.amLaunchScript().getBytes(StandardCharsets.UTF_8));
+      }
       AppSecret secret = AppSecret.generate(new SecureRandom());
       try (OutputStream out = fs.create(new Path(staging, SECRET_FILE))) {
         out.write(secret.bytes());
@@ -158,11 +162,16 @@ public final class SluiceClient implements AutoCloseable {
     secret.addTo(credentials);
     DataOutputBuffer tokens = new DataOutputBuffer();
     credentials.writeTokenStorageToStream(tokens);
-    int amMemory = graph.settings().getInt(AM_MEMORY_MB, 512);
+    int amMemory = graph.settings().getInt(SettingKeys.AM_MEMORY_MB, SettingKeys.DEFAULT_AM_MEMORY_MB);
+    boolean classDataArchive = graph.settings().getBoolean(SettingKeys.AM_CLASS_DATA_ARCHIVE, true);
+    if (classDataArchive) {
+      files.add(LocalFiles.describe(ContainerSetup.AM_LAUNCH_SCRIPT,
+          new Path(spec.getStagingDir(), ContainerSetup.AM_LAUNCH_SCRIPT), conf));
+    }
     ContainerLaunchContext am = ContainerLaunchContext.newInstance(ContainerSetup.localResources(files),
         Map.of("CLASSPATH", ContainerSetup.classpath(conf)),
-        List.of(ContainerSetup.javaCommand(amMemory * 3L / 4,
-            graph.settings().get(AM_JAVA_OPTS, DEFAULT_AM_JAVA_OPTS), "io.sluice.am.AmMain")), null,
+        List.of(ContainerSetup.amCommand(amMemory * 3L / 4, graph.settings().get(AM_JAVA_OPTS, DEFAULT_AM_JAVA_OPTS),
+            classDataArchive)), null,
         ByteBuffer.wrap(tokens.getData(), 0, tokens.getLength()), null);
     ApplicationSubmissionContext ctx = app.getApplicationSubmissionContext();
     ctx.setApplicationName(spec.getApplicationName());

@@ -6,7 +6,9 @@ import io.sluice.checkpoint.MetadataStore;
 import io.sluice.examples.GeneratedWordCount;
 import io.sluice.examples.WindowedWordCount;
 import io.sluice.proto.AccumulatorValue;
+import io.sluice.graph.SettingKeys;
 import io.sluice.proto.BatchStats;
+import io.sluice.proto.StatusResponse;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.util.ArrayList;
@@ -75,6 +77,33 @@ class DriverRecoveryIT {
       assertThat(recent).filteredOn(b -> b.getEpoch() <= killed).extracting(BatchStats::getBatchTimeMs)
           .allMatch(t -> t < first.getBatchTimeMs());
     }
+  }
+
+  @Test
+  void aRestartedAmStartsFromTheClassDataArchiveItsPredecessorWrote() throws Exception {
+    String dir = "/it/archive";
+    ApplicationId id = CLUSTER.submit(GeneratedWordCount.class.getName(), dir + "/checkpoint", 2, 4,
+        Map.of("workload.R", Long.toString(LINES), "workload.K", Long.toString(VOCABULARY), "output.dir", dir + "/out",
+            SettingKeys.AM_CLASS_DATA_ARCHIVE, "true"));
+    Awaitility.await().atMost(java.time.Duration.ofSeconds(120)).pollInterval(java.time.Duration.ofMillis(500)).ignoreExceptions()
+        .until(() -> !status(id).getRestartArchive().isEmpty());
+    assertThat(status(id).getStartedFromArchive()).isFalse();
+    killAm(id, CLUSTER.client().report(id).getCurrentApplicationAttemptId());
+
+    Awaitility.await().atMost(java.time.Duration.ofSeconds(60)).ignoreExceptions()
+        .until(() -> status(id).getAttempt() == 2 && status(id).getBatchesCompleted() > 0);
+    assertThat(status(id).getStartedFromArchive()).as("attempt 2 mapped the archive").isTrue();
+    assertThat(amLogOf(id, 2)).contains("from the class-data archive of an earlier attempt")
+        .doesNotContain("No class-data archive");
+    CLUSTER.client().stop(id, true);
+    assertSucceeded(id);
+    int batches = CLUSTER.readOutputs(dir + "/out", "batch-").size();
+    assertExactRunningTotals(dir, batches);
+  }
+
+  /** The running AM's status; fails while it does not answer. */
+  private static StatusResponse status(ApplicationId id) throws Exception {
+    return CLUSTER.client().amStatus(CLUSTER.client().report(id)).orElseThrow();
   }
 
   @Test

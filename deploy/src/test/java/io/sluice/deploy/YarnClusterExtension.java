@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import io.sluice.graph.SettingKeys;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -87,8 +88,11 @@ public final class YarnClusterExtension implements BeforeAllCallback, AfterAllCa
 
   public ApplicationId submit(Path jar, String appClass, String checkpoint, int executors, int maxAttempts,
       Map<String, String> conf) throws Exception {
+    // A test job ends before its AM's class-data archive would be written; the test of the archive turns it on.
+    Map<String, String> withDefaults = new java.util.HashMap<>(conf);
+    withDefaults.putIfAbsent(SettingKeys.AM_CLASS_DATA_ARCHIVE, "false");
     return client.submit(new Submission(jar, appClass, checkpoint, Duration.ofSeconds(1), executors, 256, 1,
-        null, maxAttempts, conf));
+        null, maxAttempts, withDefaults));
   }
 
   /** A jar holding just the given classes of the test class path, as an application jar. */

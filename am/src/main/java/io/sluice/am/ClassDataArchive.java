@@ -133,6 +133,7 @@ final class ClassDataArchive implements AutoCloseable {
       command.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
           "-Xshare:dump", "-XX:SharedClassListFile=" + list, "-XX:SharedArchiveFile=" + archive,
           "-Xmx64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", cp));
+      LOG.info("Writing the class-data archive for restarted AMs in the background, at the lowest CPU priority");
       dump = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
       int exit = dump.waitFor();
       if (exit != 0 || !Files.isRegularFile(archive)) {

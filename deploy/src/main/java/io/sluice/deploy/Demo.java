@@ -43,6 +43,7 @@ final class Demo {
   private final long vocabulary;
   private final int batches;
   private final int killAfter;
+  private final int killAtLatest;
   private final Clock clock = Clock.SYSTEM;
   private final long started = clock.monotonicNanos();
 
@@ -52,6 +53,7 @@ final class Demo {
     this.vocabulary = vocabulary;
     this.batches = batches;
     this.killAfter = Math.max(1, batches / 3);
+    this.killAtLatest = Math.max(killAfter, batches - 5);
   }
 
   private void say(String format, Object... args) {
@@ -127,13 +129,15 @@ final class Demo {
         Optional<StatusResponse> status = client.amStatus(r);
         if (status.isPresent() && status.get().getLastBatchTimeMs() >= firstRecoveredBatch) {
           StatusResponse s = status.get();
-          say("attempt %d (epoch %d): %d executors re-adopted; state %s", s.getAttempt(), s.getEpoch(),
+          say("attempt %d (epoch %d): JVM %s; %d executors re-adopted; state %s", s.getAttempt(), s.getEpoch(),
+              s.getStartedFromArchive() ? "started from the class-data archive" : "started without a class-data archive",
               s.getAdoptedExecutors(), s.getStateKept() ? "kept in their memory, nothing replayed"
                   : "restored from snapshots, " + s.getBatchesReplayed() + " batches replayed");
           firstRecoveredBatch = 0;
         }
       }
-      if (killedAtMs == 0 && shown.size() >= killAfter && last == YarnApplicationState.RUNNING) {
+      if (killedAtMs == 0 && shown.size() >= killAfter && last == YarnApplicationState.RUNNING
+          && restartArchiveReadyOrLate(client, r, shown.size())) {
         var am = ContainerProcesses.am(r.getCurrentApplicationAttemptId());
         if (am.isPresent()) {
           killedEpoch = probe.currentEpoch();
@@ -151,6 +155,23 @@ final class Demo {
       }
       clock.waitUntil(clock.wallMillis() + 300);
     }
+  }
+
+  /**
+   * Whether the AM has written the class-data archive a restarted AM starts from, as the AM of a
+   * job that has run for a minute has; the kill goes ahead without it at {@code killAtLatest}.
+   */
+  private boolean restartArchiveReadyOrLate(SluiceClient client, ApplicationReport r, int committed) throws Exception {
+    Optional<StatusResponse> status = client.amStatus(r);
+    if (status.isPresent() && !status.get().getRestartArchive().isEmpty()) {
+      say("The AM has written its class-data archive for restarts: %s", status.get().getRestartArchive());
+      return true;
+    }
+    if (committed >= killAtLatest) {
+      say("The AM has not written its class-data archive for restarts yet; the next one starts without it");
+      return true;
+    }
+    return false;
   }
 
   /** Committed batch directories by batch time, with their lines. */

@@ -306,7 +306,7 @@ public final class SluiceCli {
     @Spec CommandSpec spec;
     @Option(names = "--lines", defaultValue = "20000", description = "lines per batch (default ${DEFAULT-VALUE})") long lines;
     @Option(names = "--vocabulary", defaultValue = "1000", description = "distinct words (default ${DEFAULT-VALUE})") long vocabulary;
-    @Option(names = "--batches", defaultValue = "10", description = "batches to run (default ${DEFAULT-VALUE})") int batches;
+    @Option(names = "--batches", defaultValue = "30", description = "batches to run (default ${DEFAULT-VALUE})") int batches;
     @Option(names = "--base-dir", description = "data directory (default: a new temporary one)") Path baseDir;
 
     @Override

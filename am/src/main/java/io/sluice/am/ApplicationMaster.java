@@ -1,9 +1,12 @@
 package io.sluice.am;
 
+import com.google.common.util.concurrent.Futures;
+import com.google.common.util.concurrent.ListenableFuture;
+import com.google.common.util.concurrent.UncheckedExecutionException;
 import io.grpc.BindableService;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
-import io.grpc.StatusRuntimeException;
+import io.grpc.Status;
 import io.sluice.api.Duration;
 import io.sluice.api.SluiceException;
 import io.sluice.checkpoint.MetadataStore;
@@ -26,6 +29,7 @@ import io.sluice.runtime.LocalFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -210,25 +214,32 @@ final class ApplicationMaster {
    */
   private int adoptExecutors(ExecutorLauncher yarn, List<Container> previous, Map<String, PreviousExecutor> candidates,
       long epoch) {
+    // All executors are asked at once: each answer waits for that executor's older tasks to end.
+    Map<Container, ListenableFuture<AdoptResponse>> answers = new LinkedHashMap<>();
+    for (Container c : previous) {
+      PreviousExecutor candidate = candidates.get(c.getId().toString());
+      if (candidate != null) {
+        answers.put(c, ExecutorServiceGrpc.newFutureStub(candidate.channel())
+            .withCallCredentials(setup.secret().callCredentials()).withDeadlineAfter(15, TimeUnit.SECONDS)
+            .adopt(AdoptRequest.newBuilder().setEpoch(epoch).build()));
+      }
+    }
     int adopted = 0;
     for (Container c : previous) {
       PreviousExecutor candidate = candidates.get(c.getId().toString());
       if (candidate != null) {
         RegisterExecutorRequest r = candidate.registration();
-        ManagedChannel channel = candidate.channel();
         try {
-          AdoptResponse answer = ExecutorServiceGrpc.newBlockingStub(channel)
-              .withCallCredentials(setup.secret().callCredentials()).withDeadlineAfter(15, TimeUnit.SECONDS)
-              .adopt(AdoptRequest.newBuilder().setEpoch(epoch).build());
-          pool.adopted(r, answer.getHeldList(), channel);
+          AdoptResponse answer = Futures.getUnchecked(answers.get(c));
+          pool.adopted(r, answer.getHeldList(), candidate.channel());
           adopted++;
           LOG.info("Application {}: adopted {} in {} (slot {}), holding {} state partitions", appId,
               r.getExecutorId(), c.getId(), r.getSlot(), answer.getHeldCount());
           continue;
-        } catch (StatusRuntimeException e) {
+        } catch (UncheckedExecutionException e) {
           LOG.warn("Application {}: {} in {} did not accept epoch {}: {}", appId, r.getExecutorId(), c.getId(), epoch,
-              e.getStatus());
-          channel.shutdownNow();
+              Status.fromThrowable(e.getCause()));
+          candidate.channel().shutdownNow();
         }
       }
       LOG.info("Application {}: releasing container {} of an earlier attempt", appId, c.getId());

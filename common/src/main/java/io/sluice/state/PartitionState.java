@@ -24,9 +24,12 @@ import java.util.Set;
  * must hold are found by one scan at snapshot time instead of a set kept up to date on every put;
  * removed keys, which are rare, are kept in a set.
  *
- * <p>The last batch's update can be undone until the next snapshot: a driver that died after its
- * executors applied a batch but before the batch completed leaves the state one batch ahead, and
- * the next attempt rolls it back in O(keys in that batch) instead of restoring the partition.
+ * <p>The last batch's update can be undone until the next one begins, even after a snapshot of it:
+ * a driver that died after its executors applied a batch but before the batch completed leaves
+ * the state one batch ahead, and the next attempt rolls it back in O(keys in that batch) instead
+ * of restoring the partition and replaying every batch since the last recorded snapshot. A
+ * snapshot of a batch that never completed was never recorded, so rolling back past it also
+ * returns what the next delta must hold to before it.
  */
 public final class PartitionState {
   /** A table at most this full (2/3) keeps linear probes short. */
@@ -122,11 +125,13 @@ public final class PartitionState {
   /** The batch's values per slot while an update groups them; null elsewhere. */
   private Object[] pending = new Object[INITIAL_CAPACITY];
   private int size;
-  private final Set<ByteBuffer> removed = new HashSet<>();
+  private Set<ByteBuffer> removed = new HashSet<>();
   private int generation;
+  /** The removed keys from before a snapshot of the undoable update; null when none was taken since. */
+  private Set<ByteBuffer> removedBeforeSnapshot;
   private long versionMs;
   private final UndoLog undo = new UndoLog();
-  /** Whether the last update can be undone (it was not followed by a snapshot or a rollback). */
+  /** Whether the last update can be undone (it was not rolled back, nor followed by a second snapshot). */
   private boolean undoable;
   private long undoToMs;
   /** Scratch for {@link #slotsOf(byte[][], int[], int[], int, int[])}. */
@@ -213,9 +218,10 @@ public final class PartitionState {
     pending[slot] = values;
   }
 
-  /** Starts the update of a batch: its changes can be undone by {@link #rollBack()} until the next snapshot. */
+  /** Starts the update of a batch: its changes can be undone by {@link #rollBack()} until the next update. */
   public void beginUpdate() {
     undo.clear();
+    removedBeforeSnapshot = null;
     undoable = true;
     undoToMs = versionMs;
   }
@@ -229,6 +235,11 @@ public final class PartitionState {
   public void rollBack() {
     if (!undoable) {
       throw new IllegalStateException("the update to batch " + versionMs + " cannot be undone");
+    }
+    if (removedBeforeSnapshot != null) {
+      generation--;
+      removed = removedBeforeSnapshot;
+      removedBeforeSnapshot = null;
     }
     for (int i = undo.size - 1; i >= 0; i--) {
       Entry e = undo.entries[i];
@@ -384,12 +395,20 @@ public final class PartitionState {
     return removed;
   }
 
-  /** After a snapshot: later changes are relative to it, and the update before it is final. */
+  /**
+   * After a snapshot: later changes are relative to it. The update before it stays undoable, with
+   * what the snapshot replaced kept for {@link #rollBack()}, until a second snapshot.
+   */
   public void markSnapshotted() {
+    if (undoable && removedBeforeSnapshot == null) {
+      removedBeforeSnapshot = removed;
+    } else {
+      undo.clear();
+      undoable = false;
+      removedBeforeSnapshot = null;
+    }
+    removed = new HashSet<>();
     generation++;
-    removed.clear();
-    undo.clear();
-    undoable = false;
   }
 
   public void clear() {
@@ -397,6 +416,8 @@ public final class PartitionState {
     table = new Entry[INITIAL_CAPACITY];
     pending = new Object[INITIAL_CAPACITY];
     size = 0;
+    undo.clear();
+    undoable = false;
     markSnapshotted();
     versionMs = 0;
   }

@@ -44,15 +44,58 @@ class PartitionStateTest {
   }
 
   @Test
-  void aSnapshotMakesTheUpdateBeforeItFinal() {
+  void rollingBackPastASnapshotOfTheBatchReturnsWhatTheNextDeltaMustHoldToBeforeIt() {
+    PartitionState state = new PartitionState();
+    state.beginUpdate();
+    state.put(key("a"), "a", 1);
+    state.put(key("b"), "b", 2);
+    state.setVersionMs(1000);
+    state.markSnapshotted();
+    state.beginUpdate();
+    state.put(key("c"), "c", 3);
+    state.remove(key("b"));
+    state.setVersionMs(2000);
+
+    // Batch 3000 runs and is snapshotted, but never completes: the driver rolls it back.
+    state.beginUpdate();
+    state.put(key("a"), "a", 10);
+    state.remove(key("c"));
+    state.put(key("d"), "d", 4);
+    state.setVersionMs(3000);
+    state.markSnapshotted();
+    assertThat(state.undoableToMs()).isEqualTo(2000);
+    state.rollBack();
+
+    assertThat(state.versionMs()).isEqualTo(2000);
+    assertThat(plain(state)).containsExactly(Map.entry("a", 1), Map.entry("c", 3));
+    // The next delta is again relative to the snapshot at 1000, the last one the driver recorded.
+    assertThat(state.changedEntries()).extracting(PartitionState.Entry::key).containsExactly("c");
+    assertThat(state.removedKeys()).containsExactlyInAnyOrder(key("b"), key("d"));
+  }
+
+  @Test
+  void aSecondSnapshotMakesTheUpdateBeforeItFinal() {
     PartitionState state = new PartitionState();
     state.beginUpdate();
     state.put(key("a"), "a", 1);
     state.setVersionMs(1000);
     state.markSnapshotted();
+    state.markSnapshotted();
 
     assertThat(state.undoableToMs()).isEqualTo(-1);
     assertThatThrownBy(state::rollBack).isInstanceOf(IllegalStateException.class).hasMessageContaining("1000");
+  }
+
+  @Test
+  void aClearedPartitionCannotBeRolledBack() {
+    PartitionState state = new PartitionState();
+    state.beginUpdate();
+    state.put(key("a"), "a", 1);
+    state.setVersionMs(1000);
+    state.clear();
+
+    assertThat(state.undoableToMs()).isEqualTo(-1);
+    assertThat(state.size()).isZero();
   }
 
   @Test

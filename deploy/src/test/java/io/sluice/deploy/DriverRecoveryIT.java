@@ -140,6 +140,46 @@ class DriverRecoveryIT {
   }
 
   @Test
+  void amKilledAfterABatchWasSnapshottedButBeforeItCompletedRollsItBackInsteadOfRestoring() throws Exception {
+    int batches = 10;
+    String dir = "/it/snapshotted";
+    ApplicationId id = submit(dir, batches, "2s");
+    ApplicationAttemptId first = awaitCommitted(id, dir, 3);
+    // A batch writing its output has snapshotted its state first, if it is a snapshot batch.
+    Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).pollInterval(java.time.Duration.ofMillis(10))
+        .until(() -> aSnapshottedBatchIsWritingItsOutput(dir));
+    killAm(id, first);
+
+    assertSucceeded(id);
+    assertExactRunningTotals(dir, batches);
+    assertThat(amLogOf(id, 2)).as("the executors rolled the snapshotted batch back; nothing was restored")
+        .contains("nothing to restore").contains("epoch 2, re-run");
+  }
+
+  private static boolean aSnapshottedBatchIsWritingItsOutput(String dir) throws IOException {
+    for (var st : CLUSTER.fs().listStatus(new Path(dir + "/out"))) {
+      String name = st.getPath().getName();
+      if (name.startsWith("_uncommitted-batch-")
+          && snapshotWritten(dir, name.substring("_uncommitted-batch-".length(), name.lastIndexOf("-epoch")))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Whether a state partition of the job under {@code dir} has a snapshot of batch {@code batchMs} by epoch 1. */
+  private static boolean snapshotWritten(String dir, String batchMs) throws IOException {
+    for (int p = 0; p < 2; p++) {
+      Path partition = new Path(dir + "/checkpoint/state/counts/" + p);
+      if (CLUSTER.fs().exists(partition) && java.util.Arrays.stream(CLUSTER.fs().listStatus(partition))
+          .anyMatch(st -> st.getPath().getName().startsWith(batchMs + "-epoch1"))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  @Test
   void executorKilledWithKillDashNineLosesNoStateAndRepeatsNoBatch() throws Exception {
     int batches = 8;
     ApplicationId id = submit("/it/executor", batches, "2s");

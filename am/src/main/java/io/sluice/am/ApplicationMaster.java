@@ -38,7 +38,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
@@ -79,9 +78,6 @@ final class ApplicationMaster {
   private final ExecutorPool pool;
   private final ExecutorDirectoryFile directory;
   private final Optional<ClassDataArchive> classData;
-  /** The AM container's memory, set once the job is loaded; the class-data archive needs room beside the AM. */
-  private volatile long amMemoryMb;
-  private final AtomicBoolean firstBatchDone = new AtomicBoolean();
 
   ApplicationMaster(Setup setup) {
     this.setup = setup;
@@ -168,7 +164,6 @@ final class ApplicationMaster {
   /** Recovers or starts the job, starts the executors and runs batches until told to stop; says why it ended. */
   private String runJob(ExecutorLauncher yarn, List<Container> previous, Job job) throws Exception {
     StreamGraph graph = job.graph();
-    amMemoryMb = graph.settings().getInt(SettingKeys.AM_MEMORY_MB, SettingKeys.DEFAULT_AM_MEMORY_MB);
     Path dir = job.dir();
     FileSystem fs = job.fs();
     JobDriver driver = new JobDriver(graph, job.store(),
@@ -196,8 +191,17 @@ final class ApplicationMaster {
     }
     long stopAfter = graph.settings().getLong(SettingKeys.STOP_AFTER_BATCHES, 0);
     String why;
+    boolean archiveStarted = false;
     while ((why = reasonToStop(driver, stopAfter)) == null) {
       driver.runNextBatch();
+      if (!archiveStarted) {
+        // After the first batch the JVM has loaded what a restarted AM needs, and the dump no
+        // longer competes with this attempt's own start; it needs room beside the AM.
+        archiveStarted = true;
+        long amMemoryMb = graph.settings().getInt(SettingKeys.AM_MEMORY_MB, SettingKeys.DEFAULT_AM_MEMORY_MB);
+        classData.ifPresent(c -> c.writeInBackground(amMemoryMb,
+            archive -> status.updateAndGet(old -> old.toBuilder().setRestartArchive(archive.toString()).build())));
+      }
       long checkpointBytes = fs.getContentSummary(dir).getLength();
       status.updateAndGet(s -> s.toBuilder().setLastCheckpointSequence(driver.lastSequence()).clearRecentBatches()
           .setStateKept(driver.stateKeptByExecutors()).setBatchesReplayed(driver.batchesReplayed())
@@ -301,12 +305,6 @@ final class ApplicationMaster {
     LOG.info("Application {}: batch {} (#{}) completed in {} ms, {} tasks, scheduling delay {} ms, epoch {}{}",
         appId, s.batchTimeMs(), s.index(), s.processingMs(), s.tasks(), s.schedulingDelayMs(), s.epoch(),
         s.rerun() ? ", re-run" : "");
-    // After the first batch the JVM has loaded what a restarted AM needs, and the dump no longer
-    // competes with this attempt's own start.
-    if (!firstBatchDone.getAndSet(true)) {
-      classData.ifPresent(c -> c.writeInBackground(amMemoryMb,
-          archive -> status.updateAndGet(old -> old.toBuilder().setRestartArchive(archive.toString()).build())));
-    }
     status.updateAndGet(old -> old.toBuilder().setState("RUNNING").setBatchesCompleted(old.getBatchesCompleted() + 1)
         .setLastBatchTimeMs(s.batchTimeMs()).setLastProcessingMs(s.processingMs())
         .setLastSchedulingDelayMs(s.schedulingDelayMs()).build());

@@ -14,12 +14,7 @@ class PartitionStateTest {
 
   @Test
   void rollingBackABatchRestoresEntriesVersionAndWhatTheNextDeltaMustHold() {
-    PartitionState state = new PartitionState();
-    state.beginUpdate();
-    state.put(key("a"), "a", 1);
-    state.put(key("b"), "b", 2);
-    state.setVersionMs(1000);
-    state.markSnapshotted();
+    PartitionState state = snapshottedAt1000WithAAndB();
 
     state.beginUpdate();
     state.put(key("c"), "c", 3);
@@ -45,12 +40,7 @@ class PartitionStateTest {
 
   @Test
   void rollingBackPastASnapshotOfTheBatchReturnsWhatTheNextDeltaMustHoldToBeforeIt() {
-    PartitionState state = new PartitionState();
-    state.beginUpdate();
-    state.put(key("a"), "a", 1);
-    state.put(key("b"), "b", 2);
-    state.setVersionMs(1000);
-    state.markSnapshotted();
+    PartitionState state = snapshottedAt1000WithAAndB();
     state.beginUpdate();
     state.put(key("c"), "c", 3);
     state.remove(key("b"));
@@ -71,6 +61,17 @@ class PartitionStateTest {
     // The next delta is again relative to the snapshot at 1000, the last one the driver recorded.
     assertThat(state.changedEntries()).extracting(PartitionState.Entry::key).containsExactly("c");
     assertThat(state.removedKeys()).containsExactlyInAnyOrder(key("b"), key("d"));
+  }
+
+  /** a = 1 and b = 2, written in batch 1000 and snapshotted there. */
+  private static PartitionState snapshottedAt1000WithAAndB() {
+    PartitionState state = new PartitionState();
+    state.beginUpdate();
+    state.put(key("a"), "a", 1);
+    state.put(key("b"), "b", 2);
+    state.setVersionMs(1000);
+    state.markSnapshotted();
+    return state;
   }
 
   @Test

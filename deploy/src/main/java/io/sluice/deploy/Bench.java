@@ -175,8 +175,8 @@ final class Bench {
         }
         return r;
       }
-      if (killAfter > 0 && killedAtMs == 0 && committedBatches(fs, dir) >= killAfter
-          && restartArchiveReadyOrLate(client, r, committedBatches(fs, dir) - killAfter)) {
+      int beyondKillPoint = killAfter > 0 && killedAtMs == 0 ? committedBatches(fs, dir) - killAfter : -1;
+      if (beyondKillPoint >= 0 && restartArchiveReadyOrLate(client, r, beyondKillPoint)) {
         var am = ContainerProcesses.am(r.getCurrentApplicationAttemptId());
         if (am.isPresent()) {
           killedEpoch = probe.currentEpoch();

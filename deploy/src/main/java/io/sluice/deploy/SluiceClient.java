@@ -115,9 +115,6 @@ public final class SluiceClient implements AutoCloseable {
       try (OutputStream out = fs.create(new Path(staging, JobSpecs.HADOOP_CONF_FILE))) {
         conf.writeXml(out);
       }
-      try (OutputStream out = fs.create(new Path(staging, ContainerSetup.AM_LAUNCH_SCRIPT))) {
-        out.write(ContainerSetup.amLaunchScript().getBytes(StandardCharsets.UTF_8));
-      }
       AppSecret secret = AppSecret.generate(new SecureRandom());
       try (OutputStream out = fs.create(new Path(staging, SECRET_FILE))) {
         out.write(secret.bytes());
@@ -165,8 +162,11 @@ public final class SluiceClient implements AutoCloseable {
     int amMemory = graph.settings().getInt(SettingKeys.AM_MEMORY_MB, SettingKeys.DEFAULT_AM_MEMORY_MB);
     boolean classDataArchive = graph.settings().getBoolean(SettingKeys.AM_CLASS_DATA_ARCHIVE, true);
     if (classDataArchive) {
-      files.add(LocalFiles.describe(ContainerSetup.AM_LAUNCH_SCRIPT,
-          new Path(spec.getStagingDir(), ContainerSetup.AM_LAUNCH_SCRIPT), conf));
+      Path script = new Path(spec.getStagingDir(), ContainerSetup.AM_LAUNCH_SCRIPT);
+      try (OutputStream out = script.getFileSystem(conf).create(script)) {
+        out.write(ContainerSetup.amLaunchScript().getBytes(StandardCharsets.UTF_8));
+      }
+      files.add(LocalFiles.describe(ContainerSetup.AM_LAUNCH_SCRIPT, script, conf));
     }
     ContainerLaunchContext am = ContainerLaunchContext.newInstance(ContainerSetup.localResources(files),
         Map.of("CLASSPATH", ContainerSetup.classpath(conf)),

@@ -250,7 +250,8 @@ public final class JobDriver {
     state.completed(batch, outcome.snapshots(), false);
     recent.addLast(BatchStats.newBuilder().setBatchTimeMs(t).setProcessingMs(processingMs)
         .setSchedulingDelayMs(started - t).setTasks(outcome.tasks()).setEpoch(epoch)
-        .setSnapshotBytes(outcome.snapshots().stream().mapToLong(SnapshotWritten::getBytes).sum()).build());
+        .setSnapshotBytes(outcome.snapshots().stream().mapToLong(SnapshotWritten::getBytes).sum())
+        .setSnapshotTaken(state.hasState() && state.isSnapshotBatch(t)).build());
     while (recent.size() > RECENT_BATCHES_KEPT) {
       recent.removeFirst();
     }

@@ -193,7 +193,7 @@ final class Pipeline {
       @Override
       public void finish() throws Exception {
         update.run(batchValues, task.partition(), task.batch(), task.state(), task.stateStores(),
-            task.hadoopConf(), out).ifPresent(task.result()::addSnapshots);
+            task.hadoopConf(), out).forEach(task.result()::addSnapshots);
       }
     };
   }

@@ -15,6 +15,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.apache.hadoop.fs.Path;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The driver's book of state snapshots: which files hold each state partition, which batch the
@@ -22,15 +24,38 @@ import org.apache.hadoop.fs.Path;
  * no retained metadata file refers to any more. Confined to the driver thread.
  *
  * <p>All stateful operators snapshot together, in every batch where any of their checkpoint
- * intervals is due, so that one state version and one replay log serve them all.
+ * intervals is due, so that one state version and one replay log serve them all. Executors write
+ * the files in the background, and the tasks of the next batch report them; a round of snapshots
+ * enters the chains only when every partition's file is reported written, so that every chain ends
+ * at the same batch.
  */
 final class StateCheckpoints {
+  private static final Logger LOG = LoggerFactory.getLogger(StateCheckpoints.class);
+
   private record PartitionId(String nodeId, int partition) {}
 
   private record Chain(long batchMs, List<String> files, int deltas) {}
 
   /** Files that became unreferenced when metadata file {@code sequence} was written. */
   private record Retired(long sequence, List<String> files) {}
+
+  private record Asked(String path, boolean full) {}
+
+  /** The snapshots asked for in one batch, and those reported written so far. */
+  private static final class Round {
+    final long batchMs;
+    final int number;
+    /** Per partition: the file asked for, and whether a full snapshot. */
+    final Map<PartitionId, Asked> asked = new LinkedHashMap<>();
+    final Map<PartitionId, SnapshotWritten> reported = new LinkedHashMap<>();
+    /** It holds deltas of a round that did not make it into the chains, so it cannot make it either. */
+    boolean doomed;
+
+    Round(long batchMs, int number) {
+      this.batchMs = batchMs;
+      this.number = number;
+    }
+  }
 
   private final List<OperatorNode> stateful;
   private final Path checkpointDir;
@@ -41,6 +66,11 @@ final class StateCheckpoints {
   private final Deque<Retired> retired = new ArrayDeque<>();
   private final List<String> newlyRetired = new ArrayList<>();
   private long stateVersionMs;
+  /** The round asked for in the batch running now; null when none. */
+  private Round asked;
+  /** The round asked for in the last completed batch, whose files the running batch's tasks report; null when none. */
+  private Round awaited;
+  private int roundsAsked;
 
   StateCheckpoints(StreamGraph graph, Path checkpointDir, int fullEvery, long startTimeMs) {
     this.stateful = graph.nodes().stream().filter(n -> n.kind().isStateful()).toList();
@@ -103,9 +133,14 @@ final class StateCheckpoints {
     stateVersionMs = versionMs;
   }
 
-  /** After a failed batch: the executors' state is trusted no more; it comes back from the snapshots. */
+  /**
+   * After a failed batch: the executors' state is trusted no more; it comes back from the snapshots.
+   * Snapshots not yet in the chains are forgotten; files reported for them later are deleted.
+   */
   void resetToSnapshot() {
     stateVersionMs = snapshotBatchMs();
+    asked = null;
+    awaited = null;
   }
 
   boolean isSnapshotBatch(long batchMs) {
@@ -114,41 +149,102 @@ final class StateCheckpoints {
 
   /** How the reduce task of {@code node}'s partition finds and snapshots its state in batch {@code batchMs}. */
   StateAccess access(OperatorNode node, int partition, long batchMs, long epoch, boolean replay) {
-    Chain chain = chains.get(new PartitionId(node.id(), partition));
+    PartitionId id = new PartitionId(node.id(), partition);
+    Chain chain = chains.get(id);
     StateAccess.Builder a = StateAccess.newBuilder().setNodeId(node.id()).setBaseBatchMs(stateVersionMs);
     if (chain != null && chain.batchMs() == stateVersionMs) {
       a.addAllRestoreFiles(chain.files()).setStartEmpty(chain.files().isEmpty());
     }
     if (!replay && isSnapshotBatch(batchMs)) {
-      boolean full = chain == null || chain.files().isEmpty() || chain.deltas() + 1 >= fullEvery;
-      a.setSnapshotPath(new Path(checkpointDir, "state/" + node.id() + "/" + partition + "/" + batchMs + "-epoch" + epoch
-          + (full ? ".full" : ".delta")).toString()).setFullSnapshot(full);
+      if (asked == null || asked.batchMs != batchMs) {
+        asked = new Round(batchMs, ++roundsAsked);
+      }
+      // A delta follows the last snapshot asked for, which may still be on its way into the chain.
+      long baseMs = -1;
+      int deltas = 0;
+      if (awaited != null && !awaited.doomed && awaited.asked.containsKey(id)) {
+        baseMs = awaited.batchMs;
+        deltas = awaited.asked.get(id).full() ? 0 : (chain == null ? 0 : chain.deltas()) + 1;
+      } else if (chain != null && !chain.files().isEmpty()) {
+        baseMs = chain.batchMs();
+        deltas = chain.deltas();
+      }
+      boolean full = baseMs < 0 || deltas + 1 >= fullEvery;
+      String path = new Path(checkpointDir, "state/" + node.id() + "/" + partition + "/" + batchMs + "-epoch" + epoch
+          + "-" + asked.number + (full ? ".full" : ".delta")).toString();
+      asked.asked.put(id, new Asked(path, full));
+      a.setSnapshotPath(path).setFullSnapshot(full).setDeltaBaseBatchMs(baseMs);
     }
     return a.build();
   }
 
-  /** Records a completed (or replayed) batch and the snapshots its tasks wrote. */
-  void completed(BatchRecord batch, List<SnapshotWritten> snapshots, boolean replay) {
+  /**
+   * Records a completed (or replayed) batch, and the snapshot files its tasks reported: those of the
+   * round asked for in the batch before, which enters the chains if every partition's file is there.
+   */
+  void completed(BatchRecord batch, List<SnapshotWritten> reports, boolean replay) {
     stateVersionMs = batch.getBatchTimeMs();
-    for (SnapshotWritten s : snapshots) {
+    for (SnapshotWritten s : reports) {
       PartitionId id = new PartitionId(s.getNodeId(), s.getPartition());
-      Chain old = chains.get(id);
-      if (s.getFull() || old == null || old.files().isEmpty()) {
-        if (old != null) {
-          newlyRetired.addAll(old.files());
-        }
-        chains.put(id, new Chain(batch.getBatchTimeMs(), List.of(s.getPath()), 0));
-      } else {
-        List<String> files = new ArrayList<>(old.files());
-        files.add(s.getPath());
-        chains.put(id, new Chain(batch.getBatchTimeMs(), files, old.deltas() + 1));
+      Asked expected = awaited == null ? null : awaited.asked.get(id);
+      if (expected != null && expected.path().equals(s.getPath()) && s.getError().isEmpty()) {
+        awaited.reported.put(id, s);
+      } else if (s.getError().isEmpty()) {
+        // Taken for a round this driver gave up, or by an earlier driver: no metadata file refers to it.
+        newlyRetired.add(s.getPath());
       }
     }
+    if (awaited != null && !settle(awaited) && asked != null) {
+      asked.doomed = asked.asked.values().stream().anyMatch(a -> !a.full());
+    }
+    awaited = asked != null && asked.batchMs == batch.getBatchTimeMs() ? asked : null;
+    asked = null;
     if (!replay && hasState()) {
       replayLog.add(batch);
     }
     long snapshotMs = snapshotBatchMs();
     replayLog.removeIf(b -> b.getBatchTimeMs() <= snapshotMs);
+  }
+
+  /**
+   * Puts a round's files in the chains when every partition's is there and follows its chain; else
+   * drops them. Returns whether the round made it.
+   */
+  private boolean settle(Round round) {
+    if (round.doomed) {
+      round.reported.values().forEach(s -> newlyRetired.add(s.getPath()));
+      return false;
+    }
+    List<String> missing = new ArrayList<>();
+    for (PartitionId id : round.asked.keySet()) {
+      SnapshotWritten s = round.reported.get(id);
+      Chain chain = chains.get(id);
+      if (s == null) {
+        missing.add(id.nodeId() + "/" + id.partition() + " (not written)");
+      } else if (!s.getFull() && (chain == null || chain.files().isEmpty() || chain.batchMs() != s.getDeltaBaseBatchMs())) {
+        missing.add(id.nodeId() + "/" + id.partition() + " (a delta of a snapshot that is not in its chain)");
+      }
+    }
+    if (!missing.isEmpty()) {
+      round.reported.values().forEach(s -> newlyRetired.add(s.getPath()));
+      LOG.warn("The snapshots of batch {} are not used, for want of partitions {}; the state stays at the "
+          + "snapshots of batch {}", round.batchMs, missing, snapshotBatchMs());
+      return false;
+    }
+    round.reported.forEach((id, s) -> {
+      Chain old = chains.get(id);
+      if (s.getFull()) {
+        if (old != null) {
+          newlyRetired.addAll(old.files());
+        }
+        chains.put(id, new Chain(round.batchMs, List.of(s.getPath()), 0));
+      } else {
+        List<String> files = new ArrayList<>(old.files());
+        files.add(s.getPath());
+        chains.put(id, new Chain(round.batchMs, files, old.deltas() + 1));
+      }
+    });
+    return true;
   }
 
   /** The batch every partition's snapshot has reached (0 while some partition has none). */

@@ -14,6 +14,7 @@ import io.sluice.graph.OperatorKind;
 import io.sluice.graph.OperatorNode;
 import io.sluice.proto.SnapshotWritten;
 import io.sluice.proto.StateAccess;
+import io.sluice.state.BackgroundSnapshots;
 import io.sluice.state.PartitionState;
 import io.sluice.state.SnapshotFiles;
 import io.sluice.state.StateStores;
@@ -26,7 +27,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.Path;
 
 /**
  * The reduce side of {@code updateStateByKey}, {@code mapWithState} and the windowed operators, in its own reduce task or
@@ -75,9 +75,9 @@ final class StatefulUpdate {
   /**
    * Runs the update on the records of the batch's shuffle blocks for this partition, written by
    * this operator's own shuffle or, when {@code fusedInto} is not null, by the parent shuffle whose
-   * reduce task it runs in; returns the snapshot written, if one was asked for.
+   * reduce task it runs in; returns the partition's snapshots written since its last task.
    */
-  Optional<SnapshotWritten> runOnBlocks(List<byte[]> blocks, ShuffleOperator fusedInto, int partition, BatchInfo batch,
+  List<SnapshotWritten> runOnBlocks(List<byte[]> blocks, ShuffleOperator fusedInto, int partition, BatchInfo batch,
       StateAccess access, StateStores stores, Configuration conf, Outputs out) throws Exception {
     ShuffleOperator grouping = fusedInto == null ? shuffle : fusedInto;
     if (node.kind() == OperatorKind.UPDATE_STATE_BY_KEY) {
@@ -93,10 +93,10 @@ final class StatefulUpdate {
 
   /**
    * Runs the update with the batch's values per key ({@code batchValues}: encoded key to a list of
-   * values, or to their combined value for a windowed operator); returns the snapshot written, if
-   * one was asked for.
+   * values, or to their combined value for a windowed operator); returns the partition's snapshots
+   * written since its last task.
    */
-  Optional<SnapshotWritten> run(Map<ByteBuffer, Object> batchValues, int partition, BatchInfo batch,
+  List<SnapshotWritten> run(Map<ByteBuffer, Object> batchValues, int partition, BatchInfo batch,
       StateAccess access, StateStores stores, Configuration conf, Outputs out) throws Exception {
     long batchMs = batch.time().millis();
     return applyToPartition(partition, batch, access, stores, conf, out, state -> {
@@ -117,14 +117,16 @@ final class StatefulUpdate {
 
   /**
    * Brings the partition to the version the batch needs, applies {@code change} (undone if it
-   * fails, so that the batch can run again on the same state), snapshots when asked, and emits.
+   * fails, so that the batch can run again on the same state), takes a snapshot when asked, and
+   * emits. The snapshot is encoded here and written in the background; what this returns is the
+   * partition's previous snapshot, which an earlier task took, once written.
    */
-  private Optional<SnapshotWritten> applyToPartition(int partition, BatchInfo batch, StateAccess access,
+  private List<SnapshotWritten> applyToPartition(int partition, BatchInfo batch, StateAccess access,
       StateStores stores, Configuration conf, Outputs out, StateChange change) throws Exception {
     long batchMs = batch.time().millis();
     PartitionState state = stores.partition(node.id(), partition);
     synchronized (state) {
-      ensureVersion(state, partition, access, conf);
+      ensureVersion(state, partition, access, stores, conf);
       state.beginUpdate();
       try {
         change.apply(state);
@@ -133,13 +135,18 @@ final class StatefulUpdate {
         throw e;
       }
       state.setVersionMs(batchMs);
-      Optional<SnapshotWritten> snapshot = Optional.empty();
+      BackgroundSnapshots.Request request = null;
+      SnapshotFiles.Taken snapshot = null;
+      // updateStateByKey emits every entry: the snapshot is taken in the same scan.
+      boolean emitsEveryEntry = windowed == null && !mapsWithState;
       if (!access.getSnapshotPath().isEmpty()) {
-        SnapshotFiles.Written w = SnapshotFiles.write(state, access.getFullSnapshot(), batchMs, stateCodec,
-            new Path(access.getSnapshotPath()), conf, node.id());
-        snapshot = Optional.of(SnapshotWritten.newBuilder().setNodeId(node.id()).setPartition(partition)
-            .setPath(access.getSnapshotPath()).setFull(access.getFullSnapshot()).setBytes(w.bytes()).setKeys(w.keys())
-            .build());
+        long base = state.snapshotMs();
+        // The driver counts on a delta following its last snapshot; after a restore or a restart it may not.
+        boolean full = access.getFullSnapshot() || base != access.getDeltaBaseBatchMs();
+        snapshot = emitsEveryEntry ? SnapshotFiles.begin(state, full, stateCodec, node.id())
+            : SnapshotFiles.take(state, full, stateCodec, node.id());
+        request = new BackgroundSnapshots.Request(node.id(), partition, access.getSnapshotPath(), batchMs, full,
+            full ? 0 : base);
       }
       if (mapsWithState) {
         if (out.snapshots() != null) {
@@ -148,14 +155,34 @@ final class StatefulUpdate {
           }
           out.snapshots().finish();
         }
-      } else if (windowed == null) {
+      } else if (emitsEveryEntry) {
         for (PartitionState.Entry e : state.entries()) {
           out.main().emit(Pair.of(e.key(), e.state()));
+          if (snapshot != null) {
+            snapshot.offer(state, e);
+          }
+        }
+        if (snapshot != null) {
+          snapshot.finish(state);
         }
       }
       out.main().finish();
-      return snapshot;
+      List<SnapshotWritten> reports = new ArrayList<>();
+      stores.snapshots().awaitUnreported(node.id(), partition).ifPresent(o -> reports.add(report(o)));
+      if (request != null) {
+        stores.snapshots().write(request, snapshot, conf);
+      }
+      return reports;
     }
+  }
+
+  private static SnapshotWritten report(BackgroundSnapshots.Outcome outcome) {
+    BackgroundSnapshots.Request t = outcome.request();
+    SnapshotWritten.Builder r = SnapshotWritten.newBuilder().setNodeId(t.nodeId()).setPartition(t.partition())
+        .setPath(t.path()).setFull(t.full()).setBatchTimeMs(t.batchMs()).setDeltaBaseBatchMs(t.deltaBaseMs())
+        .setError(outcome.error());
+    outcome.written().ifPresent(w -> r.setBytes(w.bytes()).setKeys(w.keys()));
+    return r.build();
   }
 
   /** Stands for a null value of a key whose values are combined while the batch is grouped. */
@@ -396,11 +423,13 @@ final class StatefulUpdate {
     }
   }
 
-  private void ensureVersion(PartitionState state, int partition, StateAccess access, Configuration conf)
-      throws Exception {
+  private void ensureVersion(PartitionState state, int partition, StateAccess access, StateStores stores,
+      Configuration conf) throws Exception {
     if (state.versionMs() == access.getBaseBatchMs()) {
       return;
     }
+    // Whatever happens below, a snapshot the partition took last is not of the state it will hold.
+    stores.snapshots().drop(node.id(), partition, conf);
     if (state.undoableToMs() == access.getBaseBatchMs()) {
       // A batch that never completed ran here under an earlier driver.
       state.rollBack();

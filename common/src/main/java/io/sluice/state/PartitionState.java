@@ -129,6 +129,10 @@ public final class PartitionState {
   private int generation;
   /** The removed keys from before a snapshot of the undoable update; null when none was taken since. */
   private Set<ByteBuffer> removedBeforeSnapshot;
+  /** The batch of the last snapshot, which a delta follows; -1 when a delta cannot follow anything. */
+  private long snapshotMs = -1;
+  /** {@link #snapshotMs} from before a snapshot of the undoable update. */
+  private long snapshotMsBeforeSnapshot;
   private long versionMs;
   private final UndoLog undo = new UndoLog();
   /** Whether the last update can be undone (it was not rolled back, nor followed by a second snapshot). */
@@ -147,6 +151,11 @@ public final class PartitionState {
 
   public void setVersionMs(long versionMs) {
     this.versionMs = versionMs;
+  }
+
+  /** The batch of the snapshot that a delta taken now would follow; -1 when only a full snapshot would do. */
+  public long snapshotMs() {
+    return snapshotMs;
   }
 
   public Entry get(ByteBuffer key) {
@@ -240,6 +249,7 @@ public final class PartitionState {
       generation--;
       removed = removedBeforeSnapshot;
       removedBeforeSnapshot = null;
+      snapshotMs = snapshotMsBeforeSnapshot;
     }
     for (int i = undo.size - 1; i >= 0; i--) {
       Entry e = undo.entries[i];
@@ -391,17 +401,24 @@ public final class PartitionState {
     return e.encodedKey.length + (e.state == null ? 0 : e.state.getClass().hashCode());
   }
 
+  /** Whether {@code e}, an entry of this partition, was written since the last snapshot: a delta holds it. */
+  public boolean changedSinceSnapshot(Entry e) {
+    return e.writtenIn == generation;
+  }
+
   public Set<ByteBuffer> removedKeys() {
     return removed;
   }
 
   /**
-   * After a snapshot: later changes are relative to it. The update before it stays undoable, with
-   * what the snapshot replaced kept for {@link #rollBack()}, until a second snapshot.
+   * After a snapshot of the state at {@link #versionMs()}: later changes are relative to it. The
+   * update before it stays undoable, with what the snapshot replaced kept for {@link #rollBack()},
+   * until a second snapshot.
    */
   public void markSnapshotted() {
     if (undoable && removedBeforeSnapshot == null) {
       removedBeforeSnapshot = removed;
+      snapshotMsBeforeSnapshot = snapshotMs;
     } else {
       undo.clear();
       undoable = false;
@@ -409,8 +426,10 @@ public final class PartitionState {
     }
     removed = new HashSet<>();
     generation++;
+    snapshotMs = versionMs;
   }
 
+  /** Empties the partition; its next snapshot must be a full one. */
   public void clear() {
     slots = new long[INITIAL_CAPACITY * LONGS_PER_SLOT];
     table = new Entry[INITIAL_CAPACITY];
@@ -420,6 +439,7 @@ public final class PartitionState {
     undoable = false;
     markSnapshotted();
     versionMs = 0;
+    snapshotMs = -1;
   }
 
   public int size() {

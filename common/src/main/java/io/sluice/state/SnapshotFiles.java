@@ -1,6 +1,7 @@
 package io.sluice.state;
 
 import io.sluice.api.Codec;
+import io.sluice.api.Pair;
 import io.sluice.checkpoint.CorruptCheckpointException;
 import io.sluice.codec.BytesOutput;
 import io.sluice.codec.ChunkEncoder;
@@ -14,6 +15,7 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.zip.CRC32C;
@@ -45,42 +47,130 @@ public final class SnapshotFiles {
   /** What a written snapshot holds. */
   public record Written(long bytes, long keys) {}
 
-  public static Written write(PartitionState state, boolean full, long batchMs, Codec<Object> stateCodec, Path path,
-      Configuration conf, String operatorId) throws IOException {
+  /**
+   * What a snapshot holds, taken by the task so that the task can go on changing the state while
+   * the file is encoded and written: each entry's key bytes and state. States of the immutable
+   * types the codecs know are kept as they are, and encoded later; any other state is encoded at
+   * once, as the application may change it in place.
+   */
+  public static final class Taken {
+    private final boolean full;
+    private final long batchMs;
+    private final Codec<Object> stateCodec;
+    private final String operatorId;
+    private byte[][] keys = new byte[1024][];
+    /** Per entry: an immutable state, or the state's encoding as an {@link Encoded}. */
+    private Object[] states = new Object[1024];
+    private int size;
+    private final List<byte[]> removedKeys = new ArrayList<>();
+    private final ChunkEncoder encoder = new ChunkEncoder();
+
+    private Taken(boolean full, long batchMs, Codec<Object> stateCodec, String operatorId) {
+      this.full = full;
+      this.batchMs = batchMs;
+      this.stateCodec = stateCodec;
+      this.operatorId = operatorId;
+    }
+
+    public long keys() {
+      return size;
+    }
+
+    /**
+     * Adds {@code e}, an entry of the partition, if the snapshot holds it. A task that scans the
+     * partition anyway offers each entry as it goes, saving a second scan.
+     */
+    public void offer(PartitionState state, PartitionState.Entry e) {
+      if (!full && !state.changedSinceSnapshot(e)) {
+        return;
+      }
+      if (size == keys.length) {
+        keys = Arrays.copyOf(keys, size * 2);
+        states = Arrays.copyOf(states, size * 2);
+      }
+      Object value = e.state();
+      keys[size] = e.encodedKey();
+      states[size] = isImmutable(value) ? value
+          : new Encoded(Arrays.copyOf(encoder.encode(stateCodec, value, operatorId).array(), encoder.size()));
+      size++;
+    }
+
+    /** Completes the snapshot once every entry was offered: later changes are relative to it. */
+    public Taken finish(PartitionState state) {
+      if (!full) {
+        state.removedKeys().forEach(k -> removedKeys.add(k.array()));
+      }
+      state.markSnapshotted();
+      LOG.info("Snapshot of batch {} taken: {} keys", batchMs, size);
+      return this;
+    }
+  }
+
+  /** A state encoded when its snapshot was taken. */
+  private record Encoded(byte[] bytes) {}
+
+  private static boolean isImmutable(Object value) {
+    return value == null || value instanceof Long || value instanceof String || value instanceof Integer
+        || value instanceof Double || value instanceof Boolean || value instanceof Float || value instanceof Short
+        || value instanceof Byte || value instanceof Character
+        || value instanceof Pair<?, ?> p && isImmutable(p.key()) && isImmutable(p.value());
+  }
+
+  /**
+   * Begins a snapshot of the state at its current version: every entry when {@code full},
+   * otherwise the entries changed and the keys removed since the last snapshot. The caller offers
+   * it every entry, then finishes it.
+   */
+  public static Taken begin(PartitionState state, boolean full, Codec<Object> stateCodec, String operatorId) {
+    return new Taken(full, state.versionMs(), stateCodec, operatorId);
+  }
+
+  /** Takes a snapshot of the state at its current version, as {@link #begin} describes. */
+  public static Taken take(PartitionState state, boolean full, Codec<Object> stateCodec, String operatorId) {
+    Taken taken = begin(state, full, stateCodec, operatorId);
+    for (PartitionState.Entry e : full ? state.entries() : state.changedEntries()) {
+      taken.offer(state, e);
+    }
+    return taken.finish(state);
+  }
+
+  /**
+   * Encodes a snapshot and writes it, with its checksum, under a temporary name, then renames it to
+   * {@code path}. Streamed to the file as it is encoded: a large snapshot is never held encoded in memory.
+   */
+  public static Written write(Taken snapshot, Path path, Configuration conf) throws IOException {
     long startNs = System.nanoTime();
     long startCpuNs = THREADS.getCurrentThreadCpuTime();
     FileSystem fs = path.getFileSystem(conf);
     Path temp = new Path(path.getParent(), "." + path.getName() + ".tmp");
     CRC32C crc = new CRC32C();
-    long keys = 0;
     long bytes;
     long writtenNs;
-    // Streamed to the file as it is encoded: a full snapshot of a large partition is never held in memory.
     try (FSDataOutputStream file = fs.create(temp, true)) {
       CheckedOutputStream checked = new CheckedOutputStream(file, crc);
       // Records are encoded into this buffer and handed to the file 64 KiB at a time.
       BytesOutput out = new BytesOutput(STAGING_BYTES + 1024);
       out.write(MAGIC);
       out.writeInt(FORMAT_VERSION);
-      out.writeLong(batchMs);
-      out.writeBoolean(full);
+      out.writeLong(snapshot.batchMs);
+      out.writeBoolean(snapshot.full);
       ChunkEncoder values = new ChunkEncoder();
-      Iterable<PartitionState.Entry> puts = full ? state.entries() : state.changedEntries();
-      for (PartitionState.Entry e : puts) {
+      for (int i = 0; i < snapshot.size; i++) {
         out.writeByte(PUT);
-        RecordCodecs.writeChunk(out, e.encodedKey(), e.encodedKey().length);
-        values.encode(stateCodec, e.state(), operatorId).writeTo(out);
-        keys++;
+        RecordCodecs.writeChunk(out, snapshot.keys[i], snapshot.keys[i].length);
+        if (snapshot.states[i] instanceof Encoded encoded) {
+          RecordCodecs.writeChunk(out, encoded.bytes(), encoded.bytes().length);
+        } else {
+          values.encode(snapshot.stateCodec, snapshot.states[i], snapshot.operatorId).writeTo(out);
+        }
         if (out.size() >= STAGING_BYTES) {
           checked.write(out.array(), 0, out.size());
           out.reset();
         }
       }
-      if (!full) {
-        for (ByteBuffer key : state.removedKeys()) {
-          out.writeByte(REMOVE);
-          RecordCodecs.writeChunk(out, key.array(), key.array().length);
-        }
+      for (byte[] key : snapshot.removedKeys) {
+        out.writeByte(REMOVE);
+        RecordCodecs.writeChunk(out, key, key.length);
       }
       checked.write(out.array(), 0, out.size());
       file.writeInt((int) crc.getValue());
@@ -92,14 +182,13 @@ public final class SnapshotFiles {
     if (!fs.rename(temp, path)) {
       throw new IOException("could not rename " + temp + " to " + path);
     }
-    state.markSnapshotted();
     long doneNs = System.nanoTime();
     // CPU time apart from wall time tells a slow encoding from a thread waiting for a core or for HDFS.
-    LOG.info("Snapshot {}: {} keys, {} bytes in {} ms, {} ms of CPU (written {} ms, closed {} ms, renamed {} ms)", path,
-        keys, bytes, (doneNs - startNs) / 1_000_000, (THREADS.getCurrentThreadCpuTime() - startCpuNs) / 1_000_000,
-        (writtenNs - startNs) / 1_000_000, (closedNs - writtenNs) / 1_000_000,
-        (doneNs - closedNs) / 1_000_000);
-    return new Written(bytes, keys);
+    LOG.info("Snapshot {}: {} keys, {} bytes in {} ms, {} ms of CPU (written {} ms, closed {} ms, renamed {} ms)",
+        path, snapshot.size, bytes, (doneNs - startNs) / 1_000_000,
+        (THREADS.getCurrentThreadCpuTime() - startCpuNs) / 1_000_000, (writtenNs - startNs) / 1_000_000,
+        (closedNs - writtenNs) / 1_000_000, (doneNs - closedNs) / 1_000_000);
+    return new Written(bytes, snapshot.size);
   }
 
   /**
@@ -113,8 +202,8 @@ public final class SnapshotFiles {
     for (String file : files) {
       batchMs = apply(state, new Path(file), keyCodec, stateCodec, conf);
     }
-    state.markSnapshotted();
     state.setVersionMs(batchMs);
+    state.markSnapshotted();
     return batchMs;
   }
 

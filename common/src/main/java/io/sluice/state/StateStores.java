@@ -10,9 +10,15 @@ public final class StateStores {
   private record PartitionId(String nodeId, int partition) {}
 
   private final Map<PartitionId, PartitionState> partitions = new ConcurrentHashMap<>();
+  private final BackgroundSnapshots snapshots = new BackgroundSnapshots();
 
   public PartitionState partition(String nodeId, int partition) {
     return partitions.computeIfAbsent(new PartitionId(nodeId, partition), id -> new PartitionState());
+  }
+
+  /** The snapshots of these partitions being written, or written and not yet reported. */
+  public BackgroundSnapshots snapshots() {
+    return snapshots;
   }
 
   /**

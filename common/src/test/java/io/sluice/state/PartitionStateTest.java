@@ -54,11 +54,13 @@ class PartitionStateTest {
     state.setVersionMs(3000);
     state.markSnapshotted();
     assertThat(state.undoableToMs()).isEqualTo(2000);
+    assertThat(state.snapshotMs()).isEqualTo(3000);
     state.rollBack();
 
     assertThat(state.versionMs()).isEqualTo(2000);
     assertThat(plain(state)).containsExactly(Map.entry("a", 1), Map.entry("c", 3));
     // The next delta is again relative to the snapshot at 1000, the last one the driver recorded.
+    assertThat(state.snapshotMs()).isEqualTo(1000);
     assertThat(state.changedEntries()).extracting(PartitionState.Entry::key).containsExactly("c");
     assertThat(state.removedKeys()).containsExactlyInAnyOrder(key("b"), key("d"));
   }
@@ -97,6 +99,7 @@ class PartitionStateTest {
 
     assertThat(state.undoableToMs()).isEqualTo(-1);
     assertThat(state.size()).isZero();
+    assertThat(state.snapshotMs()).as("no delta can follow a snapshot of a cleared partition").isEqualTo(-1);
   }
 
   @Test

@@ -10,6 +10,7 @@ import io.sluice.codec.RecordCodecs;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
@@ -29,7 +30,8 @@ class SnapshotFilesTest {
 
   private String write(PartitionState state, boolean full, long batchMs, String name) throws Exception {
     org.apache.hadoop.fs.Path path = new org.apache.hadoop.fs.Path(tmp.resolve(name).toUri());
-    SnapshotFiles.write(state, full, batchMs, Codecs.auto(), path, conf, "op");
+    state.setVersionMs(batchMs);
+    SnapshotFiles.write(SnapshotFiles.take(state, full, Codecs.auto(), "op"), path, conf);
     return path.toString();
   }
 
@@ -52,6 +54,27 @@ class SnapshotFilesTest {
     restored.put(key("c"), "c", 1L);
     assertThat(SnapshotFiles.restore(restored, List.of(empty), KEYS, Codecs.auto(), conf)).isEqualTo(3000);
     assertThat(restored.size()).isZero();
+  }
+
+  @Test
+  void aSnapshotHoldsTheStateAsTakenWhateverTheTaskDoesToItBeforeTheFileIsWritten() throws Exception {
+    PartitionState state = new PartitionState();
+    List<Integer> mutable = new ArrayList<>(List.of(1));
+    state.put(key("a"), "a", mutable);
+    state.put(key("b"), "b", 1L);
+    state.setVersionMs(1000);
+    SnapshotFiles.Taken taken = SnapshotFiles.take(state, true, Codecs.auto(), "op");
+    mutable.add(2);
+    state.put(key("b"), "b", 5L);
+    state.put(key("c"), "c", 1L);
+    org.apache.hadoop.fs.Path path = new org.apache.hadoop.fs.Path(tmp.resolve("1000.full").toUri());
+    SnapshotFiles.write(taken, path, conf);
+
+    PartitionState restored = new PartitionState();
+    SnapshotFiles.restore(restored, List.of(path.toString()), KEYS, Codecs.auto(), conf);
+    assertThat(restored.size()).isEqualTo(2);
+    assertThat(restored.get(key("a")).state()).isEqualTo(List.of(1));
+    assertThat(restored.get(key("b")).state()).isEqualTo(1L);
   }
 
   @Test

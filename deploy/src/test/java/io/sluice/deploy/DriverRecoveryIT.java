@@ -145,7 +145,7 @@ class DriverRecoveryIT {
     String dir = "/it/snapshotted";
     ApplicationId id = submit(dir, batches, "2s");
     ApplicationAttemptId first = awaitCommitted(id, dir, 3);
-    // A batch writing its output has snapshotted its state first, if it is a snapshot batch.
+    // A snapshot's file is begun after the task took it: a batch with such a file and no committed output yet is it.
     Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).pollInterval(java.time.Duration.ofMillis(10))
         .until(() -> aSnapshottedBatchIsWritingItsOutput(dir));
     killAm(id, first);
@@ -167,12 +167,16 @@ class DriverRecoveryIT {
     return false;
   }
 
-  /** Whether a state partition of the job under {@code dir} has a snapshot of batch {@code batchMs} by epoch 1. */
+  /**
+   * Whether a state partition of the job under {@code dir} has a snapshot of batch {@code batchMs} by
+   * epoch 1, written or being written (under a hidden temporary name).
+   */
   private static boolean snapshotWritten(String dir, String batchMs) throws IOException {
     for (int p = 0; p < 2; p++) {
       Path partition = new Path(dir + "/checkpoint/state/counts/" + p);
       if (CLUSTER.fs().exists(partition) && java.util.Arrays.stream(CLUSTER.fs().listStatus(partition))
-          .anyMatch(st -> st.getPath().getName().startsWith(batchMs + "-epoch1"))) {
+          .map(st -> st.getPath().getName()).anyMatch(name -> name.startsWith(batchMs + "-epoch1")
+              || name.startsWith("." + batchMs + "-epoch1"))) {
         return true;
       }
     }

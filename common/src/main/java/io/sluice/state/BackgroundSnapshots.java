@@ -1,0 +1,92 @@
+package io.sluice.state;
+
+import com.google.common.util.concurrent.ThreadFactoryBuilder;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Encodes the snapshots that tasks took and writes them to their files on one background thread, so that a batch
+ * does not wait for the checkpoint file system (Flink's heap backend writes its snapshots
+ * asynchronously for the same reason). Each state partition has at most one snapshot not yet
+ * reported to the driver; the partition's next task waits for it and reports it. A snapshot of a
+ * state that was then rolled back, restored or cleared is dropped: its file is deleted once
+ * written, and never reported.
+ *
+ * <p>Thread-safe: tasks of different partitions call it concurrently; calls for one partition come
+ * from its task, one at a time.
+ */
+public final class BackgroundSnapshots {
+  private static final Logger LOG = LoggerFactory.getLogger(BackgroundSnapshots.class);
+
+  /** A snapshot the driver asked for: the state at batch {@code batchMs}, to {@code path}. */
+  public record Request(String nodeId, int partition, String path, long batchMs, boolean full, long deltaBaseMs) {}
+
+  /** A snapshot after its write: {@code written} when the file holds it, else {@code error}. */
+  public record Outcome(Request request, Optional<SnapshotFiles.Written> written, String error) {}
+
+  private record PartitionId(String nodeId, int partition) {}
+
+  private final Map<PartitionId, CompletableFuture<Outcome>> unreported = new ConcurrentHashMap<>();
+  private final ExecutorService writer = Executors.newSingleThreadExecutor(
+      new ThreadFactoryBuilder().setNameFormat("sluice-snapshot-writer").setDaemon(true).build());
+
+  /** Starts encoding and writing {@code snapshot}; the outcome is the partition's unreported snapshot until {@link #awaitUnreported}. */
+  public void write(Request request, SnapshotFiles.Taken snapshot, Configuration conf) {
+    CompletableFuture<Outcome> outcome = CompletableFuture.supplyAsync(() -> {
+      try {
+        return new Outcome(request, Optional.of(SnapshotFiles.write(snapshot, new Path(request.path()), conf)), "");
+      } catch (Exception e) {
+        LOG.warn("Could not write the snapshot {}: {}", request.path(), e.toString());
+        return new Outcome(request, Optional.empty(), String.valueOf(e.getMessage()));
+      }
+    }, writer);
+    CompletableFuture<Outcome> earlier = unreported.put(new PartitionId(request.nodeId(), request.partition()), outcome);
+    if (earlier != null) {
+      throw new IllegalStateException("partition " + request.partition() + " of " + request.nodeId()
+          + " took a snapshot before reporting the one before it");
+    }
+  }
+
+  /** Waits for the partition's unreported snapshot, if it has one, and hands it over to be reported. */
+  public Optional<Outcome> awaitUnreported(String nodeId, int partition) throws InterruptedException {
+    CompletableFuture<Outcome> outcome = unreported.remove(new PartitionId(nodeId, partition));
+    if (outcome == null) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(outcome.get());
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("the snapshot writer failed", e.getCause());
+    }
+  }
+
+  /**
+   * Drops the partition's unreported snapshot: the state it holds is not the partition's any more.
+   * Its file is deleted once written, so that no metadata file can refer to it by mistake.
+   */
+  public void drop(String nodeId, int partition, Configuration conf) {
+    CompletableFuture<Outcome> outcome = unreported.remove(new PartitionId(nodeId, partition));
+    if (outcome != null) {
+      outcome.thenAcceptAsync(o -> {
+        if (o.written().isPresent()) {
+          Path path = new Path(o.request().path());
+          try {
+            path.getFileSystem(conf).delete(path, false);
+            LOG.info("Deleted the snapshot {}: its partition's state was rolled back or replaced", path);
+          } catch (Exception e) {
+            LOG.warn("Could not delete the dropped snapshot {}: {}", path, e.toString());
+          }
+        }
+      }, writer);
+    }
+  }
+}

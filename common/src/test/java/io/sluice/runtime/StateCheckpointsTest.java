@@ -1,0 +1,129 @@
+package io.sluice.runtime;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.sluice.api.Duration;
+import io.sluice.api.Pair;
+import io.sluice.api.Settings;
+import io.sluice.graph.GraphBuilder;
+import io.sluice.graph.OperatorNode;
+import io.sluice.graph.StreamGraph;
+import io.sluice.proto.BatchRecord;
+import io.sluice.proto.SnapshotWritten;
+import io.sluice.proto.StateAccess;
+import io.sluice.proto.StateSnapshot;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.hadoop.fs.Path;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The driver's book of snapshots that executors write in the background: a round of snapshots
+ * enters the chains only when the next batch's tasks report every partition's file, and what does
+ * not make it is deleted and followed by full snapshots.
+ */
+class StateCheckpointsTest {
+  private static final long EPOCH = 3;
+  private static final int PARTITIONS = 2;
+
+  private final StreamGraph graph = GraphBuilder.build(ctx -> ctx.textFileStream("/in")
+      .mapToPair(w -> Pair.of(w, 1L))
+      .<Long>updateStateByKey((v, s) -> Optional.of(s.orElse(0L) + v.size()), PARTITIONS).uid("state")
+      .checkpoint(Duration.ofSeconds(1)).foreachBatch((b, r) -> {}),
+      new Settings(Map.of("sluice.checkpoint.dir", "/cp")));
+  private final OperatorNode state = graph.node("state");
+  private final StateCheckpoints book = new StateCheckpoints(graph, new Path("/cp"), 3, 0);
+  private final List<String> deleted = new ArrayList<>();
+  private long metadataFiles;
+
+  /** Asks every partition's access for batch {@code batchMs}, as BatchExecution does. */
+  private List<StateAccess> run(long batchMs) {
+    List<StateAccess> access = new ArrayList<>();
+    for (int p = 0; p < PARTITIONS; p++) {
+      access.add(book.access(state, p, batchMs, EPOCH, false));
+    }
+    return access;
+  }
+
+  /** What the partition's next task reports for the snapshot {@code a} asked for in batch {@code batchMs}. */
+  private static SnapshotWritten written(StateAccess a, int partition, long batchMs) {
+    return SnapshotWritten.newBuilder().setNodeId("state").setPartition(partition).setPath(a.getSnapshotPath())
+        .setFull(a.getFullSnapshot()).setBatchTimeMs(batchMs)
+        .setDeltaBaseBatchMs(a.getFullSnapshot() ? 0 : a.getDeltaBaseBatchMs()).setBytes(10).build();
+  }
+
+  private void complete(long batchMs, List<SnapshotWritten> reports) {
+    book.completed(BatchRecord.newBuilder().setBatchTimeMs(batchMs).build(), reports, false);
+    // One metadata file per batch, two kept: a file retired at n is deleted at n + 2.
+    deleted.addAll(book.afterMetadataWritten(++metadataFiles, 2));
+  }
+
+  private List<List<String>> chains() {
+    return book.snapshots().stream().<List<String>>map(StateSnapshot::getFilesList).toList();
+  }
+
+  @Test
+  void aRoundEntersTheChainsWhenTheNextBatchReportsEveryPartitionsFile() {
+    List<StateAccess> first = run(1000);
+    assertThat(first).allMatch(StateAccess::getFullSnapshot);
+    complete(1000, List.of());
+    assertThat(book.snapshots()).as("nothing is in the chains before the files are reported").isEmpty();
+
+    List<StateAccess> second = run(2000);
+    assertThat(second).as("deltas follow the round still on its way")
+        .allMatch(a -> !a.getFullSnapshot() && a.getDeltaBaseBatchMs() == 1000);
+    complete(2000, List.of(written(first.get(0), 0, 1000), written(first.get(1), 1, 1000)));
+    assertThat(book.snapshots()).extracting(StateSnapshot::getBatchTimeMs).containsOnly(1000L);
+    assertThat(book.replayLog()).as("what a restart replays onto the snapshot").extracting(BatchRecord::getBatchTimeMs).containsExactly(2000L);
+
+    List<StateAccess> third = run(3000);
+    assertThat(third).as("a full snapshot every 3: full, delta, delta").allMatch(a -> !a.getFullSnapshot());
+    complete(3000, List.of(written(second.get(0), 0, 2000), written(second.get(1), 1, 2000)));
+    assertThat(run(4000)).allMatch(StateAccess::getFullSnapshot);
+    complete(4000, List.of(written(third.get(0), 0, 3000), written(third.get(1), 1, 3000)));
+    assertThat(chains()).allMatch(files -> files.size() == 3);
+    assertThat(deleted).isEmpty();
+  }
+
+  @Test
+  void aRoundWithAMissingFileIsDroppedWithTheDeltasThatFollowItAndFullSnapshotsComeNext() {
+    List<StateAccess> first = run(1000);
+    complete(1000, List.of());
+    List<StateAccess> second = run(2000);
+    complete(2000, List.of(written(first.get(0), 0, 1000)));
+    assertThat(book.snapshots()).as("partition 1's file never came").isEmpty();
+
+    List<StateAccess> third = run(3000);
+    assertThat(third).as("batch 2000's deltas follow a round that did not make it").allMatch(StateAccess::getFullSnapshot);
+    complete(3000, List.of(written(second.get(0), 0, 2000), written(second.get(1), 1, 2000)));
+    assertThat(book.snapshots()).isEmpty();
+    complete(4000, List.of(written(third.get(0), 0, 3000), written(third.get(1), 1, 3000)));
+    assertThat(book.snapshots()).extracting(StateSnapshot::getBatchTimeMs).containsOnly(3000L);
+
+    complete(5000, List.of());
+    complete(6000, List.of());
+    assertThat(deleted).as("the files of the dropped rounds").containsExactlyInAnyOrder(first.get(0).getSnapshotPath(),
+        second.get(0).getSnapshotPath(), second.get(1).getSnapshotPath());
+  }
+
+  @Test
+  void filesOfARoundGivenUpAfterAFailedBatchOrOfAnEarlierDriverAreDeletedNotUsed() {
+    List<StateAccess> failed = run(1000);
+    book.resetToSnapshot();
+    List<StateAccess> retry = run(1000);
+    assertThat(retry).as("the batch's second run asks again, under new names").allMatch(StateAccess::getFullSnapshot);
+    assertThat(retry.get(0).getSnapshotPath()).isNotEqualTo(failed.get(0).getSnapshotPath());
+    SnapshotWritten stale = written(failed.get(0), 0, 1000);
+    complete(1000, List.of(stale));
+    SnapshotWritten earlierDriver = written(retry.get(1), 1, 1000).toBuilder()
+        .setPath(retry.get(1).getSnapshotPath().replace("-epoch" + EPOCH, "-epoch" + (EPOCH - 1))).build();
+    complete(2000, List.of(earlierDriver, written(retry.get(0), 0, 1000), written(retry.get(1), 1, 1000)));
+    complete(3000, List.of());
+    complete(4000, List.of());
+    assertThat(book.snapshots()).extracting(StateSnapshot::getBatchTimeMs).containsOnly(1000L);
+    assertThat(chains()).containsExactly(List.of(retry.get(0).getSnapshotPath()), List.of(retry.get(1).getSnapshotPath()));
+    assertThat(deleted).containsExactlyInAnyOrder(stale.getPath(), earlierDriver.getPath());
+  }
+}

@@ -227,8 +227,9 @@ final class StateCheckpoints {
     }
     if (!missing.isEmpty()) {
       round.reported.values().forEach(s -> newlyRetired.add(s.getPath()));
-      LOG.warn("The snapshots of batch {} are not used, for want of partitions {}; the state stays at the "
-          + "snapshots of batch {}", round.batchMs, missing, snapshotBatchMs());
+      long kept = snapshotBatchMs();
+      LOG.warn("The snapshots of batch {} are not used, for want of partitions {}; {}", round.batchMs, missing,
+          kept == 0 ? "no snapshot holds the whole state yet" : "the last that holds the whole state is of batch " + kept);
       return false;
     }
     round.reported.forEach((id, s) -> {

@@ -158,6 +158,30 @@ class StatefulStreamTest {
   }
 
   @Test
+  void snapshotsThatCannotBeWrittenCostOnlyAReplayAndLaterOnesTakeOver() throws Exception {
+    // A file where partition 0's snapshot directory should be: its snapshots cannot be written.
+    Path blocked = tmp.resolve("cp/state/running-counts/0");
+    Files.createDirectories(blocked.getParent());
+    Files.writeString(blocked, "in the way");
+    try (LocalRunner job = LocalRunner.start(app(Duration.ofSeconds(1)), settings())) {
+      job.runBatches(5);
+    }
+    Files.delete(blocked);
+    stateAfterBatch.clear();
+    try (LocalRunner job = LocalRunner.start(app(Duration.ofSeconds(1)), settings())) {
+      job.runBatches(4);
+    }
+    assertThat(stateAfterBatch.keySet()).containsExactlyInAnyOrder(5L, 6L, 7L, 8L);
+    for (long b = 5; b <= 8; b++) {
+      assertThat(stateAfterBatch.get(b)).as("state after batch " + b + ", replayed from the start").isEqualTo(reference(b));
+    }
+    try (Stream<Path> files = Files.list(blocked)) {
+      assertThat(files.map(p -> p.getFileName().toString())).as("partition 0's snapshots are written again")
+          .anyMatch(n -> n.endsWith(".full"));
+    }
+  }
+
+  @Test
   void corruptSnapshotFileIsDetectedOnRestore() throws Exception {
     try (LocalRunner job = LocalRunner.start(app(Duration.ofSeconds(3)), settings())) {
       job.runBatches(4);

@@ -60,6 +60,10 @@ public final class MetadataStore {
   }
 
   /** How many metadata files are kept. */
+  public FileSystem fileSystem() {
+    return fs;
+  }
+
   public int retained() {
     return retained;
   }

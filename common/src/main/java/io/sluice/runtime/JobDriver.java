@@ -60,6 +60,8 @@ public final class JobDriver {
   private StateCheckpoints state;
   private boolean stateReplayed;
   private boolean stateKeptByExecutors;
+  /** A resumed driver deletes the snapshot files its predecessors left unrecorded once its first batch is in. */
+  private boolean earlierEpochsSnapshotsToDelete;
   private long batchesReplayed;
   /** A fresh job whose clock may still be moved to when its executors are up ({@link #beginBatches()}). */
   private boolean clockPending;
@@ -141,6 +143,7 @@ public final class JobDriver {
     LOG.info("Application {}: resuming from {} as epoch {}: {} batches completed, last at {}, {} to re-run",
         env.applicationId(), loaded.path(), epoch, batchesCompleted, lastCompletedMs, pending.size());
     execution.deleteEarlierEpochsLeftovers(epoch);
+    earlierEpochsSnapshotsToDelete = true;
   }
 
   private void startClock() {
@@ -261,6 +264,11 @@ public final class JobDriver {
     writeMetadata();
     env.listener().onBatchCompleted(new BatchListener.BatchSummary(t, info.index(), epoch, started - t, processingMs,
         outcome.tasks(), rerun));
+    if (earlierEpochsSnapshotsToDelete) {
+      // After the first batch, so that a restart's first batch does not wait for it.
+      earlierEpochsSnapshotsToDelete = false;
+      StateCheckpoints.deleteEarlierEpochsFiles(store, epoch);
+    }
   }
 
   /**

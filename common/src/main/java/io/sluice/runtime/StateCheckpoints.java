@@ -1,11 +1,13 @@
 package io.sluice.runtime;
 
+import io.sluice.checkpoint.MetadataStore;
 import io.sluice.graph.OperatorNode;
 import io.sluice.graph.StreamGraph;
 import io.sluice.proto.BatchRecord;
 import io.sluice.proto.SnapshotWritten;
 import io.sluice.proto.StateAccess;
 import io.sluice.proto.StateSnapshot;
+import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -14,7 +16,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.LocatedFileStatus;
 import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.fs.RemoteIterator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,6 +38,10 @@ import org.slf4j.LoggerFactory;
  */
 final class StateCheckpoints {
   private static final Logger LOG = LoggerFactory.getLogger(StateCheckpoints.class);
+
+  private static final String STATE_DIR = "state";
+  /** The epoch in a snapshot file's name: {@code <batch>-epoch<epoch>-<round>.full}, or hidden with {@code .tmp} while written. */
+  private static final Pattern EPOCH_IN_NAME = Pattern.compile("-epoch(\\d+)[-.]");
 
   private record PartitionId(String nodeId, int partition) {}
 
@@ -170,7 +181,7 @@ final class StateCheckpoints {
         deltas = chain.deltas();
       }
       boolean full = baseMs < 0 || deltas + 1 >= fullEvery;
-      String path = new Path(checkpointDir, "state/" + node.id() + "/" + partition + "/" + batchMs + "-epoch" + epoch
+      String path = new Path(checkpointDir, STATE_DIR + "/" + node.id() + "/" + partition + "/" + batchMs + "-epoch" + epoch
           + "-" + asked.number + (full ? ".full" : ".delta")).toString();
       asked.asked.put(id, new Asked(path, full));
       a.setSnapshotPath(path).setFullSnapshot(full).setDeltaBaseBatchMs(baseMs);
@@ -246,6 +257,38 @@ final class StateCheckpoints {
       }
     });
     return true;
+  }
+
+  /**
+   * Deletes the snapshot files that drivers before {@code epoch} began and that no metadata file in
+   * {@code store} refers to: the last round of a stopped or killed driver, whose files the next
+   * batch never reported. Deletes nothing if a metadata file cannot be read, as its files are
+   * unknown; a failure only leaves files behind, so it is logged, not thrown.
+   */
+  static void deleteEarlierEpochsFiles(MetadataStore store, long epoch) {
+    try {
+      FileSystem fs = store.fileSystem();
+      Path stateDir = new Path(store.directory(), STATE_DIR);
+      if (!fs.exists(stateDir)) {
+        return;
+      }
+      Set<String> referenced = new HashSet<>();
+      for (Path metadata : store.list()) {
+        store.read(metadata).getStateSnapshotsList()
+            .forEach(s -> s.getFilesList().forEach(f -> referenced.add(new Path(f).toUri().getPath())));
+      }
+      RemoteIterator<LocatedFileStatus> files = fs.listFiles(stateDir, true);
+      while (files.hasNext()) {
+        Path file = files.next().getPath();
+        Matcher m = EPOCH_IN_NAME.matcher(file.getName());
+        if (m.find() && Long.parseLong(m.group(1)) < epoch && !referenced.contains(file.toUri().getPath())
+            && fs.delete(file, false)) {
+          LOG.info("Removed {}, a snapshot file no metadata file refers to, left by an earlier attempt", file);
+        }
+      }
+    } catch (IOException e) {
+      LOG.warn("Snapshot files that earlier attempts left unrecorded stay in {}: {}", store.directory(), e.toString());
+    }
   }
 
   /** The batch every partition's snapshot has reached (0 while some partition has none). */

@@ -21,6 +21,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -178,6 +179,31 @@ class StatefulStreamTest {
     try (Stream<Path> files = Files.list(blocked)) {
       assertThat(files.map(p -> p.getFileName().toString())).as("partition 0's snapshots are written again")
           .anyMatch(n -> n.endsWith(".full"));
+    }
+  }
+
+  @Test
+  void aResumedDriverDeletesTheSnapshotFilesThatItsPredecessorBeganAndNoMetadataFileRefersTo() throws Exception {
+    try (LocalRunner job = LocalRunner.start(app(Duration.ofSeconds(1)), settings())) {
+      job.runBatches(3);
+    }
+    // The snapshots of the last batch are written after it, and no batch reports them.
+    Path partition0 = tmp.resolve("cp/state/running-counts/0");
+    Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> names(partition0).stream()
+        .anyMatch(n -> n.startsWith("3000-epoch1")));
+    List<String> before = names(partition0);
+    stateAfterBatch.clear();
+    try (LocalRunner job = LocalRunner.start(app(Duration.ofSeconds(1)), settings())) {
+      job.runBatches(1);
+    }
+    assertThat(names(partition0)).as("the unreported files are gone, the recorded ones stay until retired")
+        .noneMatch(n -> n.startsWith("3000-epoch1")).containsAll(before.stream().filter(n -> !n.startsWith("3000-")).toList());
+    assertThat(stateAfterBatch.get(3L)).isEqualTo(reference(3));
+  }
+
+  private static List<String> names(Path dir) throws java.io.IOException {
+    try (Stream<Path> files = Files.list(dir)) {
+      return files.map(p -> p.getFileName().toString()).filter(n -> !n.startsWith(".")).toList();
     }
   }
 

@@ -18,10 +18,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.fs.LocatedFileStatus;
 import org.apache.hadoop.fs.Path;
-import org.apache.hadoop.fs.RemoteIterator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -277,16 +276,21 @@ final class StateCheckpoints {
         store.read(metadata).getStateSnapshotsList()
             .forEach(s -> s.getFilesList().forEach(f -> referenced.add(new Path(f).toUri().getPath())));
       }
-      RemoteIterator<LocatedFileStatus> files = fs.listFiles(stateDir, true);
-      while (files.hasNext()) {
-        Path file = files.next().getPath();
-        Matcher m = EPOCH_IN_NAME.matcher(file.getName());
-        if (m.find() && Long.parseLong(m.group(1)) < epoch && !referenced.contains(file.toUri().getPath())
-            && fs.delete(file, false)) {
-          LOG.info("Removed {}, a snapshot file no metadata file refers to, left by an earlier attempt", file);
+      // state/<operator>/<partition>/<file>, listed level by level: the files of this epoch come and
+      // go meanwhile, and a recursive listing fails on the local file system when one vanishes.
+      for (FileStatus operator : fs.listStatus(stateDir)) {
+        for (FileStatus partition : operator.isDirectory() ? fs.listStatus(operator.getPath()) : new FileStatus[0]) {
+          for (FileStatus file : partition.isDirectory() ? fs.listStatus(partition.getPath()) : new FileStatus[0]) {
+            Path path = file.getPath();
+            Matcher m = EPOCH_IN_NAME.matcher(path.getName());
+            if (m.find() && Long.parseLong(m.group(1)) < epoch && !referenced.contains(path.toUri().getPath())
+                && fs.delete(path, false)) {
+              LOG.info("Removed {}, a snapshot file no metadata file refers to, left by an earlier attempt", path);
+            }
+          }
         }
       }
-    } catch (IOException e) {
+    } catch (IOException | RuntimeException e) {
       LOG.warn("Snapshot files that earlier attempts left unrecorded stay in {}: {}", store.directory(), e.toString());
     }
   }

@@ -193,7 +193,8 @@ class StatefulStreamTest {
         .anyMatch(n -> n.startsWith("3000-epoch1")));
     List<String> before = names(partition0);
     stateAfterBatch.clear();
-    try (LocalRunner job = LocalRunner.start(app(Duration.ofSeconds(1)), settings())) {
+    // Snapshots every 3 s from now on: batch 4000 takes none, so no file is being written during the cleanup.
+    try (LocalRunner job = LocalRunner.start(app(Duration.ofSeconds(3)), settings())) {
       job.runBatches(1);
     }
     assertThat(names(partition0)).as("the unreported files are gone, the recorded ones stay until retired")

@@ -59,11 +59,11 @@ public final class MetadataStore {
     return dir;
   }
 
-  /** How many metadata files are kept. */
   public FileSystem fileSystem() {
     return fs;
   }
 
+  /** How many metadata files are kept. */
   public int retained() {
     return retained;
   }

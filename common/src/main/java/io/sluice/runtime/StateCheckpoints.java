@@ -172,9 +172,10 @@ final class StateCheckpoints {
       // A delta follows the last snapshot asked for, which may still be on its way into the chain.
       long baseMs = -1;
       int deltas = 0;
-      if (awaited != null && !awaited.doomed && awaited.asked.containsKey(id)) {
+      Asked pending = awaited == null || awaited.doomed ? null : awaited.asked.get(id);
+      if (pending != null) {
         baseMs = awaited.batchMs;
-        deltas = awaited.asked.get(id).full() ? 0 : (chain == null ? 0 : chain.deltas()) + 1;
+        deltas = pending.full() ? 0 : (chain == null ? 0 : chain.deltas()) + 1;
       } else if (chain != null && !chain.files().isEmpty()) {
         baseMs = chain.batchMs();
         deltas = chain.deltas();

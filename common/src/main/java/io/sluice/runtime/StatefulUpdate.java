@@ -118,8 +118,8 @@ final class StatefulUpdate {
   /**
    * Brings the partition to the version the batch needs, applies {@code change} (undone if it
    * fails, so that the batch can run again on the same state), takes a snapshot when asked, and
-   * emits. The snapshot is encoded here and written in the background; what this returns is the
-   * partition's previous snapshot, which an earlier task took, once written.
+   * emits. The snapshot is taken here and encoded and written in the background; what this returns
+   * is the partition's previous snapshot, which an earlier task took, once written.
    */
   private List<SnapshotWritten> applyToPartition(int partition, BatchInfo batch, StateAccess access,
       StateStores stores, Configuration conf, Outputs out, StateChange change) throws Exception {

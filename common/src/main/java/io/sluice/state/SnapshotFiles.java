@@ -72,10 +72,6 @@ public final class SnapshotFiles {
       this.operatorId = operatorId;
     }
 
-    public long keys() {
-      return size;
-    }
-
     /**
      * Adds {@code e}, an entry of the partition, if the snapshot holds it. A task that scans the
      * partition anyway offers each entry as it goes, saving a second scan.

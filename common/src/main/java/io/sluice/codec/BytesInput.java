@@ -12,10 +12,18 @@ import java.io.IOException;
  */
 public final class BytesInput implements DataInput {
   private final byte[] bytes;
+  /** Where the input ends: the array's end, or before it. */
+  private final int end;
   private int pos;
 
   public BytesInput(byte[] bytes) {
+    this(bytes, bytes.length);
+  }
+
+  /** The first {@code length} bytes of {@code bytes}. */
+  public BytesInput(byte[] bytes, int length) {
     this.bytes = bytes;
+    this.end = length;
   }
 
   /** The offset in the array of the next byte to read. */
@@ -24,7 +32,7 @@ public final class BytesInput implements DataInput {
   }
 
   public boolean hasRemaining() {
-    return pos < bytes.length;
+    return pos < end;
   }
 
   /** Skips {@code n} bytes, failing if fewer are left. */
@@ -36,8 +44,8 @@ public final class BytesInput implements DataInput {
   }
 
   private int next(int n) throws EOFException {
-    if (pos + n > bytes.length) {
-      throw new EOFException("record of " + bytes.length + " bytes ends before " + (pos + n));
+    if (pos + n > end) {
+      throw new EOFException("record of " + end + " bytes ends before " + (pos + n));
     }
     int at = pos;
     pos += n;
@@ -56,7 +64,7 @@ public final class BytesInput implements DataInput {
 
   @Override
   public int skipBytes(int n) {
-    int skipped = Math.max(0, Math.min(n, bytes.length - pos));
+    int skipped = Math.max(0, Math.min(n, end - pos));
     pos += skipped;
     return skipped;
   }

@@ -28,6 +28,20 @@ public final class ChunkEncoder {
     return buffer.size();
   }
 
+  /**
+   * Copies the encoded record into {@code target} at {@code offset} as {@link #writeTo} writes it,
+   * its length (big-endian) then its bytes; returns the offset after it. The caller has made room.
+   */
+  public int copyChunkTo(byte[] target, int offset) {
+    int size = buffer.size();
+    target[offset] = (byte) (size >>> 24);
+    target[offset + 1] = (byte) (size >>> 16);
+    target[offset + 2] = (byte) (size >>> 8);
+    target[offset + 3] = (byte) size;
+    System.arraycopy(buffer.array(), 0, target, offset + 4, size);
+    return offset + 4 + size;
+  }
+
   /** Writes the encoded record to {@code out} as a chunk: its length, then its bytes. */
   public void writeTo(DataOutput out) throws IOException {
     RecordCodecs.writeChunk(out, buffer.array(), buffer.size());

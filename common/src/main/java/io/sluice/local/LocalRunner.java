@@ -13,6 +13,7 @@ import io.sluice.proto.TaskRequest;
 import io.sluice.runtime.BatchListener;
 import io.sluice.runtime.JobDriver;
 import io.sluice.runtime.ManualClock;
+import io.sluice.runtime.ShuffleBuffers;
 import io.sluice.runtime.ShuffleFetcher;
 import io.sluice.runtime.ShuffleStore;
 import io.sluice.runtime.TaskRunner;
@@ -76,7 +77,7 @@ public final class LocalRunner implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
-    ShuffleStore shuffle = new ShuffleStore();
+    ShuffleStore shuffle = new ShuffleStore(ShuffleBuffers.forThisJvm());
     TaskRunner runner = new TaskRunner(graph, shuffle, ShuffleFetcher.local(shuffle), conf);
     JobDriver driver = new JobDriver(graph, store, new ThreadTaskService(runner, shuffle, threads),
         new JobDriver.Environment("local", app.getClass().getName(), conf, clock, listener, 0));

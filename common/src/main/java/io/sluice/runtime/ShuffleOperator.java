@@ -6,7 +6,6 @@ import io.sluice.api.Codecs;
 import io.sluice.api.Functions.ReduceFunction;
 import io.sluice.api.Pair;
 import io.sluice.codec.BytesInput;
-import io.sluice.codec.BytesOutput;
 import io.sluice.codec.ChunkEncoder;
 import io.sluice.codec.RecordCodecs;
 import io.sluice.graph.OperatorNode;
@@ -133,7 +132,7 @@ final class ShuffleOperator {
   Emitter writer(ShuffleStore store, long batchMs, String taskId, Runnable onWritten) {
     return new Emitter() {
       private final Map<Object, Object> combined = new HashMap<>();
-      private final BlockWriter blocks = new BlockWriter();
+      private final BlockWriter blocks = new BlockWriter(store.buffers());
       private boolean combining = combiner != null;
       private long records;
 
@@ -152,7 +151,7 @@ final class ShuffleOperator {
         }
       }
 
-      private void writeCombined() throws IOException {
+      private void writeCombined() {
         for (Map.Entry<Object, Object> e : combined.entrySet()) {
           blocks.append(e.getKey(), e.getValue());
         }
@@ -163,8 +162,8 @@ final class ShuffleOperator {
       public void finish() throws Exception {
         writeCombined();
         for (int p = 0; p < node.partitions(); p++) {
-          byte[] block = blocks.block(p);
-          if (block != null) {
+          List<ShuffleChunk> block = blocks.block(p);
+          if (!block.isEmpty()) {
             store.put(batchMs, node.id(), taskId, p, block);
           }
         }
@@ -202,30 +201,70 @@ final class ShuffleOperator {
   }
 
   /**
-   * One block per partition of (length, key, length, value) records. Each key and value is encoded
-   * once into a reused buffer and copied into its block: no allocation per record.
+   * One block per partition of (length, key, length, value) records, in chunks that each hold
+   * whole records. Each key and value is encoded once into a reused buffer and copied into its
+   * block's chunk: no allocation per record. Chunks grow from {@link ShuffleBuffers#SMALLEST} to
+   * {@link ShuffleBuffers#LARGEST} bytes, so a partition that gets little data takes little memory.
    */
   private final class BlockWriter {
-    private final ChunkEncoder encoder = new ChunkEncoder();
-    private final BytesOutput[] buffers = new BytesOutput[node.partitions()];
+    private final ShuffleBuffers buffers;
+    private final ChunkEncoder keys = new ChunkEncoder();
+    private final ChunkEncoder values = new ChunkEncoder();
+    private final PartitionBlock[] partitions = new PartitionBlock[node.partitions()];
 
-    void append(Object key, Object value) throws IOException {
-      encoder.encode(keyCodec, key, node.id());
-      int p = partitionOf(encoder.array(), encoder.size());
-      if (buffers[p] == null) {
-        buffers[p] = new BytesOutput(1 << 16);
-      }
-      encoder.writeTo(buffers[p]);
-      encoder.encode(valueCodec, value, node.id()).writeTo(buffers[p]);
+    BlockWriter(ShuffleBuffers buffers) {
+      this.buffers = buffers;
     }
 
-    byte[] block(int p) {
-      return buffers[p] == null ? null : buffers[p].toByteArray();
+    void append(Object key, Object value) {
+      keys.encode(keyCodec, key, node.id());
+      values.encode(valueCodec, value, node.id());
+      int p = partitionOf(keys.array(), keys.size());
+      if (partitions[p] == null) {
+        partitions[p] = new PartitionBlock();
+      }
+      partitions[p].append(keys, values);
+    }
+
+    /** Partition {@code p}'s chunks, none when it got no record. */
+    List<ShuffleChunk> block(int p) {
+      return partitions[p] == null ? List.of() : partitions[p].finish();
+    }
+
+    private final class PartitionBlock {
+      private final List<ShuffleChunk> chunks = new ArrayList<>();
+      private byte[] chunk;
+      private int used;
+      private int nextSize = ShuffleBuffers.SMALLEST;
+
+      void append(ChunkEncoder key, ChunkEncoder value) {
+        int size = 8 + key.size() + value.size();
+        if (chunk == null || used + size > chunk.length) {
+          seal();
+          chunk = buffers.take(Math.max(nextSize, size));
+          nextSize = Math.min(nextSize * 2, ShuffleBuffers.LARGEST);
+        }
+        used = key.copyChunkTo(chunk, used);
+        used = value.copyChunkTo(chunk, used);
+      }
+
+      private void seal() {
+        if (chunk != null) {
+          chunks.add(new ShuffleChunk(chunk, used));
+          chunk = null;
+          used = 0;
+        }
+      }
+
+      List<ShuffleChunk> finish() {
+        seal();
+        return chunks;
+      }
     }
   }
 
   /** The reduce side: merges the blocks of every map task by key and emits the output records. */
-  void read(List<byte[]> blocks, Emitter out) throws Exception {
+  void read(List<ShuffleChunk> blocks, Emitter out) throws Exception {
     Map<ByteBuffer, Object> merged = merge(blocks);
     if (merged.isEmpty() && node.kind() == io.sluice.graph.OperatorKind.COUNT) {
       out.emit(0L);
@@ -250,7 +289,7 @@ final class ShuffleOperator {
   }
 
   /** Values of each key across the blocks: combined, or as a list where there is no combiner. */
-  Map<ByteBuffer, Object> merge(List<byte[]> blocks) throws Exception {
+  Map<ByteBuffer, Object> merge(List<ShuffleChunk> blocks) throws Exception {
     Map<ByteBuffer, Object> merged = new LinkedHashMap<>();
     forEachRecord(blocks, (bytes, keyOffset, keyLength, value) -> {
       ByteBuffer key = ByteBuffer.wrap(Arrays.copyOfRange(bytes, keyOffset, keyOffset + keyLength));
@@ -277,16 +316,18 @@ final class ShuffleOperator {
 
   /**
    * Receives the records of shuffle blocks one by one, each key still encoded in {@code
-   * bytes[keyOffset, keyOffset + keyLength)}, which stays valid after the call (it is the block).
+   * bytes[keyOffset, keyOffset + keyLength)}, which stays valid after the call (it is the block)
+   * until the task's {@link ShuffleInput} is closed.
    */
   interface RecordVisitor {
     void visit(byte[] bytes, int keyOffset, int keyLength, Object value) throws Exception;
   }
 
   /** Reads the blocks' (key, value) records in order, without grouping them or copying their keys. */
-  void forEachRecord(List<byte[]> blocks, RecordVisitor visitor) throws Exception {
-    for (byte[] block : blocks) {
-      BytesInput in = new BytesInput(block);
+  void forEachRecord(List<ShuffleChunk> blocks, RecordVisitor visitor) throws Exception {
+    for (ShuffleChunk chunk : blocks) {
+      byte[] block = chunk.bytes();
+      BytesInput in = new BytesInput(block, chunk.length());
       while (in.hasRemaining()) {
         int keyLength = in.readInt();
         int keyOffset = in.position();

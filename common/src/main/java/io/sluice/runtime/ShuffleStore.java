@@ -1,38 +1,101 @@
 package io.sluice.runtime;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Map output of the shuffles, held in the memory of the JVM that ran the map task until the
- * driver releases its batch. Thread-safe: tasks write and peers read concurrently.
+ * driver releases its batch. A block's arrays go back to {@link #buffers()} once it is released (or
+ * replaced by a later run of its task) and no reader holds it: readers hold blocks through a
+ * {@link ShuffleInput}. Thread-safe: tasks write and peers read concurrently.
  */
 public final class ShuffleStore {
   private record BlockId(long batchMs, String nodeId, String taskId, int partition) {}
 
-  private final Map<BlockId, byte[]> blocks = new ConcurrentHashMap<>();
+  /** A stored block and its readers. */
+  private final class Block {
+    private final List<ShuffleChunk> chunks;
+    @GuardedBy("this")
+    private int readers;
+    @GuardedBy("this")
+    private boolean dropped;
 
-  public void put(long batchMs, String nodeId, String taskId, int partition, byte[] block) {
-    blocks.put(new BlockId(batchMs, nodeId, taskId, partition), block);
+    Block(List<ShuffleChunk> chunks) {
+      this.chunks = List.copyOf(chunks);
+    }
+
+    synchronized void addReader() {
+      readers++;
+    }
+
+    synchronized void removeReader() {
+      readers--;
+      recycleIfUnused();
+    }
+
+    synchronized void drop() {
+      dropped = true;
+      recycleIfUnused();
+    }
+
+    @GuardedBy("this")
+    private void recycleIfUnused() {
+      if (dropped && readers == 0) {
+        chunks.forEach(c -> buffers.give(c.bytes()));
+      }
+    }
   }
 
-  /** The block, or an empty one when the task wrote nothing for that partition. */
-  public byte[] get(long batchMs, String nodeId, String taskId, int partition) {
-    return blocks.getOrDefault(new BlockId(batchMs, nodeId, taskId, partition), new byte[0]);
+  private final Map<BlockId, Block> blocks = new ConcurrentHashMap<>();
+  private final ShuffleBuffers buffers;
+
+  public ShuffleStore(ShuffleBuffers buffers) {
+    this.buffers = buffers;
   }
 
-  /** Blocks of several map tasks, in the order of {@code taskIds}. */
-  public List<byte[]> get(long batchMs, String nodeId, List<String> taskIds, int partition) {
-    return taskIds.stream().map(t -> get(batchMs, nodeId, t, partition)).toList();
+  /** Where map tasks take the arrays of their blocks, and readers those of the blocks they copy. */
+  public ShuffleBuffers buffers() {
+    return buffers;
+  }
+
+  /** Stores a map task's block for one partition; its chunks are not to be changed any more. */
+  public void put(long batchMs, String nodeId, String taskId, int partition, List<ShuffleChunk> chunks) {
+    Block replaced = blocks.put(new BlockId(batchMs, nodeId, taskId, partition), new Block(chunks));
+    if (replaced != null) {
+      replaced.drop();
+    }
+  }
+
+  /**
+   * The blocks of several map tasks, in the order of {@code taskIds}, held until the returned input
+   * is closed; a task that wrote nothing for the partition has no chunks.
+   */
+  public ShuffleInput read(long batchMs, String nodeId, List<String> taskIds, int partition) {
+    List<ShuffleChunk> chunks = new ArrayList<>();
+    List<Block> held = new ArrayList<>();
+    for (String taskId : taskIds) {
+      Block block = blocks.get(new BlockId(batchMs, nodeId, taskId, partition));
+      if (block != null) {
+        block.addReader();
+        held.add(block);
+        chunks.addAll(block.chunks);
+      }
+    }
+    return new ShuffleInput(chunks, () -> held.forEach(Block::removeReader));
   }
 
   /** Drops every block of batches up to and including {@code batchMs}. */
   public void release(long batchMs) {
-    blocks.keySet().removeIf(id -> id.batchMs() <= batchMs);
-  }
-
-  public long bytesHeld() {
-    return blocks.values().stream().mapToLong(b -> b.length).sum();
+    for (BlockId id : blocks.keySet()) {
+      if (id.batchMs() <= batchMs) {
+        Block block = blocks.remove(id);
+        if (block != null) {
+          block.drop();
+        }
+      }
+    }
   }
 }

@@ -104,19 +104,21 @@ public final class TaskRunner {
   private void runShuffle(ShuffleRead read, StateAccess state, Pipeline.TaskContext ctx) throws Exception {
     OperatorNode root = graph.node(read.getNodeId());
     long batchMs = ctx.batch().time().millis();
-    var blocks = fetcher.fetch(batchMs, read.getNodeId(), read.getPartition(), read.getMapOutputsList());
-    Pipeline pipeline = new Pipeline(graph, root, ctx);
-    if (root.kind().isStateful()) {
-      new StatefulUpdate(root).runOnBlocks(blocks, null, read.getPartition(), ctx.batch(), state, stateStores,
-          hadoopConf, pipeline.stateOutputs(root)).forEach(ctx.result()::addSnapshots);
-    } else if (feedsOnlyItsFusedState(root, state)) {
-      // The shuffle's records go to the state update as they are, keys still encoded: decoding each
-      // key into a record and encoding it again for the state would double the batch's work.
-      OperatorNode stateful = graph.node(state.getNodeId());
-      new StatefulUpdate(stateful).runOnBlocks(blocks, new ShuffleOperator(root), read.getPartition(), ctx.batch(),
-          state, stateStores, hadoopConf, pipeline.stateOutputs(stateful)).forEach(ctx.result()::addSnapshots);
-    } else {
-      new ShuffleOperator(root).read(blocks, pipeline.rootOutput(root));
+    try (ShuffleInput input = fetcher.fetch(batchMs, read.getNodeId(), read.getPartition(), read.getMapOutputsList())) {
+      List<ShuffleChunk> blocks = input.chunks();
+      Pipeline pipeline = new Pipeline(graph, root, ctx);
+      if (root.kind().isStateful()) {
+        new StatefulUpdate(root).runOnBlocks(blocks, null, read.getPartition(), ctx.batch(), state, stateStores,
+            hadoopConf, pipeline.stateOutputs(root)).forEach(ctx.result()::addSnapshots);
+      } else if (feedsOnlyItsFusedState(root, state)) {
+        // The shuffle's records go to the state update as they are, keys still encoded: decoding each
+        // key into a record and encoding it again for the state would double the batch's work.
+        OperatorNode stateful = graph.node(state.getNodeId());
+        new StatefulUpdate(stateful).runOnBlocks(blocks, new ShuffleOperator(root), read.getPartition(), ctx.batch(),
+            state, stateStores, hadoopConf, pipeline.stateOutputs(stateful)).forEach(ctx.result()::addSnapshots);
+      } else {
+        new ShuffleOperator(root).read(blocks, pipeline.rootOutput(root));
+      }
     }
   }
 

@@ -40,20 +40,25 @@ public final class PartitionState {
   /**
    * A key, encoded and as decoded, its state, and the snapshot generation in which it was written.
    * Updated in place: a state rewritten every batch then leaves no dead entry behind in the old
-   * generation.
+   * generation. A {@code Long} state, the commonest (counts, sums), is held unboxed: a new {@code
+   * Long} per key and batch, referenced from an entry in the old generation, was what the young
+   * collections of a large state spent their time copying, and later what filled the old generation.
    */
   public static final class Entry {
     private final byte[] encodedKey;
     private final int hash;
     private final Object key;
+    /** The state, or {@link #UNBOXED_LONG} when it is the {@code Long} in {@link #longState}. */
     private Object state;
+    private long longState;
     private int writtenIn;
+
     Entry(byte[] encodedKey, int hash, Object key, Object state, int writtenIn) {
       this.encodedKey = encodedKey;
       this.hash = hash;
       this.key = key;
-      this.state = state;
       this.writtenIn = writtenIn;
+      setState(state);
     }
 
     public Object key() {
@@ -66,41 +71,64 @@ public final class PartitionState {
     }
 
     public Object state() {
-      return state;
+      return state == UNBOXED_LONG ? Long.valueOf(longState) : state;
+    }
+
+    /** Whether the state is a {@code Long}, then read without boxing by {@link #longState()}. */
+    public boolean hasLongState() {
+      return state == UNBOXED_LONG;
+    }
+
+    public long longState() {
+      return longState;
     }
 
     int writtenIn() {
       return writtenIn;
     }
 
+    private void setState(Object newState) {
+      if (newState instanceof Long l) {
+        state = UNBOXED_LONG;
+        longState = l;
+      } else {
+        state = newState;
+      }
+    }
   }
+
+  /** The state of an entry whose state is a {@code Long} held unboxed. */
+  private static final Object UNBOXED_LONG = new Object();
 
   private enum Change { INSERTED, REPLACED, REMOVED }
 
   /**
-   * The changes of one update, oldest first: what each did to an entry, and the entry's state and
-   * generation before. Kept in arrays reused from update to update, so that a batch that rewrites
-   * every key allocates nothing per key for its undo.
+   * The changes of one update, oldest first: what each did to an entry, and the entry's state (as
+   * the entry holds it) and generation before. Kept in arrays reused from update to update, so that
+   * a batch that rewrites every key allocates nothing per key for its undo.
    */
   private static final class UndoLog {
     private Change[] changes = new Change[64];
     private Entry[] entries = new Entry[64];
     private Object[] states = new Object[64];
+    private long[] longStates = new long[64];
     private int[] writtenIns = new int[64];
     private int size;
 
-    void add(Change change, Entry entry, Object state, int writtenIn) {
+    void add(Change change, Entry entry) {
       if (size == changes.length) {
         int capacity = size * 2;
         changes = Arrays.copyOf(changes, capacity);
         entries = Arrays.copyOf(entries, capacity);
         states = Arrays.copyOf(states, capacity);
+        longStates = Arrays.copyOf(longStates, capacity);
         writtenIns = Arrays.copyOf(writtenIns, capacity);
       }
       changes[size] = change;
       entries[size] = entry;
-      states[size] = state;
-      writtenIns[size] = writtenIn;
+      states[size] = entry.state;
+      longStates[size] = entry.longState;
+      writtenIns[size] = entry.writtenIn;
       size++;
     }
 
@@ -261,6 +289,7 @@ public final class PartitionState {
         }
         case REPLACED -> {
           e.state = undo.states[i];
+          e.longState = undo.longStates[i];
           e.writtenIn = undo.writtenIns[i];
         }
         case REMOVED -> {
@@ -285,7 +314,7 @@ public final class PartitionState {
     Entry e = new Entry(bytes, hash, decodedKey, state, generation);
     insertAt(slot, e);
     if (undoable) {
-      undo.add(Change.INSERTED, e, null, 0);
+      undo.add(Change.INSERTED, e);
     }
     if (!removed.isEmpty()) {
       removed.remove(key);
@@ -295,9 +324,9 @@ public final class PartitionState {
   /** Sets the state of {@code existing}, an entry of this partition, without looking it up. */
   public void replace(Entry existing, Object state) {
     if (undoable) {
-      undo.add(Change.REPLACED, existing, existing.state, existing.writtenIn);
+      undo.add(Change.REPLACED, existing);
     }
-    existing.state = state;
+    existing.setState(state);
     existing.writtenIn = generation;
   }
 
@@ -318,7 +347,7 @@ public final class PartitionState {
     Entry before = table[slot];
     deleteAt(slot);
     if (undoable) {
-      undo.add(Change.REMOVED, before, before.state, before.writtenIn);
+      undo.add(Change.REMOVED, before);
     }
     removed.add(ByteBuffer.wrap(before.encodedKey));
   }
@@ -398,7 +427,7 @@ public final class PartitionState {
    * reads an object's header without running any of its code.
    */
   private static long warmth(Entry e) {
-    return e.encodedKey.length + (e.state == null ? 0 : e.state.getClass().hashCode());
+    return e.encodedKey.length + e.longState + (e.state == null ? 0 : e.state.getClass().hashCode());
   }
 
   /** Whether {@code e}, an entry of this partition, was written since the last snapshot: a delta holds it. */

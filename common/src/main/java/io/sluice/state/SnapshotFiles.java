@@ -51,7 +51,8 @@ public final class SnapshotFiles {
    * What a snapshot holds, taken by the task so that the task can go on changing the state while
    * the file is encoded and written: each entry's key bytes and state. States of the immutable
    * types the codecs know are kept as they are, and encoded later; any other state is encoded at
-   * once, as the application may change it in place.
+   * once, as the application may change it in place. A state the partition holds as an unboxed
+   * {@code long} is copied as one.
    */
   public static final class Taken {
     private final boolean full;
@@ -59,8 +60,12 @@ public final class SnapshotFiles {
     private final Codec<Object> stateCodec;
     private final String operatorId;
     private byte[][] keys = new byte[1024][];
-    /** Per entry: an immutable state, or the state's encoding as an {@link Encoded}. */
+    /**
+     * Per entry: an immutable state, the state's encoding as an {@link Encoded}, or {@link
+     * #IN_LONGS} for a {@code Long} state, then in {@link #longs}.
+     */
     private Object[] states = new Object[1024];
+    private long[] longs = new long[1024];
     private int size;
     private final List<byte[]> removedKeys = new ArrayList<>();
     private final ChunkEncoder encoder = new ChunkEncoder();
@@ -83,11 +88,17 @@ public final class SnapshotFiles {
       if (size == keys.length) {
         keys = Arrays.copyOf(keys, size * 2);
         states = Arrays.copyOf(states, size * 2);
+        longs = Arrays.copyOf(longs, size * 2);
       }
-      Object value = e.state();
       keys[size] = e.encodedKey();
-      states[size] = isImmutable(value) ? value
-          : new Encoded(Arrays.copyOf(encoder.encode(stateCodec, value, operatorId).array(), encoder.size()));
+      if (e.hasLongState()) {
+        states[size] = IN_LONGS;
+        longs[size] = e.longState();
+      } else {
+        Object value = e.state();
+        states[size] = isImmutable(value) ? value
+            : new Encoded(Arrays.copyOf(encoder.encode(stateCodec, value, operatorId).array(), encoder.size()));
+      }
       size++;
     }
 
@@ -101,6 +112,9 @@ public final class SnapshotFiles {
       return this;
     }
   }
+
+  /** Stands, in {@link Taken#states}, for a {@code Long} state kept in {@link Taken#longs}. */
+  private static final Object IN_LONGS = new Object();
 
   /** A state encoded when its snapshot was taken. */
   private record Encoded(byte[] bytes) {}
@@ -156,6 +170,8 @@ public final class SnapshotFiles {
         RecordCodecs.writeChunk(out, snapshot.keys[i], snapshot.keys[i].length);
         if (snapshot.states[i] instanceof Encoded encoded) {
           RecordCodecs.writeChunk(out, encoded.bytes(), encoded.bytes().length);
+        } else if (snapshot.states[i] == IN_LONGS) {
+          values.encode(snapshot.stateCodec, snapshot.longs[i], snapshot.operatorId).writeTo(out);
         } else {
           values.encode(snapshot.stateCodec, snapshot.states[i], snapshot.operatorId).writeTo(out);
         }

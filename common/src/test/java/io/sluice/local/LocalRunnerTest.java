@@ -75,6 +75,27 @@ class LocalRunnerTest {
   }
 
   @Test
+  void shufflesBlocksOfManyChunksAndRecordsLargerThanAChunk() throws Exception {
+    // 200k distinct words twice each: several MiB per block, so many chunks; and a word of 2 MiB,
+    // more than the largest chunk, which gets an array of its own.
+    String huge = "h".repeat(2 << 20);
+    StringBuilder text = new StringBuilder();
+    for (int round = 0; round < 2; round++) {
+      for (int i = 0; i < 200_000; i++) {
+        text.append('w').append(i).append(i % 10 == 9 ? '\n' : ' ');
+      }
+      text.append(huge).append('\n');
+    }
+    Files.createDirectories(tmp.resolve("in"));
+    Files.writeString(tmp.resolve("in/a.txt"), text);
+    try (LocalRunner job = LocalRunner.start(new FileWordCount(), settings())) {
+      job.runBatches(1);
+      List<String> counts = committedLines(tmp.resolve("out/counts-" + (job.startTimeMs() + 1000)));
+      assertThat(counts).hasSize(200_001).allMatch(line -> line.endsWith(",2)")).contains("(" + huge + ",2)");
+    }
+  }
+
+  @Test
   void resumesFromItsCheckpointWithAHigherEpochAndWithoutRepeatingBatches() throws Exception {
     Files.createDirectories(tmp.resolve("in"));
     Files.writeString(tmp.resolve("in/a.txt"), "a b\n");

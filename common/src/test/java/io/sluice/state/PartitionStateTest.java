@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
@@ -119,8 +120,10 @@ class PartitionStateTest {
           state.remove(key(k));
           expected.remove(k);
         } else {
-          state.put(key(k), k, i);
-          expected.put(k, i);
+          // Long states are held unboxed, others as they are: a key's state changes between both.
+          Object v = i % 3 == 0 ? "s" + i : (Object) (long) i;
+          state.put(key(k), k, v);
+          expected.put(k, v);
         }
       }
       state.setVersionMs(batch + 1);
@@ -135,6 +138,34 @@ class PartitionStateTest {
       }
       assertThat(state.get(key("absent"))).isNull();
     }
+  }
+
+  @Test
+  void aLongStateIsHeldUnboxedAndRollsBackToAStateOfAnotherType() {
+    PartitionState state = new PartitionState();
+    state.beginUpdate();
+    state.put(key("a"), "a", 5L);
+    state.put(key("b"), "b", "text");
+    state.setVersionMs(1000);
+    PartitionState.Entry a = state.get(key("a"));
+    assertThat(a.hasLongState()).isTrue();
+    assertThat(a.longState()).isEqualTo(5L);
+    assertThat(a.state()).isEqualTo(5L);
+    assertThat(state.get(key("b")).hasLongState()).isFalse();
+
+    state.beginUpdate();
+    state.replace(a, List.of(1, 2));
+    state.replace(state.get(key("b")), 7L);
+    state.replace(state.get(key("b")), 8L);
+    state.setVersionMs(2000);
+    assertThat(a.hasLongState()).isFalse();
+    assertThat(a.state()).isEqualTo(List.of(1, 2));
+    assertThat(state.get(key("b")).longState()).isEqualTo(8L);
+
+    state.rollBack();
+    assertThat(plain(state)).containsExactly(Map.entry("a", 5L), Map.entry("b", "text"));
+    assertThat(a.hasLongState()).isTrue();
+    assertThat(state.get(key("b")).hasLongState()).isFalse();
   }
 
   @Test

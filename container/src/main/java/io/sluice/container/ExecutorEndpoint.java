@@ -13,6 +13,8 @@ import io.sluice.proto.ReleaseBatchRequest;
 import io.sluice.proto.ReleaseBatchResponse;
 import io.sluice.proto.TaskRequest;
 import io.sluice.proto.TaskResult;
+import io.sluice.runtime.ShuffleChunk;
+import io.sluice.runtime.ShuffleInput;
 import io.sluice.runtime.ShuffleStore;
 import io.sluice.runtime.TaskRunner;
 import io.sluice.state.StateStores;
@@ -121,13 +123,16 @@ final class ExecutorEndpoint extends ExecutorServiceGrpc.ExecutorServiceImplBase
 
   @Override
   public void fetchShuffle(FetchShuffleRequest request, StreamObserver<FetchShuffleResponse> out) {
-    FetchShuffleResponse.Builder response = FetchShuffleResponse.newBuilder();
-    for (byte[] block : shuffle.get(request.getBatchTimeMs(), request.getNodeId(), request.getTaskIdsList(),
+    // The stored chunks are never changed, so they are sent without a copy. gRPC copies them into
+    // its own buffers in onNext, so the blocks are held until then only.
+    try (ShuffleInput blocks = shuffle.read(request.getBatchTimeMs(), request.getNodeId(), request.getTaskIdsList(),
         request.getPartition())) {
-      // The stored block is never changed, so it is sent without a copy.
-      response.addBlocks(UnsafeByteOperations.unsafeWrap(block));
+      FetchShuffleResponse.Builder response = FetchShuffleResponse.newBuilder();
+      for (ShuffleChunk chunk : blocks.chunks()) {
+        response.addBlocks(UnsafeByteOperations.unsafeWrap(chunk.bytes(), 0, chunk.length()));
+      }
+      out.onNext(response.build());
     }
-    out.onNext(response.build());
     out.onCompleted();
   }
 

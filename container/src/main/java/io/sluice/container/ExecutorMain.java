@@ -10,6 +10,7 @@ import io.sluice.proto.RegisterExecutorResponse;
 import io.sluice.rpc.AppSecret;
 import io.sluice.rpc.RpcChannels;
 import io.sluice.runtime.JobSpecs;
+import io.sluice.runtime.ShuffleBuffers;
 import io.sluice.runtime.ShuffleStore;
 import io.sluice.runtime.TaskRunner;
 import java.io.IOException;
@@ -50,7 +51,7 @@ public final class ExecutorMain {
     }
     AppSecret secret = AppSecret.fromCurrentUser();
     StreamGraph graph = JobSpecs.graph(spec, ExecutorMain.class.getClassLoader());
-    ShuffleStore shuffle = new ShuffleStore();
+    ShuffleStore shuffle = new ShuffleStore(ShuffleBuffers.forThisJvm());
     AtomicLong epoch = new AtomicLong();
     String host = InetAddress.getLocalHost().getCanonicalHostName();
     RemoteShuffleFetcher fetcher = new RemoteShuffleFetcher(shuffle, secret);

@@ -1,12 +1,16 @@
 package io.sluice.container;
 
+import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.sluice.proto.ExecutorServiceGrpc;
 import io.sluice.proto.FetchShuffleRequest;
 import io.sluice.proto.MapOutputLocation;
 import io.sluice.rpc.AppSecret;
 import io.sluice.rpc.RpcChannels;
+import io.sluice.runtime.ShuffleBuffers;
+import io.sluice.runtime.ShuffleChunk;
 import io.sluice.runtime.ShuffleFetcher;
+import io.sluice.runtime.ShuffleInput;
 import io.sluice.runtime.ShuffleStore;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,21 +35,43 @@ final class RemoteShuffleFetcher implements ShuffleFetcher, AutoCloseable {
     selfAddress = address;
   }
 
+  /**
+   * Blocks held here are read in place; those of peers are copied into arrays of this executor's
+   * {@link ShuffleBuffers}, which take them back when the input is closed.
+   */
   @Override
-  public List<byte[]> fetch(long batchMs, String nodeId, int partition, List<MapOutputLocation> locations) {
-    List<byte[]> blocks = new ArrayList<>();
-    for (MapOutputLocation l : locations) {
-      if (l.getExecutorAddress().equals(selfAddress)) {
-        blocks.addAll(local.get(batchMs, nodeId, l.getTaskIdsList(), partition));
-        continue;
+  public ShuffleInput fetch(long batchMs, String nodeId, int partition, List<MapOutputLocation> locations) {
+    List<ShuffleChunk> chunks = new ArrayList<>();
+    List<ShuffleInput> held = new ArrayList<>();
+    List<byte[]> copies = new ArrayList<>();
+    ShuffleBuffers buffers = local.buffers();
+    ShuffleInput input = new ShuffleInput(chunks, () -> {
+      held.forEach(ShuffleInput::close);
+      copies.forEach(buffers::give);
+    });
+    try {
+      for (MapOutputLocation l : locations) {
+        if (l.getExecutorAddress().equals(selfAddress)) {
+          ShuffleInput own = local.read(batchMs, nodeId, l.getTaskIdsList(), partition);
+          held.add(own);
+          chunks.addAll(own.chunks());
+          continue;
+        }
+        var stub = ExecutorServiceGrpc.newBlockingStub(channels.computeIfAbsent(l.getExecutorAddress(), RpcChannels::channel))
+            .withCallCredentials(secret.callCredentials());
+        for (ByteString block : stub.fetchShuffle(FetchShuffleRequest.newBuilder().setBatchTimeMs(batchMs)
+            .setNodeId(nodeId).setPartition(partition).addAllTaskIds(l.getTaskIdsList()).build()).getBlocksList()) {
+          byte[] copy = buffers.take(block.size());
+          copies.add(copy);
+          block.copyTo(copy, 0);
+          chunks.add(new ShuffleChunk(copy, block.size()));
+        }
       }
-      var stub = ExecutorServiceGrpc.newBlockingStub(channels.computeIfAbsent(l.getExecutorAddress(), RpcChannels::channel))
-          .withCallCredentials(secret.callCredentials());
-      stub.fetchShuffle(FetchShuffleRequest.newBuilder().setBatchTimeMs(batchMs).setNodeId(nodeId)
-          .setPartition(partition).addAllTaskIds(l.getTaskIdsList()).build())
-          .getBlocksList().forEach(b -> blocks.add(b.toByteArray()));
+      return input;
+    } catch (RuntimeException e) {
+      input.close();
+      throw e;
     }
-    return blocks;
   }
 
   @Override

@@ -207,6 +207,7 @@ final class ApplicationMaster {
           .setStateKept(driver.stateKeptByExecutors()).setBatchesReplayed(driver.batchesReplayed())
           .addAllRecentBatches(driver.recentBatches()).setCheckpointBytes(checkpointBytes).build());
     }
+    driver.recordLastSnapshots();
     LOG.info("Application {}: {} after {} batches; finishing", appId, why, driver.batchesCompleted());
     return why + " after " + driver.batchesCompleted() + " batches";
   }

@@ -7,6 +7,9 @@ import io.grpc.Status;
 import io.sluice.graph.SettingKeys;
 import io.sluice.proto.RegisterExecutorRequest;
 import io.sluice.proto.ReleaseBatchRequest;
+import io.sluice.proto.ReportSnapshotsRequest;
+import io.sluice.proto.ReportSnapshotsResponse;
+import io.sluice.proto.SnapshotWritten;
 import io.sluice.proto.TaskRequest;
 import io.sluice.runtime.Clock;
 import io.sluice.runtime.TaskService;
@@ -114,6 +117,20 @@ final class RemoteTaskService implements TaskService {
   public void release(long batchMs) {
     ReleaseBatchRequest request = ReleaseBatchRequest.newBuilder().setBatchTimeMs(batchMs).build();
     pool.snapshot().forEach(e -> e.stub().releaseBatch(request));
+  }
+
+  @Override
+  public List<SnapshotWritten> reportSnapshots(long epoch) throws Exception {
+    ReportSnapshotsRequest request = ReportSnapshotsRequest.newBuilder().setEpoch(epoch).build();
+    List<ListenableFuture<ReportSnapshotsResponse>> answers = new ArrayList<>();
+    for (ExecutorPool.Executor e : pool.snapshot()) {
+      answers.add(e.stub().withDeadlineAfter(taskTimeoutMs, TimeUnit.MILLISECONDS).reportSnapshots(request));
+    }
+    List<SnapshotWritten> reports = new ArrayList<>();
+    for (ReportSnapshotsResponse answer : Futures.allAsList(answers).get()) {
+      reports.addAll(answer.getSnapshotsList());
+    }
+    return reports;
   }
 
   /** A task that failed on an executor. */

@@ -9,6 +9,7 @@ import io.sluice.checkpoint.MetadataStore;
 import io.sluice.graph.GraphBuilder;
 import io.sluice.graph.SettingKeys;
 import io.sluice.graph.StreamGraph;
+import io.sluice.proto.SnapshotWritten;
 import io.sluice.proto.TaskRequest;
 import io.sluice.runtime.BatchListener;
 import io.sluice.runtime.JobDriver;
@@ -18,6 +19,7 @@ import io.sluice.runtime.ShuffleFetcher;
 import io.sluice.runtime.ShuffleStore;
 import io.sluice.runtime.TaskRunner;
 import io.sluice.runtime.TaskService;
+import io.sluice.state.BackgroundSnapshots;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.util.ArrayList;
@@ -103,13 +105,17 @@ public final class LocalRunner implements AutoCloseable {
    * Stops the job as {@code sluice stop} does: with {@code stopGracefully}, first runs and commits
    * every batch that was planned but not completed (as after resuming from a checkpoint with
    * pending batches), so the checkpoint ends with none; without it, they stay in the checkpoint
-   * for the next run. No batch runs after a stop.
+   * for the next run. Either way the snapshots taken in the last batch are recorded in the
+   * checkpoint, so the next run starts from them. No batch runs after a stop.
    */
   public void stop(boolean stopGracefully) throws Exception {
     if (stopGracefully && !stopped) {
       while (driver.hasPlannedBatches()) {
         runBatches(1);
       }
+    }
+    if (!stopped) {
+      driver.recordLastSnapshots();
     }
     stopped = true;
   }
@@ -124,6 +130,11 @@ public final class LocalRunner implements AutoCloseable {
 
   public long batchesCompleted() {
     return driver.batchesCompleted();
+  }
+
+  /** Batches this run replayed to rebuild its state from the snapshots in the checkpoint. */
+  public long batchesReplayed() {
+    return driver.batchesReplayed();
   }
 
   public long startTimeMs() {
@@ -162,6 +173,12 @@ public final class LocalRunner implements AutoCloseable {
     @Override
     public void release(long batchMs) {
       shuffle.release(batchMs);
+    }
+
+    @Override
+    public List<SnapshotWritten> reportSnapshots(long epoch) throws InterruptedException {
+      return runner.stateStores().snapshots().awaitAllUnreported().stream()
+          .map(BackgroundSnapshots.Outcome::report).toList();
     }
   }
 }

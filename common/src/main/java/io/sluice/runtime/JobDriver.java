@@ -272,6 +272,31 @@ public final class JobDriver {
   }
 
   /**
+   * Before a stop (not a kill): records in the checkpoint the snapshots the last batch took, which
+   * the executors write in the background and the next batch's tasks would have reported. Without
+   * them the next start would restore the snapshots before and replay up to a checkpoint interval
+   * of batches. Failing to collect them costs only that replay, so it is logged, not thrown.
+   */
+  public void recordLastSnapshots() throws Exception {
+    if (!state.awaitsReports()) {
+      return;
+    }
+    List<SnapshotWritten> reports;
+    try {
+      reports = tasks.reportSnapshots(epoch);
+    } catch (Exception e) {
+      LOG.warn("Application {}: the snapshots of batch {} are not recorded, and the next start replays from the "
+          + "snapshots before them: {}", env.applicationId(), lastCompletedMs, e.toString());
+      return;
+    }
+    if (state.lastReports(reports)) {
+      LOG.info("Application {}: recorded the snapshots of batch {} ({} files)", env.applicationId(), lastCompletedMs,
+          reports.size());
+    }
+    writeMetadata();
+  }
+
+  /**
    * Runs a batch, and after a failure runs it again with the same input, up to the configured
    * number of retries: lost executors are replaced and the state comes back from the snapshots
    * plus replay. When every run failed the failure is recorded in the checkpoint and thrown.

@@ -27,8 +27,13 @@ public final class ShuffleStore {
       this.chunks = List.copyOf(chunks);
     }
 
-    synchronized void addReader() {
+    /** False when the block was dropped meanwhile: its arrays may already hold another block. */
+    synchronized boolean addReader() {
+      if (dropped) {
+        return false;
+      }
       readers++;
+      return true;
     }
 
     synchronized void removeReader() {
@@ -71,15 +76,14 @@ public final class ShuffleStore {
 
   /**
    * The blocks of several map tasks, in the order of {@code taskIds}, held until the returned input
-   * is closed; a task that wrote nothing for the partition has no chunks.
+   * is closed; a task that wrote nothing for the partition, or whose batch was released, has no chunks.
    */
   public ShuffleInput read(long batchMs, String nodeId, List<String> taskIds, int partition) {
     List<ShuffleChunk> chunks = new ArrayList<>();
     List<Block> held = new ArrayList<>();
     for (String taskId : taskIds) {
       Block block = blocks.get(new BlockId(batchMs, nodeId, taskId, partition));
-      if (block != null) {
-        block.addReader();
+      if (block != null && block.addReader()) {
         held.add(block);
         chunks.addAll(block.chunks);
       }

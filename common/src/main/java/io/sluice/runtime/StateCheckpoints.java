@@ -195,6 +195,38 @@ final class StateCheckpoints {
    */
   void completed(BatchRecord batch, List<SnapshotWritten> reports, boolean replay) {
     stateVersionMs = batch.getBatchTimeMs();
+    takeReports(reports);
+    if (awaited != null && !settle(awaited) && asked != null) {
+      asked.doomed = asked.asked.values().stream().anyMatch(a -> !a.full());
+    }
+    awaited = asked != null && asked.batchMs == batch.getBatchTimeMs() ? asked : null;
+    asked = null;
+    if (!replay && hasState()) {
+      replayLog.add(batch);
+    }
+    dropReplayedBySnapshots();
+  }
+
+  /** Whether the last completed batch took snapshots that no task has reported yet. */
+  boolean awaitsReports() {
+    return awaited != null;
+  }
+
+  /**
+   * Records the snapshot files of the last completed batch, collected from the executors when the
+   * driver stops instead of from the next batch's tasks: the round enters the chains if every
+   * partition's file is there, and the next start resumes from it instead of replaying up to a
+   * checkpoint interval of batches. Returns whether the round entered the chains.
+   */
+  boolean lastReports(List<SnapshotWritten> reports) {
+    takeReports(reports);
+    boolean settled = awaited != null && settle(awaited);
+    awaited = null;
+    dropReplayedBySnapshots();
+    return settled;
+  }
+
+  private void takeReports(List<SnapshotWritten> reports) {
     for (SnapshotWritten s : reports) {
       PartitionId id = new PartitionId(s.getNodeId(), s.getPartition());
       Asked expected = awaited == null ? null : awaited.asked.get(id);
@@ -205,14 +237,9 @@ final class StateCheckpoints {
         newlyRetired.add(s.getPath());
       }
     }
-    if (awaited != null && !settle(awaited) && asked != null) {
-      asked.doomed = asked.asked.values().stream().anyMatch(a -> !a.full());
-    }
-    awaited = asked != null && asked.batchMs == batch.getBatchTimeMs() ? asked : null;
-    asked = null;
-    if (!replay && hasState()) {
-      replayLog.add(batch);
-    }
+  }
+
+  private void dropReplayedBySnapshots() {
     long snapshotMs = snapshotBatchMs();
     replayLog.removeIf(b -> b.getBatchTimeMs() <= snapshotMs);
   }

@@ -168,21 +168,12 @@ final class StatefulUpdate {
       }
       out.main().finish();
       List<SnapshotWritten> reports = new ArrayList<>();
-      stores.snapshots().awaitUnreported(node.id(), partition).ifPresent(o -> reports.add(report(o)));
+      stores.snapshots().awaitUnreported(node.id(), partition).ifPresent(o -> reports.add(o.report()));
       if (request != null) {
         stores.snapshots().write(request, snapshot, conf);
       }
       return reports;
     }
-  }
-
-  private static SnapshotWritten report(BackgroundSnapshots.Outcome outcome) {
-    BackgroundSnapshots.Request t = outcome.request();
-    SnapshotWritten.Builder r = SnapshotWritten.newBuilder().setNodeId(t.nodeId()).setPartition(t.partition())
-        .setPath(t.path()).setFull(t.full()).setBatchTimeMs(t.batchMs()).setDeltaBaseBatchMs(t.deltaBaseMs())
-        .setError(outcome.error());
-    outcome.written().ifPresent(w -> r.setBytes(w.bytes()).setKeys(w.keys()));
-    return r.build();
   }
 
   /** Stands for a null value of a key whose values are combined while the batch is grouped. */

@@ -1,5 +1,6 @@
 package io.sluice.runtime;
 
+import io.sluice.proto.SnapshotWritten;
 import io.sluice.proto.TaskRequest;
 import io.sluice.proto.TaskResult;
 import java.util.List;
@@ -29,4 +30,10 @@ public interface TaskService {
 
   /** Lets every executor drop the shuffle data of batches up to {@code batchMs}. */
   void release(long batchMs);
+
+  /**
+   * Waits for the state snapshots the executors are writing, or wrote and have not reported, and
+   * returns them: the driver of epoch {@code epoch} stops, and no next task will report them.
+   */
+  List<SnapshotWritten> reportSnapshots(long epoch) throws Exception;
 }

@@ -1,6 +1,9 @@
 package io.sluice.state;
 
 import com.google.common.util.concurrent.ThreadFactoryBuilder;
+import io.sluice.proto.SnapshotWritten;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -31,7 +34,16 @@ public final class BackgroundSnapshots {
   public record Request(String nodeId, int partition, String path, long batchMs, boolean full, long deltaBaseMs) {}
 
   /** A snapshot after its write: {@code written} when the file holds it, else {@code error}. */
-  public record Outcome(Request request, Optional<SnapshotFiles.Written> written, String error) {}
+  public record Outcome(Request request, Optional<SnapshotFiles.Written> written, String error) {
+    /** The outcome as the driver gets it. */
+    public SnapshotWritten report() {
+      SnapshotWritten.Builder r = SnapshotWritten.newBuilder().setNodeId(request.nodeId())
+          .setPartition(request.partition()).setPath(request.path()).setFull(request.full())
+          .setBatchTimeMs(request.batchMs()).setDeltaBaseBatchMs(request.deltaBaseMs()).setError(error);
+      written.ifPresent(w -> r.setBytes(w.bytes()).setKeys(w.keys()));
+      return r.build();
+    }
+  }
 
   private record PartitionId(String nodeId, int partition) {}
 
@@ -67,6 +79,18 @@ public final class BackgroundSnapshots {
     } catch (ExecutionException e) {
       throw new IllegalStateException("the snapshot writer failed", e.getCause());
     }
+  }
+
+  /**
+   * Waits for the unreported snapshots of every partition and hands them over to be reported: for a
+   * driver that stops after a batch that took snapshots, since no next task will report them.
+   */
+  public List<Outcome> awaitAllUnreported() throws InterruptedException {
+    List<Outcome> outcomes = new ArrayList<>();
+    for (PartitionId id : List.copyOf(unreported.keySet())) {
+      awaitUnreported(id.nodeId(), id.partition()).ifPresent(outcomes::add);
+    }
+    return outcomes;
   }
 
   /**

@@ -159,6 +159,24 @@ class StatefulStreamTest {
   }
 
   @Test
+  void aStoppedJobRecordsTheSnapshotsOfItsLastBatchSoThatTheNextStartReplaysNothing() throws Exception {
+    try (LocalRunner job = LocalRunner.start(app(Duration.ofSeconds(3)), settings())) {
+      // Snapshots after batches 2 and 5: those of 5 are written after it, and no later batch reports them.
+      job.runBatches(6);
+      job.stop(false);
+    }
+    stateAfterBatch.clear();
+    try (LocalRunner job = LocalRunner.start(app(Duration.ofSeconds(3)), settings())) {
+      job.runBatches(2);
+      assertThat(job.batchesReplayed()).as("batches replayed onto the snapshots").isZero();
+    }
+    assertThat(stateAfterBatch.keySet()).containsExactlyInAnyOrder(6L, 7L);
+    for (long b = 6; b <= 7; b++) {
+      assertThat(stateAfterBatch.get(b)).as("state after batch " + b).isEqualTo(reference(b));
+    }
+  }
+
+  @Test
   void snapshotsThatCannotBeWrittenCostOnlyAReplayAndLaterOnesTakeOver() throws Exception {
     // A file where partition 0's snapshot directory should be: its snapshots cannot be written.
     Path blocked = tmp.resolve("cp/state/running-counts/0");

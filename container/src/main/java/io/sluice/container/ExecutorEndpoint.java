@@ -11,6 +11,8 @@ import io.sluice.proto.FetchShuffleResponse;
 import io.sluice.proto.HeldState;
 import io.sluice.proto.ReleaseBatchRequest;
 import io.sluice.proto.ReleaseBatchResponse;
+import io.sluice.proto.ReportSnapshotsRequest;
+import io.sluice.proto.ReportSnapshotsResponse;
 import io.sluice.proto.TaskRequest;
 import io.sluice.proto.TaskResult;
 import io.sluice.runtime.ShuffleChunk;
@@ -134,6 +136,22 @@ final class ExecutorEndpoint extends ExecutorServiceGrpc.ExecutorServiceImplBase
       out.onNext(response.build());
     }
     out.onCompleted();
+  }
+
+  @Override
+  public void reportSnapshots(ReportSnapshotsRequest request, StreamObserver<ReportSnapshotsResponse> out) {
+    if (refusedAsOlder(request.getEpoch(), "snapshot report", out)) {
+      return;
+    }
+    try {
+      ReportSnapshotsResponse.Builder response = ReportSnapshotsResponse.newBuilder();
+      runner.stateStores().snapshots().awaitAllUnreported().forEach(o -> response.addSnapshots(o.report()));
+      out.onNext(response.build());
+      out.onCompleted();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      out.onError(Status.CANCELLED.withDescription("interrupted").asRuntimeException());
+    }
   }
 
   @Override

@@ -87,11 +87,16 @@ public final class BytesOutput extends OutputStream implements DataOutput {
 
   @Override
   public void writeInt(int v) {
-    int at = reserve(4);
-    bytes[at] = (byte) (v >>> 24);
-    bytes[at + 1] = (byte) (v >>> 16);
-    bytes[at + 2] = (byte) (v >>> 8);
-    bytes[at + 3] = (byte) v;
+    int at = reserve(4); // may replace the array, so it is read after
+    putInt(bytes, at, v);
+  }
+
+  /** Writes {@code v} big-endian, as {@link #writeInt} does, into {@code target} at {@code offset}. */
+  static void putInt(byte[] target, int offset, int v) {
+    target[offset] = (byte) (v >>> 24);
+    target[offset + 1] = (byte) (v >>> 16);
+    target[offset + 2] = (byte) (v >>> 8);
+    target[offset + 3] = (byte) v;
   }
 
   @Override

@@ -34,10 +34,7 @@ public final class ChunkEncoder {
    */
   public int copyChunkTo(byte[] target, int offset) {
     int size = buffer.size();
-    target[offset] = (byte) (size >>> 24);
-    target[offset + 1] = (byte) (size >>> 16);
-    target[offset + 2] = (byte) (size >>> 8);
-    target[offset + 3] = (byte) size;
+    BytesOutput.putInt(target, offset, size);
     System.arraycopy(buffer.array(), 0, target, offset + 4, size);
     return offset + 4 + size;
   }

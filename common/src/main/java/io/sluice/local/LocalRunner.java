@@ -19,7 +19,6 @@ import io.sluice.runtime.ShuffleFetcher;
 import io.sluice.runtime.ShuffleStore;
 import io.sluice.runtime.TaskRunner;
 import io.sluice.runtime.TaskService;
-import io.sluice.state.BackgroundSnapshots;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.util.ArrayList;
@@ -109,14 +108,15 @@ public final class LocalRunner implements AutoCloseable {
    * checkpoint, so the next run starts from them. No batch runs after a stop.
    */
   public void stop(boolean stopGracefully) throws Exception {
-    if (stopGracefully && !stopped) {
+    if (stopped) {
+      return;
+    }
+    if (stopGracefully) {
       while (driver.hasPlannedBatches()) {
         runBatches(1);
       }
     }
-    if (!stopped) {
-      driver.recordLastSnapshots();
-    }
+    driver.recordLastSnapshots();
     stopped = true;
   }
 
@@ -177,8 +177,7 @@ public final class LocalRunner implements AutoCloseable {
 
     @Override
     public List<SnapshotWritten> reportSnapshots(long epoch) throws InterruptedException {
-      return runner.stateStores().snapshots().awaitAllUnreported().stream()
-          .map(BackgroundSnapshots.Outcome::report).toList();
+      return runner.stateStores().snapshots().awaitAllUnreported();
     }
   }
 }

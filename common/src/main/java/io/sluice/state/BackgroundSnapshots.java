@@ -85,12 +85,12 @@ public final class BackgroundSnapshots {
    * Waits for the unreported snapshots of every partition and hands them over to be reported: for a
    * driver that stops after a batch that took snapshots, since no next task will report them.
    */
-  public List<Outcome> awaitAllUnreported() throws InterruptedException {
-    List<Outcome> outcomes = new ArrayList<>();
+  public List<SnapshotWritten> awaitAllUnreported() throws InterruptedException {
+    List<SnapshotWritten> reports = new ArrayList<>();
     for (PartitionId id : List.copyOf(unreported.keySet())) {
-      awaitUnreported(id.nodeId(), id.partition()).ifPresent(outcomes::add);
+      awaitUnreported(id.nodeId(), id.partition()).ifPresent(o -> reports.add(o.report()));
     }
-    return outcomes;
+    return reports;
   }
 
   /**

@@ -170,10 +170,9 @@ public final class SnapshotFiles {
         RecordCodecs.writeChunk(out, snapshot.keys[i], snapshot.keys[i].length);
         if (snapshot.states[i] instanceof Encoded encoded) {
           RecordCodecs.writeChunk(out, encoded.bytes(), encoded.bytes().length);
-        } else if (snapshot.states[i] == IN_LONGS) {
-          values.encode(snapshot.stateCodec, snapshot.longs[i], snapshot.operatorId).writeTo(out);
         } else {
-          values.encode(snapshot.stateCodec, snapshot.states[i], snapshot.operatorId).writeTo(out);
+          Object state = snapshot.states[i] == IN_LONGS ? (Object) snapshot.longs[i] : snapshot.states[i];
+          values.encode(snapshot.stateCodec, state, snapshot.operatorId).writeTo(out);
         }
         if (out.size() >= STAGING_BYTES) {
           checked.write(out.array(), 0, out.size());

@@ -144,9 +144,8 @@ final class ExecutorEndpoint extends ExecutorServiceGrpc.ExecutorServiceImplBase
       return;
     }
     try {
-      ReportSnapshotsResponse.Builder response = ReportSnapshotsResponse.newBuilder();
-      runner.stateStores().snapshots().awaitAllUnreported().forEach(o -> response.addSnapshots(o.report()));
-      out.onNext(response.build());
+      out.onNext(ReportSnapshotsResponse.newBuilder()
+          .addAllSnapshots(runner.stateStores().snapshots().awaitAllUnreported()).build());
       out.onCompleted();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

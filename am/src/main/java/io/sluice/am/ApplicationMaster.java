@@ -16,6 +16,7 @@ import io.sluice.proto.AdoptRequest;
 import io.sluice.proto.AdoptResponse;
 import io.sluice.proto.ExecutorServiceGrpc;
 import io.sluice.proto.JobSpec;
+import io.sluice.proto.ExecutorDirectory;
 import io.sluice.proto.RegisterExecutorRequest;
 import io.sluice.proto.StatusResponse;
 import io.sluice.rpc.AppSecret;
@@ -92,8 +93,8 @@ final class ApplicationMaster {
 
   /** Runs the attempt to its end; a job error the user must fix unregisters the application as FAILED. */
   void run() throws Exception {
-    // Loading the application and HDFS's client overlaps with starting the RPC server and
-    // registering.
+    // Loading the application and reading what it resumes from overlaps with starting the RPC
+    // server and registering: after a kill, every part of this start is time without batches.
     CompletableFuture<Job> job = CompletableFuture.supplyAsync(this::loadJob);
     Server server = RpcChannels.startServer(0, setup.secret(), List.<BindableService>of(
         AmEndpoints.driver(pool, epoch::get), AmEndpoints.control(status, stop)));
@@ -136,8 +137,12 @@ final class ApplicationMaster {
     }
   }
 
-  /** The application's graph and its checkpoint directory, loaded before the driver starts. */
-  private record Job(StreamGraph graph, Path dir, FileSystem fs, MetadataStore store) {}
+  /**
+   * The application's graph, its checkpoint directory and what the driver resumes from there, and
+   * the executors the previous attempt recorded: all read before the driver starts.
+   */
+  private record Job(StreamGraph graph, Path dir, FileSystem fs, MetadataStore store, MetadataStore.Survey survey,
+      ExecutorDirectory previousExecutors) {}
 
   private Job loadJob() {
     try {
@@ -145,7 +150,8 @@ final class ApplicationMaster {
       Path dir = new Path(graph.checkpointDir().orElse(setup.spec().getStagingDir() + "/checkpoint"));
       FileSystem fs = dir.getFileSystem(setup.conf());
       MetadataStore store = new MetadataStore(fs, dir, graph.settings().getInt(SettingKeys.CHECKPOINT_RETAINED, 10));
-      return new Job(graph, dir, fs, store);
+      store.ensureWritable();
+      return new Job(graph, dir, fs, store, store.survey(LOG::warn), directory.read());
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -171,9 +177,9 @@ final class ApplicationMaster {
             graph.settings().getDuration(SettingKeys.TASK_TIMEOUT, Duration.ofMinutes(10)).millis(), setup.clock()),
         new JobDriver.Environment(appId, setup.spec().getAppClass(), setup.conf(), setup.clock(), this::batchCompleted,
             setup.spec().getMaxAttempts()));
-    // Connecting to the previous attempt's executors overlaps with reading the checkpoint.
-    Map<String, PreviousExecutor> candidates = connectToPreviousExecutors(previous);
-    driver.start();
+    // Channels to the previous attempt's executors connect while the driver takes its epoch.
+    Map<String, PreviousExecutor> candidates = connectToPreviousExecutors(previous, job.previousExecutors());
+    driver.start(job.survey());
     epoch.set(driver.epoch());
     status.updateAndGet(s -> s.toBuilder().setEpoch(driver.epoch()).setBatchesCompleted(driver.batchesCompleted())
         .setBatchIntervalMs(graph.batchInterval().millis()).setExecutors(setup.spec().getExecutors())
@@ -261,13 +267,14 @@ final class ApplicationMaster {
   private record PreviousExecutor(RegisterExecutorRequest registration, ManagedChannel channel) {}
 
   /** The previous attempt's executors that are still running, by container id, with channels connecting. */
-  private Map<String, PreviousExecutor> connectToPreviousExecutors(List<Container> previous) throws IOException {
+  private Map<String, PreviousExecutor> connectToPreviousExecutors(List<Container> previous,
+      ExecutorDirectory recorded) {
     if (previous.isEmpty()) {
       return Map.of();
     }
     Set<String> running = previous.stream().map(c -> c.getId().toString()).collect(Collectors.toSet());
     Map<String, PreviousExecutor> candidates = new HashMap<>();
-    for (RegisterExecutorRequest r : directory.read().getExecutorsList()) {
+    for (RegisterExecutorRequest r : recorded.getExecutorsList()) {
       if (running.contains(r.getContainerId()) && r.getSlot() < setup.spec().getExecutors()) {
         ManagedChannel channel = RpcChannels.channel(r.getHost() + ":" + r.getPort());
         channel.getState(true);

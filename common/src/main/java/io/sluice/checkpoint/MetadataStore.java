@@ -69,7 +69,10 @@ public final class MetadataStore {
   }
 
   /**
-   * Creates the directory if needed and proves it writable, or says why it is not.
+   * Creates the directory if needed and proves it writable, or says why it is not. The probe file
+   * gets a byte, synced as {@link #write} syncs, so that a file system that takes names but cannot
+   * store data (HDFS without a live DataNode) fails here, and so that the first metadata file of a
+   * restarted driver does not pay for setting up the client's write path.
    *
    * @return whether the directory was created by this call
    */
@@ -78,8 +81,12 @@ public final class MetadataStore {
     try {
       boolean created = !fs.exists(dir);
       fs.mkdirs(dir);
-      fs.create(probe, true).close();
+      try (FSDataOutputStream out = fs.create(probe, true)) {
+        out.write(0);
+        out.hsync();
+      }
       fs.delete(probe, false);
+      fileContext();
       return created;
     } catch (IOException e) {
       throw new SluiceException("checkpoint directory " + dir + " is not writable (" + firstLine(e)
@@ -140,7 +147,11 @@ public final class MetadataStore {
   /** The highest sequence number among the files, damaged ones included; 0 when there are none. */
   public long highestSequence() throws IOException {
     List<Path> files = list();
-    return files.isEmpty() ? 0 : Long.parseLong(files.get(0).getName().substring(FILE_PREFIX.length()));
+    return files.isEmpty() ? 0 : sequenceOf(files.get(0));
+  }
+
+  private static long sequenceOf(Path file) {
+    return Long.parseLong(file.getName().substring(FILE_PREFIX.length()));
   }
 
   /** Metadata files, newest first. */
@@ -159,38 +170,51 @@ public final class MetadataStore {
    * valid this throws rather than let a job silently start fresh.
    */
   public Optional<Loaded> readNewestValid(Consumer<String> warnings) throws IOException {
-    List<Path> files = list();
-    List<String> problems = new ArrayList<>();
-    for (Path p : files) {
-      try {
-        return Optional.of(new Loaded(p, read(p)));
-      } catch (CorruptCheckpointException e) {
-        String problem = "metadata checkpoint " + p + " is unusable (" + e.getMessage() + "); trying the previous one";
-        warnings.accept(problem);
-        problems.add(e.getMessage());
-      }
-    }
-    if (!files.isEmpty()) {
-      throw new SluiceException("no valid metadata checkpoint in " + dir + " (" + files.size()
-          + " files, all damaged: " + problems.get(0) + "); restore the directory or start with a new one");
-    }
-    return Optional.empty();
+    return survey(warnings, false).newest();
   }
 
   /**
-   * The highest epoch in any readable metadata file. The newest file need not hold it: a zombie
-   * driver can write after a newer one, and a new epoch must be above both.
+   * What a starting driver reads from the directory: the newest valid file (as {@link
+   * #readNewestValid}), and the highest epoch and sequence number of any file. The newest file need
+   * not hold the highest epoch: a zombie driver can write after a newer one, and a new epoch must be
+   * above both.
    */
-  public long highestEpoch() throws IOException {
-    long highest = 0;
-    for (Path p : list()) {
+  public record Survey(Optional<Loaded> newest, long highestEpoch, long highestSequence) {}
+
+  /** Reads the directory for a starting driver, listing it once and each file once. */
+  public Survey survey(Consumer<String> warnings) throws IOException {
+    return survey(warnings, true);
+  }
+
+  /** With {@code wholeDirectory} false, stops at the newest valid file (then the highest epoch is not known). */
+  private Survey survey(Consumer<String> warnings, boolean wholeDirectory) throws IOException {
+    List<Path> files = list();
+    Loaded newest = null;
+    long highestEpoch = 0;
+    List<String> problems = new ArrayList<>();
+    for (Path p : files) {
       try {
-        highest = Math.max(highest, read(p).getEpoch());
+        MetadataCheckpoint checkpoint = read(p);
+        if (newest == null) {
+          newest = new Loaded(p, checkpoint);
+        }
+        highestEpoch = Math.max(highestEpoch, checkpoint.getEpoch());
       } catch (CorruptCheckpointException e) {
-        // Damaged files are reported by readNewestValid; they cannot hold a usable epoch.
+        // Damaged files behind the newest valid one cannot hold a usable epoch, and are not read from.
+        if (newest == null) {
+          warnings.accept("metadata checkpoint " + p + " is unusable (" + e.getMessage() + "); trying the previous one");
+          problems.add(e.getMessage());
+        }
+      }
+      if (newest != null && !wholeDirectory) {
+        break;
       }
     }
-    return highest;
+    if (newest == null && !files.isEmpty()) {
+      throw new SluiceException("no valid metadata checkpoint in " + dir + " (" + files.size()
+          + " files, all damaged: " + problems.get(0) + "); restore the directory or start with a new one");
+    }
+    return new Survey(Optional.ofNullable(newest), highestEpoch, files.isEmpty() ? 0 : sequenceOf(files.get(0)));
   }
 
   /** Reads and verifies one metadata file. */

@@ -95,9 +95,17 @@ public final class JobDriver {
    */
   public void start() throws Exception {
     store.ensureWritable();
-    Optional<MetadataStore.Loaded> loaded = store.readNewestValid(LOG::warn);
+    start(store.survey(LOG::warn));
+  }
+
+  /**
+   * As {@link #start()}, from a survey of the checkpoint directory taken after {@link
+   * MetadataStore#ensureWritable()}; an AM takes both while it registers with YARN.
+   */
+  public void start(MetadataStore.Survey survey) throws Exception {
+    Optional<MetadataStore.Loaded> loaded = survey.newest();
     if (loaded.isPresent()) {
-      resume(loaded.get());
+      resume(loaded.get(), survey);
     } else {
       startClock();
       clockPending = true;
@@ -108,7 +116,7 @@ public final class JobDriver {
     writeMetadata();
   }
 
-  private void resume(MetadataStore.Loaded loaded) throws java.io.IOException {
+  private void resume(MetadataStore.Loaded loaded, MetadataStore.Survey survey) throws java.io.IOException {
     MetadataCheckpoint cp = loaded.checkpoint();
     // A restart of the same application resets nothing, whatever its settings say.
     boolean newSubmission = !cp.getApplicationId().equals(env.applicationId())
@@ -122,12 +130,12 @@ public final class JobDriver {
       LOG.warn("Application {}: the state of {} starts empty, not from the checkpoint", env.applicationId(),
           startingEmpty);
     }
-    epoch = Math.max(cp.getEpoch(), store.highestEpoch()) + 1;
+    epoch = Math.max(cp.getEpoch(), survey.highestEpoch()) + 1;
     startTimeMs = cp.getStartTimeMs();
     lastCompletedMs = cp.getLastCompletedBatchMs();
     batchesCompleted = cp.getBatchesCompleted();
     // Above any damaged newer file too, which stays for inspection.
-    sequence = Math.max(cp.getSequence(), store.highestSequence());
+    sequence = Math.max(cp.getSequence(), survey.highestSequence());
     pending.addAll(cp.getPendingBatchesList());
     recent.addAll(cp.getRecentBatchesList());
     List<String> dropped = graph.accumulators().restore(cp.getAccumulatorsList());

@@ -55,7 +55,10 @@ class MetadataStoreTest {
     assertThatThrownBy(() -> store.write(checkpoint(4).toBuilder().setEpoch(2).build()))
         .isInstanceOf(MetadataStore.SequenceTakenException.class).hasMessageContaining(MetadataStore.fileName(4));
     assertThat(store.read(store.list().get(0)).getEpoch()).isEqualTo(1);
-    assertThat(store.highestEpoch()).as("the newest file has epoch 1, an older one 2").isEqualTo(2);
+    MetadataStore.Survey survey = store.survey(warnings::add);
+    assertThat(survey.highestEpoch()).as("the newest file has epoch 1, an older one 2").isEqualTo(2);
+    assertThat(survey.highestSequence()).isEqualTo(4);
+    assertThat(survey.newest().orElseThrow().checkpoint().getSequence()).isEqualTo(4);
     try (var files = Files.list(tmp)) {
       assertThat(files.map(p -> p.getFileName().toString())).allMatch(n -> n.startsWith("metadata-"));
     }

@@ -14,11 +14,9 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BiFunction;
 
 /**
  * How a shuffle operator splits its input records into keys and values, combines values, and
@@ -41,8 +39,6 @@ final class ShuffleOperator {
   private final Codec<Object> valueCodec;
   /** Null for groupByKey, which keeps every value. */
   private final ReduceFunction<Object> combiner;
-  /** {@link #combine} as a function, made once: a method reference per record would allocate. */
-  private final BiFunction<Object, Object, Object> combineFunction = this::combine;
 
   @SuppressWarnings("unchecked")
   ShuffleOperator(OperatorNode node) {
@@ -131,31 +127,30 @@ final class ShuffleOperator {
    */
   Emitter writer(ShuffleStore store, long batchMs, String taskId, Runnable onWritten) {
     return new Emitter() {
-      private final Map<Object, Object> combined = new HashMap<>();
+      /** Null once combining stopped, and for a shuffle that keeps every value. */
+      private CombiningTable combined = combiner == null ? null : new CombiningTable(combiner);
       private final BlockWriter blocks = new BlockWriter(store.buffers());
-      private boolean combining = combiner != null;
       private long records;
 
       @Override
       public void emit(Object record) throws Exception {
         Object key = keyOf(record);
         Object value = valueOf(record);
-        if (!combining) {
+        if (combined == null) {
           blocks.append(key, value);
           return;
         }
-        combineInto(combined, key, value);
+        combined.add(key, value);
         if (++records == COMBINE_PROBE_RECORDS && combined.size() > records * COMBINE_MAX_DISTINCT_RATIO) {
           writeCombined();
-          combining = false;
+          combined = null;
         }
       }
 
-      private void writeCombined() {
-        for (Map.Entry<Object, Object> e : combined.entrySet()) {
-          blocks.append(e.getKey(), e.getValue());
+      private void writeCombined() throws Exception {
+        if (combined != null) {
+          combined.forEach(blocks::append);
         }
-        combined.clear();
       }
 
       @Override
@@ -170,34 +165,6 @@ final class ShuffleOperator {
         onWritten.run();
       }
     };
-  }
-
-  /** Combines {@code value} into {@code key}'s value with one lookup (this runs once per record). */
-  private <K> void combineInto(Map<K, Object> values, K key, Object value) throws Exception {
-    try {
-      values.merge(key, value, combineFunction);
-    } catch (CombineFailedException e) {
-      throw (Exception) e.getCause();
-    }
-  }
-
-  private Object combine(Object previous, Object value) {
-    try {
-      return combiner.apply(previous, value);
-    } catch (RuntimeException e) {
-      throw e;
-    } catch (Exception e) {
-      throw new CombineFailedException(e);
-    }
-  }
-
-  /** Carries a user combiner's checked exception through {@link Map#merge}. */
-  private static final class CombineFailedException extends RuntimeException {
-    private static final long serialVersionUID = 1L;
-
-    CombineFailedException(Exception cause) {
-      super(cause);
-    }
   }
 
   /**
@@ -298,7 +265,8 @@ final class ShuffleOperator {
         List<Object> values = (List<Object>) merged.computeIfAbsent(key, k -> new ArrayList<>());
         values.add(value);
       } else {
-        combineInto(merged, key, value);
+        Object previous = merged.get(key);
+        merged.put(key, previous != null || merged.containsKey(key) ? combiner.apply(previous, value) : value);
       }
     });
     return merged;

@@ -40,6 +40,11 @@ final class ExecutorEndpoint extends ExecutorServiceGrpc.ExecutorServiceImplBase
   private static final Logger LOG = LoggerFactory.getLogger(ExecutorEndpoint.class);
 
   private static final long ADOPTION_WAIT_SECONDS = 10;
+  /**
+   * A shuffle fetch's messages carry about this many bytes of chunks: enough that the cost per
+   * message vanishes, little enough that sending, receiving and copying them overlap.
+   */
+  private static final long FETCH_MESSAGE_BYTES = 1 << 20;
 
   private final String executorId;
   private final TaskRunner runner;
@@ -126,14 +131,23 @@ final class ExecutorEndpoint extends ExecutorServiceGrpc.ExecutorServiceImplBase
   @Override
   public void fetchShuffle(FetchShuffleRequest request, StreamObserver<FetchShuffleResponse> out) {
     // The stored chunks are never changed, so they are sent without a copy. gRPC copies them into
-    // its own buffers in onNext, so the blocks are held until then only.
+    // its own buffers in onNext, so the blocks are held until the last one only.
     try (ShuffleInput blocks = shuffle.read(request.getBatchTimeMs(), request.getNodeId(), request.getTaskIdsList(),
         request.getPartition())) {
       FetchShuffleResponse.Builder response = FetchShuffleResponse.newBuilder();
+      long bytes = 0;
       for (ShuffleChunk chunk : blocks.chunks()) {
         response.addBlocks(UnsafeByteOperations.unsafeWrap(chunk.bytes(), 0, chunk.length()));
+        bytes += chunk.length();
+        if (bytes >= FETCH_MESSAGE_BYTES) {
+          out.onNext(response.build());
+          response.clear();
+          bytes = 0;
+        }
       }
-      out.onNext(response.build());
+      if (response.getBlocksCount() > 0) {
+        out.onNext(response.build());
+      }
     }
     out.onCompleted();
   }

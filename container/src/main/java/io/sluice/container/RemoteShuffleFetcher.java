@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.sluice.proto.ExecutorServiceGrpc;
 import io.sluice.proto.FetchShuffleRequest;
+import io.sluice.proto.FetchShuffleResponse;
 import io.sluice.proto.MapOutputLocation;
 import io.sluice.rpc.AppSecret;
 import io.sluice.rpc.RpcChannels;
@@ -13,6 +14,7 @@ import io.sluice.runtime.ShuffleFetcher;
 import io.sluice.runtime.ShuffleInput;
 import io.sluice.runtime.ShuffleStore;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -59,12 +61,15 @@ final class RemoteShuffleFetcher implements ShuffleFetcher, AutoCloseable {
         }
         var stub = ExecutorServiceGrpc.newBlockingStub(channels.computeIfAbsent(l.getExecutorAddress(), RpcChannels::channel))
             .withCallCredentials(secret.callCredentials());
-        for (ByteString block : stub.fetchShuffle(FetchShuffleRequest.newBuilder().setBatchTimeMs(batchMs)
-            .setNodeId(nodeId).setPartition(partition).addAllTaskIds(l.getTaskIdsList()).build()).getBlocksList()) {
-          byte[] copy = buffers.take(block.size());
-          copies.add(copy);
-          block.copyTo(copy, 0);
-          chunks.add(new ShuffleChunk(copy, block.size()));
+        Iterator<FetchShuffleResponse> responses = stub.fetchShuffle(FetchShuffleRequest.newBuilder()
+            .setBatchTimeMs(batchMs).setNodeId(nodeId).setPartition(partition).addAllTaskIds(l.getTaskIdsList()).build());
+        while (responses.hasNext()) {
+          for (ByteString block : responses.next().getBlocksList()) {
+            byte[] copy = buffers.take(block.size());
+            copies.add(copy);
+            block.copyTo(copy, 0);
+            chunks.add(new ShuffleChunk(copy, block.size()));
+          }
         }
       }
       return input;

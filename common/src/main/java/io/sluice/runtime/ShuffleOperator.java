@@ -231,7 +231,7 @@ final class ShuffleOperator {
   }
 
   /** The reduce side: merges the blocks of every map task by key and emits the output records. */
-  void read(List<ShuffleChunk> blocks, Emitter out) throws Exception {
+  void read(Iterable<ShuffleChunk> blocks, Emitter out) throws Exception {
     Map<ByteBuffer, Object> merged = merge(blocks);
     if (merged.isEmpty() && node.kind() == io.sluice.graph.OperatorKind.COUNT) {
       out.emit(0L);
@@ -256,7 +256,7 @@ final class ShuffleOperator {
   }
 
   /** Values of each key across the blocks: combined, or as a list where there is no combiner. */
-  Map<ByteBuffer, Object> merge(List<ShuffleChunk> blocks) throws Exception {
+  Map<ByteBuffer, Object> merge(Iterable<ShuffleChunk> blocks) throws Exception {
     Map<ByteBuffer, Object> merged = new LinkedHashMap<>();
     forEachRecord(blocks, (bytes, keyOffset, keyLength, value) -> {
       ByteBuffer key = ByteBuffer.wrap(Arrays.copyOfRange(bytes, keyOffset, keyOffset + keyLength));
@@ -292,7 +292,7 @@ final class ShuffleOperator {
   }
 
   /** Reads the blocks' (key, value) records in order, without grouping them or copying their keys. */
-  void forEachRecord(List<ShuffleChunk> blocks, RecordVisitor visitor) throws Exception {
+  void forEachRecord(Iterable<ShuffleChunk> blocks, RecordVisitor visitor) throws Exception {
     for (ShuffleChunk chunk : blocks) {
       byte[] block = chunk.bytes();
       BytesInput in = new BytesInput(block, chunk.length());

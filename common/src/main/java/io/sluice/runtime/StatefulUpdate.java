@@ -77,7 +77,7 @@ final class StatefulUpdate {
    * this operator's own shuffle or, when {@code fusedInto} is not null, by the parent shuffle whose
    * reduce task it runs in; returns the partition's snapshots written since its last task.
    */
-  List<SnapshotWritten> runOnBlocks(List<ShuffleChunk> blocks, ShuffleOperator fusedInto, int partition, BatchInfo batch,
+  List<SnapshotWritten> runOnBlocks(Iterable<ShuffleChunk> blocks, ShuffleOperator fusedInto, int partition, BatchInfo batch,
       StateAccess access, StateStores stores, Configuration conf, Outputs out) throws Exception {
     ShuffleOperator grouping = fusedInto == null ? shuffle : fusedInto;
     if (node.kind() == OperatorKind.UPDATE_STATE_BY_KEY) {
@@ -190,7 +190,7 @@ final class StatefulUpdate {
    * at a time, so that the cache misses of a large partition overlap.
    */
   @SuppressWarnings("unchecked")
-  private void updateFromRecords(PartitionState state, List<ShuffleChunk> blocks, ShuffleOperator grouping)
+  private void updateFromRecords(PartitionState state, Iterable<ShuffleChunk> blocks, ShuffleOperator grouping)
       throws Exception {
     UpdateFunction<Object, Object> f = (UpdateFunction<Object, Object>) node.function();
     RecordGrouper grouper = new RecordGrouper(state, grouping);

@@ -105,7 +105,7 @@ public final class TaskRunner {
     OperatorNode root = graph.node(read.getNodeId());
     long batchMs = ctx.batch().time().millis();
     try (ShuffleInput input = fetcher.fetch(batchMs, read.getNodeId(), read.getPartition(), read.getMapOutputsList())) {
-      List<ShuffleChunk> blocks = input.chunks();
+      Iterable<ShuffleChunk> blocks = input.chunks();
       Pipeline pipeline = new Pipeline(graph, root, ctx);
       if (root.kind().isStateful()) {
         new StatefulUpdate(root).runOnBlocks(blocks, null, read.getPartition(), ctx.batch(), state, stateStores,

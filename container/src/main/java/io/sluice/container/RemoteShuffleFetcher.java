@@ -1,7 +1,13 @@
 package io.sluice.container;
 
 import com.google.protobuf.ByteString;
+import com.google.common.collect.AbstractIterator;
+import com.google.common.collect.Iterables;
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
 import io.sluice.proto.ExecutorServiceGrpc;
 import io.sluice.proto.FetchShuffleRequest;
 import io.sluice.proto.FetchShuffleResponse;
@@ -17,7 +23,9 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
 
 /** Reads map output from this executor's own store, or over RPC from the peer that holds it. */
 final class RemoteShuffleFetcher implements ShuffleFetcher, AutoCloseable {
@@ -38,44 +46,130 @@ final class RemoteShuffleFetcher implements ShuffleFetcher, AutoCloseable {
   }
 
   /**
-   * Blocks held here are read in place; those of peers are copied into arrays of this executor's
-   * {@link ShuffleBuffers}, which take them back when the input is closed.
+   * Blocks held here are read in place; each peer's fetch starts at once and streams its chunks in,
+   * copied as they arrive into arrays of this executor's {@link ShuffleBuffers}, which take them
+   * back when the input is closed. The chunks are read in the order of {@code locations}, as they
+   * arrive: reading a peer's first chunks overlaps with the transfer of the rest.
    */
   @Override
   public ShuffleInput fetch(long batchMs, String nodeId, int partition, List<MapOutputLocation> locations) {
-    List<ShuffleChunk> chunks = new ArrayList<>();
+    List<Iterable<ShuffleChunk>> inOrder = new ArrayList<>();
     List<ShuffleInput> held = new ArrayList<>();
-    List<byte[]> copies = new ArrayList<>();
-    ShuffleBuffers buffers = local.buffers();
-    ShuffleInput input = new ShuffleInput(chunks, () -> {
+    List<PeerBlocks> fromPeers = new ArrayList<>();
+    ShuffleInput input = new ShuffleInput(Iterables.concat(inOrder), () -> {
       held.forEach(ShuffleInput::close);
-      copies.forEach(buffers::give);
+      fromPeers.forEach(PeerBlocks::close);
     });
     try {
       for (MapOutputLocation l : locations) {
         if (l.getExecutorAddress().equals(selfAddress)) {
           ShuffleInput own = local.read(batchMs, nodeId, l.getTaskIdsList(), partition);
           held.add(own);
-          chunks.addAll(own.chunks());
+          inOrder.add(own.chunks());
           continue;
         }
-        var stub = ExecutorServiceGrpc.newBlockingStub(channels.computeIfAbsent(l.getExecutorAddress(), RpcChannels::channel))
-            .withCallCredentials(secret.callCredentials());
-        Iterator<FetchShuffleResponse> responses = stub.fetchShuffle(FetchShuffleRequest.newBuilder()
-            .setBatchTimeMs(batchMs).setNodeId(nodeId).setPartition(partition).addAllTaskIds(l.getTaskIdsList()).build());
-        while (responses.hasNext()) {
-          for (ByteString block : responses.next().getBlocksList()) {
-            byte[] copy = buffers.take(block.size());
-            copies.add(copy);
-            block.copyTo(copy, 0);
-            chunks.add(new ShuffleChunk(copy, block.size()));
-          }
-        }
+        PeerBlocks blocks = new PeerBlocks(local.buffers());
+        fromPeers.add(blocks);
+        inOrder.add(blocks);
+        ExecutorServiceGrpc.newStub(channels.computeIfAbsent(l.getExecutorAddress(), RpcChannels::channel))
+            .withCallCredentials(secret.callCredentials())
+            .fetchShuffle(FetchShuffleRequest.newBuilder().setBatchTimeMs(batchMs).setNodeId(nodeId)
+                .setPartition(partition).addAllTaskIds(l.getTaskIdsList()).build(), blocks);
       }
       return input;
     } catch (RuntimeException e) {
       input.close();
       throw e;
+    }
+  }
+
+  /**
+   * The chunks of one peer's fetch, in the order they arrive, iterated once; the iteration waits
+   * for chunks still on their way and throws if the fetch failed. gRPC's threads deliver them.
+   */
+  private static final class PeerBlocks
+      implements Iterable<ShuffleChunk>, ClientResponseObserver<FetchShuffleRequest, FetchShuffleResponse> {
+    /** Ends the stream of arrivals when the fetch is complete. */
+    private static final Object END = new Object();
+
+    private final ShuffleBuffers buffers;
+    /** Chunks, then {@link #END} or the fetch's failure. */
+    private final BlockingQueue<Object> arrivals = new LinkedBlockingQueue<>();
+    @GuardedBy("this")
+    private final List<byte[]> copies = new ArrayList<>();
+    @GuardedBy("this")
+    private boolean closed;
+    private volatile ClientCallStreamObserver<FetchShuffleRequest> call;
+
+    PeerBlocks(ShuffleBuffers buffers) {
+      this.buffers = buffers;
+    }
+
+    @Override
+    public void beforeStart(ClientCallStreamObserver<FetchShuffleRequest> requestStream) {
+      call = requestStream;
+    }
+
+    @Override
+    public void onNext(FetchShuffleResponse response) {
+      for (ByteString block : response.getBlocksList()) {
+        byte[] copy;
+        // Under the lock: close() must not give back an array still being written.
+        synchronized (this) {
+          if (closed) {
+            return;
+          }
+          copy = buffers.take(block.size());
+          copies.add(copy);
+          block.copyTo(copy, 0);
+        }
+        arrivals.add(new ShuffleChunk(copy, block.size()));
+      }
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      arrivals.add(t);
+    }
+
+    @Override
+    public void onCompleted() {
+      arrivals.add(END);
+    }
+
+    @Override
+    public Iterator<ShuffleChunk> iterator() {
+      return new AbstractIterator<>() {
+        @Override
+        protected ShuffleChunk computeNext() {
+          Object next;
+          try {
+            next = arrivals.take();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while fetching shuffle blocks", e);
+          }
+          if (next == END) {
+            return endOfData();
+          }
+          if (next instanceof Throwable t) {
+            throw Status.fromThrowable(t).asRuntimeException();
+          }
+          return (ShuffleChunk) next;
+        }
+      };
+    }
+
+    /** Cancels the fetch if it is still running and gives the arrays back. */
+    void close() {
+      synchronized (this) {
+        closed = true;
+        copies.forEach(buffers::give);
+        copies.clear();
+      }
+      if (call != null) {
+        call.cancel("the reduce task is done with its input", null);
+      }
     }
   }
 

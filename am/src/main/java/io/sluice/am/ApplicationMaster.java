@@ -151,6 +151,7 @@ final class ApplicationMaster {
       FileSystem fs = dir.getFileSystem(setup.conf());
       MetadataStore store = new MetadataStore(fs, dir, graph.settings().getInt(SettingKeys.CHECKPOINT_RETAINED, 10));
       store.ensureWritable();
+      store.prepareForWrites();
       return new Job(graph, dir, fs, store, store.survey(LOG::warn), directory.read());
     } catch (IOException e) {
       throw new UncheckedIOException(e);

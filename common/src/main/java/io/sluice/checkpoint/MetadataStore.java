@@ -86,7 +86,6 @@ public final class MetadataStore {
         out.hsync();
       }
       fs.delete(probe, false);
-      fileContext();
       return created;
     } catch (IOException e) {
       throw new SluiceException("checkpoint directory " + dir + " is not writable (" + firstLine(e)
@@ -130,6 +129,15 @@ public final class MetadataStore {
     }
     prune();
     return target;
+  }
+
+  /**
+   * Sets up the client that metadata writes rename with, ahead of the first write: on HDFS a
+   * FileContext brings a client of its own, which a restarted driver would otherwise set up in
+   * the middle of its recovery.
+   */
+  public void prepareForWrites() throws IOException {
+    fileContext();
   }
 
   /** Created once: a FileContext on HDFS brings a client of its own. */

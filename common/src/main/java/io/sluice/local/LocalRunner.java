@@ -19,6 +19,7 @@ import io.sluice.runtime.ShuffleFetcher;
 import io.sluice.runtime.ShuffleStore;
 import io.sluice.runtime.TaskRunner;
 import io.sluice.runtime.TaskService;
+import io.sluice.state.StateStores;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.util.ArrayList;
@@ -27,6 +28,7 @@ import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -49,13 +51,16 @@ public final class LocalRunner implements AutoCloseable {
   private final ManualClock clock;
   private final JobDriver driver;
   private final ExecutorService threads;
+  private final StateStores stateStores;
   private final java.nio.file.Path tempCheckpoint;
   private boolean stopped;
 
-  private LocalRunner(ManualClock clock, JobDriver driver, ExecutorService threads, java.nio.file.Path tempCheckpoint) {
+  private LocalRunner(ManualClock clock, JobDriver driver, ExecutorService threads, StateStores stateStores,
+      java.nio.file.Path tempCheckpoint) {
     this.clock = clock;
     this.driver = driver;
     this.threads = threads;
+    this.stateStores = stateStores;
     this.tempCheckpoint = tempCheckpoint;
   }
 
@@ -83,7 +88,7 @@ public final class LocalRunner implements AutoCloseable {
     JobDriver driver = new JobDriver(graph, store, new ThreadTaskService(runner, shuffle, threads),
         new JobDriver.Environment("local", app.getClass().getName(), conf, clock, listener, 0));
     driver.start();
-    return new LocalRunner(clock, driver, threads, temp);
+    return new LocalRunner(clock, driver, threads, runner.stateStores(), temp);
   }
 
   /** Moves the clock to each next batch time and runs that batch, {@code count} times. */
@@ -142,8 +147,10 @@ public final class LocalRunner implements AutoCloseable {
   }
 
   @Override
-  public void close() throws IOException {
+  public void close() throws IOException, InterruptedException {
     threads.shutdownNow();
+    threads.awaitTermination(1, TimeUnit.MINUTES);
+    stateStores.close();
     if (tempCheckpoint != null) {
       MoreFiles.deleteRecursively(tempCheckpoint, RecursiveDeleteOption.ALLOW_INSECURE);
     }

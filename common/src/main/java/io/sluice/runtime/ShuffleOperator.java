@@ -265,11 +265,24 @@ final class ShuffleOperator {
         List<Object> values = (List<Object>) merged.computeIfAbsent(key, k -> new ArrayList<>());
         values.add(value);
       } else {
-        Object previous = merged.get(key);
-        merged.put(key, previous != null || merged.containsKey(key) ? combiner.apply(previous, value) : value);
+        Combined combined = (Combined) merged.computeIfAbsent(key, k -> new Combined());
+        combined.value = combined.empty ? value : combiner.apply(combined.value, value);
+        combined.empty = false;
       }
     });
+    if (combiner != null) {
+      merged.replaceAll((key, combined) -> ((Combined) combined).value);
+    }
     return merged;
+  }
+
+  /**
+   * A key's combined value while its blocks are merged: one map lookup per record, where a get and
+   * a put would hash the key twice (the combiner may throw checked exceptions, so Map.merge cannot take it).
+   */
+  private static final class Combined {
+    boolean empty = true;
+    Object value;
   }
 
   /** Whether this shuffle combines the values of a key (else it keeps them all). */

@@ -11,6 +11,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.slf4j.Logger;
@@ -27,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * <p>Thread-safe: tasks of different partitions call it concurrently; calls for one partition come
  * from its task, one at a time.
  */
-public final class BackgroundSnapshots {
+public final class BackgroundSnapshots implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(BackgroundSnapshots.class);
 
   /** A snapshot the driver asked for: the state at batch {@code batchMs}, to {@code path}. */
@@ -100,7 +101,10 @@ public final class BackgroundSnapshots {
   public void drop(String nodeId, int partition, Configuration conf) {
     CompletableFuture<Outcome> outcome = unreported.remove(new PartitionId(nodeId, partition));
     if (outcome != null) {
-      outcome.thenAcceptAsync(o -> {
+      // Queued behind the write on the one writer thread, so the write has finished when this runs,
+      // and close() waits for it like for a write.
+      writer.execute(() -> {
+        Outcome o = outcome.join();
         if (o.written().isPresent()) {
           Path path = new Path(o.request().path());
           try {
@@ -110,7 +114,20 @@ public final class BackgroundSnapshots {
             LOG.warn("Could not delete the dropped snapshot {}: {}", path, e.toString());
           }
         }
-      }, writer);
+      });
+    }
+  }
+
+  /**
+   * Lets the writes and deletions already started finish, and waits for them, so that nothing
+   * writes into the checkpoint directory after its owner let go of it (a test deleting it, a
+   * local runner's temporary directory). Takes no new writes.
+   */
+  @Override
+  public void close() throws InterruptedException {
+    writer.shutdown();
+    if (!writer.awaitTermination(1, TimeUnit.MINUTES)) {
+      LOG.warn("Snapshot writes still running a minute after close; leaving them to finish on their own");
     }
   }
 }

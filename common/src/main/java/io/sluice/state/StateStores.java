@@ -6,7 +6,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /** The state partitions held by one JVM (an executor, or the local runner), by operator and partition. */
-public final class StateStores {
+public final class StateStores implements AutoCloseable {
   private record PartitionId(String nodeId, int partition) {}
 
   private final Map<PartitionId, PartitionState> partitions = new ConcurrentHashMap<>();
@@ -41,5 +41,11 @@ public final class StateStores {
   /** Keys held across all partitions, for status and tests. */
   public long keys() {
     return partitions.values().stream().mapToLong(PartitionState::size).sum();
+  }
+
+  /** Waits for the snapshot writes already started; see {@link BackgroundSnapshots#close}. */
+  @Override
+  public void close() throws InterruptedException {
+    snapshots.close();
   }
 }

@@ -153,7 +153,7 @@ final class RemoteShuffleFetcher implements ShuffleFetcher, AutoCloseable {
             return endOfData();
           }
           if (next instanceof Throwable t) {
-            throw Status.fromThrowable(t).asRuntimeException();
+            throw Status.fromThrowable(t).withCause(t).asRuntimeException();
           }
           return (ShuffleChunk) next;
         }

@@ -2,6 +2,7 @@ package io.sluice.am;
 
 import com.google.common.util.concurrent.Futures;
 import com.google.common.util.concurrent.ListenableFuture;
+import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import com.google.common.util.concurrent.UncheckedExecutionException;
 import io.grpc.BindableService;
 import io.grpc.ManagedChannel;
@@ -38,6 +39,8 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -78,6 +81,9 @@ final class ApplicationMaster {
   private final CountDownLatch loopEnded = new CountDownLatch(1);
   private final ExecutorPool pool;
   private final ExecutorDirectoryFile directory;
+  /** Runs what the start loads beside the registration (not the common pool: it has one thread on two cores). */
+  private final ExecutorService startUp = Executors.newCachedThreadPool(
+      new ThreadFactoryBuilder().setNameFormat("sluice-am-start-%d").setDaemon(true).build());
   private final Optional<ClassDataArchive> classData;
 
   ApplicationMaster(Setup setup) {
@@ -95,12 +101,12 @@ final class ApplicationMaster {
   void run() throws Exception {
     // Loading the application and reading what it resumes from overlaps with starting the RPC
     // server and registering: after a kill, every part of this start is time without batches.
-    CompletableFuture<Job> job = CompletableFuture.supplyAsync(this::loadJob);
+    CompletableFuture<Job> job = CompletableFuture.supplyAsync(this::loadJob, startUp);
     Server server = RpcChannels.startServer(0, setup.secret(), List.<BindableService>of(
         AmEndpoints.driver(pool, epoch::get), AmEndpoints.control(status, stop)));
     String amAddress = setup.host() + ":" + server.getPort();
     ExecutorLauncher yarn = new ExecutorLauncher(setup.conf(), setup.spec(),
-        ContainerSetup.localResources(LocalFiles.forContainers(setup.spec(), setup.conf())), amAddress, reason -> {
+        () -> ContainerSetup.localResources(LocalFiles.forContainers(setup.spec(), setup.conf())), amAddress, reason -> {
           LOG.error("Application {} attempt {}: {}; exiting", appId, setup.attempt().getAttemptId(), reason);
           Runtime.getRuntime().halt(1);
         });
@@ -134,6 +140,7 @@ final class ApplicationMaster {
       pool.close();
       server.shutdownNow();
       classData.ifPresent(ClassDataArchive::close);
+      startUp.shutdown();
     }
   }
 
@@ -150,9 +157,18 @@ final class ApplicationMaster {
       Path dir = new Path(graph.checkpointDir().orElse(setup.spec().getStagingDir() + "/checkpoint"));
       FileSystem fs = dir.getFileSystem(setup.conf());
       MetadataStore store = new MetadataStore(fs, dir, graph.settings().getInt(SettingKeys.CHECKPOINT_RETAINED, 10));
+      // The survey reads; the probe writes (its first write sets up HDFS's write path): neither waits for the other.
+      CompletableFuture<MetadataStore.Survey> survey = CompletableFuture.supplyAsync(() -> {
+        try {
+          return store.survey(LOG::warn);
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      }, startUp);
       store.ensureWritable();
       store.prepareForWrites();
-      return new Job(graph, dir, fs, store, store.survey(LOG::warn), directory.read());
+      ExecutorDirectory previousExecutors = directory.read();
+      return new Job(graph, dir, fs, store, survey.join(), previousExecutors);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -52,7 +52,10 @@ final class ExecutorLauncher implements AutoCloseable {
 
   private final Configuration conf;
   private final JobSpec spec;
-  private final Map<String, LocalResource> resources;
+  /** Describes the files every executor container gets; asked once, at the first launch. */
+  private final ContainerFiles containerFiles;
+  /** Confined to the ResourceManager callback thread, which launches containers; null until the first launch. */
+  private Map<String, LocalResource> resources;
   private final String amAddress;
   private final Consumer<String> onFatal;
   /** Slots asked for and not yet given a container, in the order asked. */
@@ -61,11 +64,21 @@ final class ExecutorLauncher implements AutoCloseable {
   private NMClientAsync nm;
   private Resource executorResource;
 
-  ExecutorLauncher(Configuration conf, JobSpec spec, Map<String, LocalResource> resources, String amAddress,
+  /**
+   * The files of an executor container, looked up in HDFS when the first container is launched
+   * rather than when the AM starts: a restarted AM that adopts all its executors launches none,
+   * and its recovery does not wait for those lookups.
+   */
+  @FunctionalInterface
+  interface ContainerFiles {
+    Map<String, LocalResource> describe() throws IOException;
+  }
+
+  ExecutorLauncher(Configuration conf, JobSpec spec, ContainerFiles containerFiles, String amAddress,
       Consumer<String> onFatal) {
     this.conf = conf;
     this.spec = spec;
-    this.resources = Map.copyOf(resources);
+    this.containerFiles = containerFiles;
     this.amAddress = amAddress;
     this.onFatal = onFatal;
   }
@@ -123,6 +136,9 @@ final class ExecutorLauncher implements AutoCloseable {
   }
 
   private void launch(Container container, int slot) throws IOException {
+    if (resources == null) {
+      resources = Map.copyOf(containerFiles.describe());
+    }
     String executorId = "executor-" + (slot + 1);
     Map<String, String> env = new HashMap<>();
     env.put("CLASSPATH", System.getenv("CLASSPATH"));

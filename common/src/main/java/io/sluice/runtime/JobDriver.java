@@ -99,8 +99,9 @@ public final class JobDriver {
   }
 
   /**
-   * As {@link #start()}, from a survey of the checkpoint directory taken after {@link
-   * MetadataStore#ensureWritable()}; an AM takes both while it registers with YARN.
+   * As {@link #start()}, from a survey of the checkpoint directory taken by the caller, which has
+   * also checked it with {@link MetadataStore#ensureWritable()}; an AM does both, side by side,
+   * while it registers with YARN.
    */
   public void start(MetadataStore.Survey survey) throws Exception {
     Optional<MetadataStore.Loaded> loaded = survey.newest();

@@ -2,6 +2,7 @@ package io.sluice.am;
 
 import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
+import io.sluice.checkpoint.FileContexts;
 import io.sluice.proto.ExecutorDirectory;
 import java.io.IOException;
 import java.io.InputStream;
@@ -10,7 +11,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileContext;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Options;
 import org.apache.hadoop.fs.Path;
@@ -37,8 +37,6 @@ final class ExecutorDirectoryFile {
   /** What the file holds as far as this AM knows: read from it, or written to it. */
   @GuardedBy("this")
   private ExecutorDirectory inFile;
-  /** Confined to the writer thread; created once, as a FileContext on HDFS brings a client of its own. */
-  private FileContext fileContext;
 
   ExecutorDirectoryFile(Configuration conf, String stagingDir) {
     this.conf = conf;
@@ -70,10 +68,7 @@ final class ExecutorDirectoryFile {
       try (OutputStream out = fs.create(temp, true)) {
         directory.writeTo(out);
       }
-      if (fileContext == null) {
-        fileContext = FileContext.getFileContext(path.toUri(), conf);
-      }
-      fileContext.rename(temp, path, Options.Rename.OVERWRITE);
+      FileContexts.of(fs).rename(temp, path, Options.Rename.OVERWRITE);
       synchronized (this) {
         inFile = directory;
       }

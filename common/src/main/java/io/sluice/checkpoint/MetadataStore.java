@@ -17,7 +17,6 @@ import java.util.zip.CRC32C;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileAlreadyExistsException;
-import org.apache.hadoop.fs.FileContext;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Options;
 import org.apache.hadoop.fs.Path;
@@ -41,7 +40,6 @@ public final class MetadataStore {
   private final FileSystem fs;
   private final Path dir;
   private final int retained;
-  private FileContext fileContext;
 
   /** A metadata file and what it holds. */
   public record Loaded(Path path, MetadataCheckpoint checkpoint) {}
@@ -122,7 +120,7 @@ public final class MetadataStore {
     }
     try {
       // Rename.NONE fails when the target exists, on every file system (a plain rename replaces it on some).
-      fileContext().rename(temp, target, Options.Rename.NONE);
+      FileContexts.of(fs).rename(temp, target, Options.Rename.NONE);
     } catch (FileAlreadyExistsException e) {
       fs.delete(temp, false);
       throw new SequenceTakenException(target);
@@ -132,20 +130,12 @@ public final class MetadataStore {
   }
 
   /**
-   * Sets up the client that metadata writes rename with, ahead of the first write: on HDFS a
-   * FileContext brings a client of its own, which a restarted driver would otherwise set up in
-   * the middle of its recovery.
+   * Sets up the client that metadata writes (and, in the same JVM, output commits) rename with,
+   * ahead of the first write: on HDFS a FileContext brings a client of its own, which a restarted
+   * driver would otherwise set up in the middle of its recovery.
    */
   public void prepareForWrites() throws IOException {
-    fileContext();
-  }
-
-  /** Created once: a FileContext on HDFS brings a client of its own. */
-  private FileContext fileContext() throws IOException {
-    if (fileContext == null) {
-      fileContext = FileContext.getFileContext(fs.getUri(), fs.getConf());
-    }
-    return fileContext;
+    FileContexts.of(fs);
   }
 
   public static String fileName(long sequence) {

@@ -3,6 +3,7 @@ package io.sluice.runtime;
 import io.sluice.api.BatchInfo;
 import io.sluice.api.Codec;
 import io.sluice.api.Functions.BatchFunction;
+import io.sluice.checkpoint.FileContexts;
 import io.sluice.codec.RecordCodecs;
 import io.sluice.graph.OperatorKind;
 import io.sluice.graph.OperatorNode;
@@ -17,9 +18,7 @@ import io.sluice.proto.SnapshotWritten;
 import io.sluice.proto.SourcePartition;
 import io.sluice.proto.TaskRequest;
 import java.io.IOException;
-import java.net.URI;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -45,7 +44,6 @@ final class BatchExecution {
   private final ExecutionPlan plan;
   private final TaskService tasks;
   private final Configuration hadoopConf;
-  private final Map<URI, FileContext> fileContexts = new HashMap<>();
 
   BatchExecution(StreamGraph graph, TaskService tasks, Configuration hadoopConf) {
     this.graph = graph;
@@ -172,7 +170,7 @@ final class BatchExecution {
       }
       Path temp = uncommitted(node, info);
       Path target = OutputPaths.committed(node.param("prefix"), node.param("suffix"), info.time().millis());
-      FileContext fc = fileContextOf(target);
+      FileContext fc = FileContexts.of(target.getFileSystem(hadoopConf));
       try {
         // Rename.NONE fails when the target exists, so of two racing drivers exactly one commits.
         fc.rename(temp, target, Options.Rename.NONE);
@@ -182,17 +180,6 @@ final class BatchExecution {
       }
       deleteEarlierAttemptsCopies(temp.getFileSystem(hadoopConf), node, batch, info);
     }
-  }
-
-  /** One per file system, kept: on HDFS each FileContext brings a client of its own. */
-  private FileContext fileContextOf(Path path) throws IOException {
-    URI fsUri = path.getFileSystem(hadoopConf).getUri();
-    FileContext fc = fileContexts.get(fsUri);
-    if (fc == null) {
-      fc = FileContext.getFileContext(fsUri, hadoopConf);
-      fileContexts.put(fsUri, fc);
-    }
-    return fc;
   }
 
   /**

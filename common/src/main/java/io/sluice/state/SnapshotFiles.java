@@ -1,5 +1,8 @@
 package io.sluice.state;
 
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.CodedOutputStream;
+import com.google.protobuf.InvalidProtocolBufferException;
 import io.sluice.api.Codec;
 import io.sluice.api.Pair;
 import io.sluice.checkpoint.CorruptCheckpointException;
@@ -36,9 +39,18 @@ import org.slf4j.LoggerFactory;
 public final class SnapshotFiles {
   private static final Logger LOG = LoggerFactory.getLogger(SnapshotFiles.class);
   private static final byte[] MAGIC = "SLUICEST".getBytes(StandardCharsets.US_ASCII);
-  private static final int FORMAT_VERSION = 1;
+  private static final int FORMAT_VERSION = 2;
+  /** The format before varint lengths and {@code Long} puts: read, no longer written. */
+  private static final int FORMAT_VERSION_INT_LENGTHS = 1;
+  /** Magic, version, batch time, full flag. */
+  private static final int HEADER_BYTES = 8 + 4 + 8 + 1;
   private static final byte PUT = 1;
   private static final byte REMOVE = 2;
+  /**
+   * A put of a {@code Long} state, written as the number: a codec gives back the value it encoded,
+   * so restoring the number is restoring what the state codec would have decoded.
+   */
+  private static final byte PUT_LONG = 3;
   private static final int STAGING_BYTES = 1 << 16;
   private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
@@ -158,32 +170,37 @@ public final class SnapshotFiles {
     long writtenNs;
     try (FSDataOutputStream file = fs.create(temp, true)) {
       CheckedOutputStream checked = new CheckedOutputStream(file, crc);
-      // Records are encoded into this buffer and handed to the file 64 KiB at a time.
-      BytesOutput out = new BytesOutput(STAGING_BYTES + 1024);
-      out.write(MAGIC);
-      out.writeInt(FORMAT_VERSION);
-      out.writeLong(snapshot.batchMs);
-      out.writeBoolean(snapshot.full);
+      // Entries are encoded into its buffer and handed to the file 64 KiB at a time.
+      CodedOutputStream out = CodedOutputStream.newInstance(checked, STAGING_BYTES);
+      BytesOutput header = new BytesOutput(HEADER_BYTES);
+      header.write(MAGIC);
+      header.writeInt(FORMAT_VERSION);
+      header.writeLong(snapshot.batchMs);
+      header.writeBoolean(snapshot.full);
+      out.writeRawBytes(header.array(), 0, header.size());
       ChunkEncoder values = new ChunkEncoder();
       for (int i = 0; i < snapshot.size; i++) {
-        out.writeByte(PUT);
-        RecordCodecs.writeChunk(out, snapshot.keys[i], snapshot.keys[i].length);
-        if (snapshot.states[i] instanceof Encoded encoded) {
-          RecordCodecs.writeChunk(out, encoded.bytes(), encoded.bytes().length);
-        } else {
-          Object state = snapshot.states[i] == IN_LONGS ? (Object) snapshot.longs[i] : snapshot.states[i];
-          values.encode(snapshot.stateCodec, state, snapshot.operatorId).writeTo(out);
+        Object state = snapshot.states[i];
+        if (state == IN_LONGS || state instanceof Long) {
+          out.writeRawByte(PUT_LONG);
+          writeBytes(out, snapshot.keys[i], snapshot.keys[i].length);
+          out.writeSInt64NoTag(state == IN_LONGS ? snapshot.longs[i] : (Long) state);
+          continue;
         }
-        if (out.size() >= STAGING_BYTES) {
-          checked.write(out.array(), 0, out.size());
-          out.reset();
+        out.writeRawByte(PUT);
+        writeBytes(out, snapshot.keys[i], snapshot.keys[i].length);
+        if (state instanceof Encoded encoded) {
+          writeBytes(out, encoded.bytes(), encoded.bytes().length);
+        } else {
+          values.encode(snapshot.stateCodec, state, snapshot.operatorId);
+          writeBytes(out, values.array(), values.size());
         }
       }
       for (byte[] key : snapshot.removedKeys) {
-        out.writeByte(REMOVE);
-        RecordCodecs.writeChunk(out, key, key.length);
+        out.writeRawByte(REMOVE);
+        writeBytes(out, key, key.length);
       }
-      checked.write(out.array(), 0, out.size());
+      out.flush();
       file.writeInt((int) crc.getValue());
       bytes = file.getPos();
       writtenNs = System.nanoTime();
@@ -200,6 +217,11 @@ public final class SnapshotFiles {
         (THREADS.getCurrentThreadCpuTime() - startCpuNs) / 1_000_000, (writtenNs - startNs) / 1_000_000,
         (closedNs - writtenNs) / 1_000_000, (doneNs - closedNs) / 1_000_000);
     return new Written(bytes, snapshot.size);
+  }
+
+  private static void writeBytes(CodedOutputStream out, byte[] bytes, int length) throws IOException {
+    out.writeUInt32NoTag(length);
+    out.writeRawBytes(bytes, 0, length);
   }
 
   /**
@@ -228,7 +250,7 @@ public final class SnapshotFiles {
       throw new CorruptCheckpointException("state snapshot " + path + " is corrupt (checksum mismatch)");
     }
     // The header (magic, version, batch time, full flag) and the checksum; an empty partition has nothing more.
-    if (bytes.length < MAGIC.length + 4 + 8 + 1 + 4) {
+    if (bytes.length < HEADER_BYTES + 4) {
       throw new CorruptCheckpointException("state snapshot " + path + " is truncated");
     }
     CRC32C crc = new CRC32C();
@@ -236,29 +258,56 @@ public final class SnapshotFiles {
     if ((int) crc.getValue() != ByteBuffer.wrap(bytes, bytes.length - 4, 4).getInt()) {
       throw new CorruptCheckpointException("state snapshot " + path + " is corrupt (checksum mismatch)");
     }
-    try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes, 0, bytes.length - 4))) {
-      byte[] magic = new byte[MAGIC.length];
-      in.readFully(magic);
-      if (!Arrays.equals(magic, MAGIC) || in.readInt() != FORMAT_VERSION) {
-        throw new CorruptCheckpointException("state snapshot " + path + " is not in a format this Sluice reads");
+    ByteBuffer header = ByteBuffer.wrap(bytes, 0, HEADER_BYTES);
+    byte[] magic = new byte[MAGIC.length];
+    header.get(magic);
+    int version = header.getInt();
+    if (!Arrays.equals(magic, MAGIC) || (version != FORMAT_VERSION && version != FORMAT_VERSION_INT_LENGTHS)) {
+      throw new CorruptCheckpointException("state snapshot " + path + " is not in a format this Sluice reads");
+    }
+    long batchMs = header.getLong();
+    int entriesLength = bytes.length - 4 - HEADER_BYTES;
+    try {
+      if (version == FORMAT_VERSION) {
+        applyEntries(state, CodedInputStream.newInstance(bytes, HEADER_BYTES, entriesLength), path, keyCodec, stateCodec);
+      } else {
+        applyIntLengthEntries(state, new DataInputStream(new ByteArrayInputStream(bytes, HEADER_BYTES, entriesLength)),
+            path, keyCodec, stateCodec);
       }
-      long batchMs = in.readLong();
-      in.readBoolean();
-      while (in.available() > 0) {
-        byte op = in.readByte();
-        ByteBuffer key = ByteBuffer.wrap(RecordCodecs.readChunk(in));
-        if (op == PUT) {
-          Object value = RecordCodecs.decode(stateCodec, RecordCodecs.readChunk(in));
-          state.put(key, RecordCodecs.decode(keyCodec, key.array()), value);
-        } else if (op == REMOVE) {
-          state.remove(key);
-        } else {
-          throw new CorruptCheckpointException("state snapshot " + path + " has an unknown entry type " + op);
-        }
-      }
-      return batchMs;
-    } catch (EOFException e) {
+    } catch (EOFException | InvalidProtocolBufferException e) {
       throw new CorruptCheckpointException("state snapshot " + path + " is truncated");
+    }
+    return batchMs;
+  }
+
+  private static void applyEntries(PartitionState state, CodedInputStream in, Path path, Codec<Object> keyCodec,
+      Codec<Object> stateCodec) throws IOException {
+    while (!in.isAtEnd()) {
+      byte op = in.readRawByte();
+      ByteBuffer key = ByteBuffer.wrap(in.readRawBytes(in.readUInt32()));
+      switch (op) {
+        case PUT -> state.put(key, RecordCodecs.decode(keyCodec, key.array()),
+            RecordCodecs.decode(stateCodec, in.readRawBytes(in.readUInt32())));
+        case PUT_LONG -> state.put(key, RecordCodecs.decode(keyCodec, key.array()), in.readSInt64());
+        case REMOVE -> state.remove(key);
+        default -> throw new CorruptCheckpointException("state snapshot " + path + " has an unknown entry type " + op);
+      }
+    }
+  }
+
+  private static void applyIntLengthEntries(PartitionState state, DataInputStream in, Path path, Codec<Object> keyCodec,
+      Codec<Object> stateCodec) throws IOException {
+    while (in.available() > 0) {
+      byte op = in.readByte();
+      ByteBuffer key = ByteBuffer.wrap(RecordCodecs.readChunk(in));
+      if (op == PUT) {
+        Object value = RecordCodecs.decode(stateCodec, RecordCodecs.readChunk(in));
+        state.put(key, RecordCodecs.decode(keyCodec, key.array()), value);
+      } else if (op == REMOVE) {
+        state.remove(key);
+      } else {
+        throw new CorruptCheckpointException("state snapshot " + path + " has an unknown entry type " + op);
+      }
     }
   }
 }

@@ -78,6 +78,50 @@ class SnapshotFilesTest {
   }
 
   @Test
+  void longStatesOfAnySizeAndSignRoundTrip() throws Exception {
+    PartitionState state = new PartitionState();
+    long[] values = {0, 1, -1, 127, 128, -7_000_000_000L, Long.MAX_VALUE, Long.MIN_VALUE};
+    for (int i = 0; i < values.length; i++) {
+      state.put(key("k" + i), "k" + i, values[i]);
+    }
+    state.put(key("boxed-list"), "boxed-list", List.of(3L, 4L));
+    String full = write(state, true, 1000, "1000.full");
+
+    PartitionState restored = new PartitionState();
+    SnapshotFiles.restore(restored, List.of(full), KEYS, Codecs.auto(), conf);
+    assertThat(restored.size()).isEqualTo(values.length + 1);
+    for (int i = 0; i < values.length; i++) {
+      assertThat(restored.get(key("k" + i)).state()).isEqualTo(values[i]);
+    }
+    assertThat(restored.get(key("boxed-list")).state()).isEqualTo(List.of(3L, 4L));
+  }
+
+  /**
+   * Files of format 1, written by the Sluice before format 2 (int lengths, no {@code Long} puts):
+   * a full snapshot of a = 1, b = 2, c = "text", d = [1, 2] at batch 1000, then a delta at batch
+   * 2000 that sets a = 5, removes b and adds e = -7. A checkpoint taken by that Sluice restores.
+   */
+  @Test
+  void snapshotsOfTheEarlierFormatStillRestore() throws Exception {
+    List<String> files = new ArrayList<>();
+    for (String name : List.of("1000.full", "2000.delta")) {
+      Path copy = tmp.resolve(name);
+      try (var in = getClass().getResourceAsStream("format-v1/" + name)) {
+        java.nio.file.Files.copy(in, copy);
+      }
+      files.add(new org.apache.hadoop.fs.Path(copy.toUri()).toString());
+    }
+    PartitionState restored = new PartitionState();
+    assertThat(SnapshotFiles.restore(restored, files, KEYS, Codecs.auto(), conf)).isEqualTo(2000);
+    assertThat(restored.size()).isEqualTo(4);
+    assertThat(restored.get(key("a")).state()).isEqualTo(5L);
+    assertThat(restored.get(key("b"))).isNull();
+    assertThat(restored.get(key("c")).state()).isEqualTo("text");
+    assertThat(restored.get(key("d")).state()).isEqualTo(List.of(1L, 2L));
+    assertThat(restored.get(key("e")).state()).isEqualTo(-7L);
+  }
+
+  @Test
   void aTruncatedSnapshotIsDetected() throws Exception {
     PartitionState state = new PartitionState();
     state.put(key("a"), "a", 1L);

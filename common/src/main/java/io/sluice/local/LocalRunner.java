@@ -180,6 +180,7 @@ public final class LocalRunner implements AutoCloseable {
     @Override
     public void release(long batchMs) {
       shuffle.release(batchMs);
+      runner.stateStores().snapshots().batchDone(batchMs);
     }
 
     @Override

@@ -14,6 +14,7 @@ import io.sluice.proto.SourcePartition;
 import io.sluice.proto.TaskRequest;
 import io.sluice.proto.TaskResult;
 import io.sluice.source.WordGenerator;
+import io.sluice.state.BackgroundSnapshots;
 import io.sluice.state.StateStores;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -55,14 +56,16 @@ public final class TaskRunner {
     int partition = request.hasShuffle() ? request.getShuffle().getPartition() : request.getSource().getPartition();
     Pipeline.TaskContext ctx = new Pipeline.TaskContext(request.getTaskId(), info, shuffleStore, hadoopConf, result,
         request.getReplay(), partition, request.getState(), stateStores);
-    graph.accumulators().collectingTaskAmounts(() -> {
-      switch (request.getRootCase()) {
-        case SOURCE -> runSource(request.getSource(), ctx);
-        case SHUFFLE -> runShuffle(request.getShuffle(), request.getState(), ctx);
-        default -> throw new IllegalArgumentException("task " + request.getTaskId() + " has no root");
-      }
-      return null;
-    }, result::addAllAccumulators);
+    try (BackgroundSnapshots.TaskRunning running = stateStores.snapshots().taskRunning()) {
+      graph.accumulators().collectingTaskAmounts(() -> {
+        switch (request.getRootCase()) {
+          case SOURCE -> runSource(request.getSource(), ctx);
+          case SHUFFLE -> runShuffle(request.getShuffle(), request.getState(), ctx);
+          default -> throw new IllegalArgumentException("task " + request.getTaskId() + " has no root");
+        }
+        return null;
+      }, result::addAllAccumulators);
+    }
     return result.build();
   }
 

@@ -28,7 +28,10 @@ public interface TaskService {
    */
   default void recover() throws Exception {}
 
-  /** Lets every executor drop the shuffle data of batches up to {@code batchMs}. */
+  /**
+   * Tells every executor that the driver is done with the batches up to {@code batchMs}: their
+   * shuffle data can go, and their state snapshots be written.
+   */
   void release(long batchMs);
 
   /**

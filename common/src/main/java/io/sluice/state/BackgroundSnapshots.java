@@ -1,7 +1,9 @@
 package io.sluice.state;
 
 import com.google.common.util.concurrent.ThreadFactoryBuilder;
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.sluice.proto.SnapshotWritten;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -24,6 +26,13 @@ import org.slf4j.LoggerFactory;
  * reported to the driver; the partition's next task waits for it and reports it. A snapshot of a
  * state that was then rolled back, restored or cleared is dropped: its file is deleted once
  * written, and never reported.
+ *
+ * <p>A write runs in the time between batches: it begins once the driver is done with its batch
+ * ({@link #batchDone}), and before each piece of the file it waits while a task runs in this JVM
+ * ({@link #taskRunning}); it is held back for at most {@link #MAX_HELD_BACK} in all. On a machine
+ * whose cores the tasks keep busy, a write that runs beside them, with the file system's own work
+ * for it, slows the batches down by about its own cost. A task waiting for a write ({@link
+ * #awaitUnreported}) does not hold it back.
  *
  * <p>Thread-safe: tasks of different partitions call it concurrently; calls for one partition come
  * from its task, one at a time.
@@ -48,15 +57,73 @@ public final class BackgroundSnapshots implements AutoCloseable {
 
   private record PartitionId(String nodeId, int partition) {}
 
+  /**
+   * The longest a write is held back for running tasks, in all: after it the write goes on beside
+   * them, so that a JVM whose tasks never pause still writes its snapshots.
+   */
+  static final Duration MAX_HELD_BACK = Duration.ofSeconds(1);
+
   private final Map<PartitionId, CompletableFuture<Outcome>> unreported = new ConcurrentHashMap<>();
+  private final Duration maxHeldBack;
+  @GuardedBy("this")
+  private int runningTasks;
+  /** The latest batch the driver is done with. */
+  @GuardedBy("this")
+  private long doneBatchMs = Long.MIN_VALUE;
   private final ExecutorService writer = Executors.newSingleThreadExecutor(
       new ThreadFactoryBuilder().setNameFormat("sluice-snapshot-writer").setDaemon(true).build());
+
+  public BackgroundSnapshots() {
+    this(MAX_HELD_BACK);
+  }
+
+  BackgroundSnapshots(Duration maxHeldBack) {
+    this.maxHeldBack = maxHeldBack;
+  }
+
+  /** Counts a task as running in this JVM until the returned handle is closed; writes give way to it. */
+  public TaskRunning taskRunning() {
+    changeRunningTasks(1);
+    return () -> changeRunningTasks(-1);
+  }
+
+  /** A task counted as running, until closed. */
+  public interface TaskRunning extends AutoCloseable {
+    @Override
+    void close();
+  }
+
+  /** The driver is done with the batches up to {@code batchMs}: their snapshots can be written. */
+  public synchronized void batchDone(long batchMs) {
+    doneBatchMs = Math.max(doneBatchMs, batchMs);
+    notifyAll();
+  }
+
+  private synchronized void changeRunningTasks(int by) {
+    runningTasks += by;
+    if (runningTasks == 0) {
+      notifyAll();
+    }
+  }
+
+  /**
+   * Waits while batch {@code batchMs} is not done or a task runs, until {@code deadlineNanos} (of
+   * {@link System#nanoTime}): called by the writer before each piece of a file.
+   */
+  private synchronized void giveWayToTasks(long batchMs, long deadlineNanos) throws InterruptedException {
+    for (long left = deadlineNanos - System.nanoTime(); (doneBatchMs < batchMs || runningTasks > 0) && left > 0;
+        left = deadlineNanos - System.nanoTime()) {
+      TimeUnit.NANOSECONDS.timedWait(this, left);
+    }
+  }
 
   /** Starts encoding and writing {@code snapshot}; the outcome is the partition's unreported snapshot until {@link #awaitUnreported}. */
   public void write(Request request, SnapshotFiles.Taken snapshot, Configuration conf) {
     CompletableFuture<Outcome> outcome = CompletableFuture.supplyAsync(() -> {
       try {
-        return new Outcome(request, Optional.of(SnapshotFiles.write(snapshot, new Path(request.path()), conf)), "");
+        long deadline = System.nanoTime() + maxHeldBack.toNanos();
+        return new Outcome(request, Optional.of(SnapshotFiles.write(snapshot, new Path(request.path()), conf,
+            () -> giveWayToTasks(request.batchMs(), deadline))), "");
       } catch (Exception e) {
         LOG.warn("Could not write the snapshot {}: {}", request.path(), e.toString());
         return new Outcome(request, Optional.empty(), String.valueOf(e.getMessage()));
@@ -69,14 +136,30 @@ public final class BackgroundSnapshots implements AutoCloseable {
     }
   }
 
-  /** Waits for the partition's unreported snapshot, if it has one, and hands it over to be reported. */
+  /**
+   * Waits for the partition's unreported snapshot, if it has one, and hands it over to be reported.
+   * Called by a task that is counted as {@link #taskRunning}, which is not counted while it waits, so
+   * that the write does not wait for it.
+   */
   public Optional<Outcome> awaitUnreported(String nodeId, int partition) throws InterruptedException {
     CompletableFuture<Outcome> outcome = unreported.remove(new PartitionId(nodeId, partition));
     if (outcome == null) {
       return Optional.empty();
     }
+    if (outcome.isDone()) {
+      return Optional.of(joined(outcome));
+    }
+    changeRunningTasks(-1);
     try {
-      return Optional.of(outcome.get());
+      return Optional.of(joined(outcome));
+    } finally {
+      changeRunningTasks(1);
+    }
+  }
+
+  private static Outcome joined(CompletableFuture<Outcome> outcome) throws InterruptedException {
+    try {
+      return outcome.get();
     } catch (ExecutionException e) {
       throw new IllegalStateException("the snapshot writer failed", e.getCause());
     }
@@ -89,7 +172,10 @@ public final class BackgroundSnapshots implements AutoCloseable {
   public List<SnapshotWritten> awaitAllUnreported() throws InterruptedException {
     List<SnapshotWritten> reports = new ArrayList<>();
     for (PartitionId id : List.copyOf(unreported.keySet())) {
-      awaitUnreported(id.nodeId(), id.partition()).ifPresent(o -> reports.add(o.report()));
+      CompletableFuture<Outcome> outcome = unreported.remove(id);
+      if (outcome != null) {
+        reports.add(joined(outcome).report());
+      }
     }
     return reports;
   }

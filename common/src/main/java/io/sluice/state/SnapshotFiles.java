@@ -12,8 +12,11 @@ import io.sluice.codec.RecordCodecs;
 import java.io.ByteArrayInputStream;
 import java.io.DataInputStream;
 import java.io.EOFException;
+import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.io.OutputStream;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.nio.ByteBuffer;
@@ -156,11 +159,23 @@ public final class SnapshotFiles {
     return taken.finish(state);
   }
 
+  /** Called before each piece of a snapshot file is handed to the file system; may wait. */
+  @FunctionalInterface
+  public interface Pacing {
+    void beforePiece() throws InterruptedException;
+  }
+
+  /** Writes a snapshot without pauses; see {@link #write(Taken, Path, Configuration, Pacing)}. */
+  public static Written write(Taken snapshot, Path path, Configuration conf) throws IOException {
+    return write(snapshot, path, conf, () -> {});
+  }
+
   /**
    * Encodes a snapshot and writes it, with its checksum, under a temporary name, then renames it to
-   * {@code path}. Streamed to the file as it is encoded: a large snapshot is never held encoded in memory.
+   * {@code path}. Streamed to the file as it is encoded, in pieces of 64 KiB, each after {@code
+   * pacing} let it go: a large snapshot is never held encoded in memory.
    */
-  public static Written write(Taken snapshot, Path path, Configuration conf) throws IOException {
+  public static Written write(Taken snapshot, Path path, Configuration conf, Pacing pacing) throws IOException {
     long startNs = System.nanoTime();
     long startCpuNs = THREADS.getCurrentThreadCpuTime();
     FileSystem fs = path.getFileSystem(conf);
@@ -171,7 +186,7 @@ public final class SnapshotFiles {
     try (FSDataOutputStream file = fs.create(temp, true)) {
       CheckedOutputStream checked = new CheckedOutputStream(file, crc);
       // Entries are encoded into its buffer and handed to the file 64 KiB at a time.
-      CodedOutputStream out = CodedOutputStream.newInstance(checked, STAGING_BYTES);
+      CodedOutputStream out = CodedOutputStream.newInstance(paced(checked, pacing), STAGING_BYTES);
       BytesOutput header = new BytesOutput(HEADER_BYTES);
       header.write(MAGIC);
       header.writeInt(FORMAT_VERSION);
@@ -217,6 +232,21 @@ public final class SnapshotFiles {
         (THREADS.getCurrentThreadCpuTime() - startCpuNs) / 1_000_000, (writtenNs - startNs) / 1_000_000,
         (closedNs - writtenNs) / 1_000_000, (doneNs - closedNs) / 1_000_000);
     return new Written(bytes, snapshot.size);
+  }
+
+  private static OutputStream paced(OutputStream out, Pacing pacing) {
+    return new FilterOutputStream(out) {
+      @Override
+      public void write(byte[] b, int off, int len) throws IOException {
+        try {
+          pacing.beforePiece();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new InterruptedIOException("interrupted while writing a snapshot");
+        }
+        out.write(b, off, len);
+      }
+    };
   }
 
   private static void writeBytes(CodedOutputStream out, byte[] bytes, int length) throws IOException {

@@ -1,19 +1,26 @@
 package io.sluice.state;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import io.sluice.api.Codec;
 import io.sluice.api.Codecs;
 import io.sluice.codec.RecordCodecs;
+import io.sluice.proto.SnapshotWritten;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The background writer leaves nothing behind once closed: every write finished, every dropped file gone. */
+/**
+ * The background writer leaves nothing behind once closed (every write finished, every dropped file
+ * gone), and gives way to running tasks without ever waiting for a task that waits for it.
+ */
 class BackgroundSnapshotsTest {
   @TempDir Path tmp;
   private final Configuration conf = new Configuration();
@@ -21,9 +28,62 @@ class BackgroundSnapshotsTest {
   @SuppressWarnings("unchecked")
   private static final Codec<Object> KEYS = (Codec<Object>) (Codec<?>) Codecs.STRING;
 
+  private SnapshotFiles.Taken snapshotOf(int keys) {
+    PartitionState state = new PartitionState();
+    for (int k = 0; k < keys; k++) {
+      String key = "k" + k;
+      state.put(ByteBuffer.wrap(RecordCodecs.encode(KEYS, key, "op")), key, (long) k);
+    }
+    state.setVersionMs(1000);
+    return SnapshotFiles.take(state, true, Codecs.auto(), "op");
+  }
+
+  private BackgroundSnapshots.Request request(String name) {
+    return new BackgroundSnapshots.Request("op", 0, tmp.resolve(name).toUri().toString(), 1000, true, -1);
+  }
+
+  @Test
+  void aWriteWaitsForItsBatchToBeDoneAndWhileATaskRunsAndGoesOnWhenItEnds() throws Exception {
+    BackgroundSnapshots snapshots = new BackgroundSnapshots(Duration.ofMinutes(1));
+    snapshots.write(request("0.full"), snapshotOf(1000), conf);
+    await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(5)).until(() -> !Files.exists(tmp.resolve("0.full")));
+    BackgroundSnapshots.TaskRunning task = snapshots.taskRunning();
+    snapshots.batchDone(1000);
+
+    await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(5)).until(() -> !Files.exists(tmp.resolve("0.full")));
+    task.close();
+    await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(tmp.resolve("0.full")));
+    snapshots.close();
+  }
+
+  @Test
+  void aTaskWaitingForTheWriteDoesNotHoldItBack() throws Exception {
+    BackgroundSnapshots snapshots = new BackgroundSnapshots(Duration.ofMinutes(1));
+    snapshots.batchDone(1000);
+    try (BackgroundSnapshots.TaskRunning task = snapshots.taskRunning()) {
+      snapshots.write(request("0.full"), snapshotOf(1000), conf);
+      BackgroundSnapshots.Outcome outcome = assertTimeoutPreemptively(Duration.ofSeconds(30),
+          () -> snapshots.awaitUnreported("op", 0).orElseThrow());
+      assertThat(outcome.written()).isPresent();
+    }
+    snapshots.close();
+  }
+
+  @Test
+  void aWriteHeldBackTooLongGoesOnBesideTheTasks() throws Exception {
+    BackgroundSnapshots snapshots = new BackgroundSnapshots(Duration.ofMillis(100));
+    try (BackgroundSnapshots.TaskRunning task = snapshots.taskRunning()) {
+      snapshots.write(request("0.full"), snapshotOf(1000), conf);
+      List<SnapshotWritten> reports = assertTimeoutPreemptively(Duration.ofSeconds(30), snapshots::awaitAllUnreported);
+      assertThat(reports).singleElement().satisfies(r -> assertThat(r.getKeys()).isEqualTo(1000));
+    }
+    snapshots.close();
+  }
+
   @Test
   void closeWaitsForTheWritesAndDeletionsAlreadyStarted() throws Exception {
     BackgroundSnapshots snapshots = new BackgroundSnapshots();
+    snapshots.batchDone(1000);
     int partitions = 6;
     for (int p = 0; p < partitions; p++) {
       PartitionState state = new PartitionState();

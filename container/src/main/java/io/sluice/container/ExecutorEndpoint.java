@@ -96,6 +96,7 @@ final class ExecutorEndpoint extends ExecutorServiceGrpc.ExecutorServiceImplBase
     }
     try {
       shuffle.release(Long.MAX_VALUE);
+      runner.stateStores().snapshots().batchDone(Long.MAX_VALUE);
       AdoptResponse.Builder response = AdoptResponse.newBuilder().setExecutorId(executorId);
       for (StateStores.Held h : runner.stateStores().held()) {
         HeldState.Builder held = HeldState.newBuilder().setNodeId(h.nodeId()).setPartition(h.partition())
@@ -170,6 +171,7 @@ final class ExecutorEndpoint extends ExecutorServiceGrpc.ExecutorServiceImplBase
   @Override
   public void releaseBatch(ReleaseBatchRequest request, StreamObserver<ReleaseBatchResponse> out) {
     shuffle.release(request.getBatchTimeMs());
+    runner.stateStores().snapshots().batchDone(request.getBatchTimeMs());
     out.onNext(ReleaseBatchResponse.getDefaultInstance());
     out.onCompleted();
   }

@@ -44,7 +44,20 @@ final class StateCheckpoints {
 
   private record PartitionId(String nodeId, int partition) {}
 
-  private record Chain(long batchMs, List<String> files, int deltas) {}
+  /**
+   * A partition's snapshot files, the full one first, as of batch {@code batchMs}; the keys they
+   * hold (0 when not known).
+   */
+  private record Chain(long batchMs, List<String> files, int deltas, long fullKeys, long deltaKeys) {
+    /**
+     * Whether the deltas hold at least as many keys as the full snapshot: where most keys change
+     * between snapshots, a delta is as large as a full snapshot, and a new full snapshot then costs
+     * no more to write, shortens the restore to one file and lets the older files go.
+     */
+    boolean deltasOutweighFull() {
+      return fullKeys > 0 && deltaKeys >= fullKeys;
+    }
+  }
 
   /** Files that became unreferenced when metadata file {@code sequence} was written. */
   private record Retired(long sequence, List<String> files) {}
@@ -107,13 +120,14 @@ final class StateCheckpoints {
         continue;
       }
       chains.put(new PartitionId(s.getNodeId(), s.getPartition()),
-          new Chain(s.getBatchTimeMs(), List.copyOf(s.getFilesList()), Math.max(0, s.getFilesCount() - 1)));
+          new Chain(s.getBatchTimeMs(), List.copyOf(s.getFilesList()), Math.max(0, s.getFilesCount() - 1),
+              s.getFullKeys(), s.getDeltaKeys()));
     }
     long at = chains.values().stream().mapToLong(Chain::batchMs).min().orElse(0);
     if (at > 0) {
       for (OperatorNode n : stateful) {
         for (int p = 0; p < n.partitions(); p++) {
-          chains.putIfAbsent(new PartitionId(n.id(), p), new Chain(at, List.of(), 0));
+          chains.putIfAbsent(new PartitionId(n.id(), p), new Chain(at, List.of(), 0, 0, 0));
         }
       }
     }
@@ -172,15 +186,18 @@ final class StateCheckpoints {
       // A delta follows the last snapshot asked for, which may still be on its way into the chain.
       long baseMs = -1;
       int deltas = 0;
+      boolean deltasOutweighFull = false;
       Asked pending = awaited == null || awaited.doomed ? null : awaited.asked.get(id);
       if (pending != null) {
         baseMs = awaited.batchMs;
         deltas = pending.full() ? 0 : (chain == null ? 0 : chain.deltas()) + 1;
+        deltasOutweighFull = !pending.full() && chain != null && chain.deltasOutweighFull();
       } else if (chain != null && !chain.files().isEmpty()) {
         baseMs = chain.batchMs();
         deltas = chain.deltas();
+        deltasOutweighFull = chain.deltasOutweighFull();
       }
-      boolean full = baseMs < 0 || deltas + 1 >= fullEvery;
+      boolean full = baseMs < 0 || deltas + 1 >= fullEvery || deltasOutweighFull;
       String path = new Path(checkpointDir, STATE_DIR + "/" + node.id() + "/" + partition + "/" + batchMs + "-epoch" + epoch
           + "-" + asked.number + (full ? ".full" : ".delta")).toString();
       asked.asked.put(id, new Asked(path, full));
@@ -276,11 +293,11 @@ final class StateCheckpoints {
         if (old != null) {
           newlyRetired.addAll(old.files());
         }
-        chains.put(id, new Chain(round.batchMs, List.of(s.getPath()), 0));
+        chains.put(id, new Chain(round.batchMs, List.of(s.getPath()), 0, s.getKeys(), 0));
       } else {
         List<String> files = new ArrayList<>(old.files());
         files.add(s.getPath());
-        chains.put(id, new Chain(round.batchMs, files, old.deltas() + 1));
+        chains.put(id, new Chain(round.batchMs, files, old.deltas() + 1, old.fullKeys(), old.deltaKeys() + s.getKeys()));
       }
     });
     return true;
@@ -335,7 +352,8 @@ final class StateCheckpoints {
   List<StateSnapshot> snapshots() {
     List<StateSnapshot> out = new ArrayList<>();
     chains.forEach((id, c) -> out.add(StateSnapshot.newBuilder().setNodeId(id.nodeId()).setPartition(id.partition())
-        .setBatchTimeMs(c.batchMs()).addAllFiles(c.files()).build()));
+        .setBatchTimeMs(c.batchMs()).addAllFiles(c.files()).setFullKeys(c.fullKeys()).setDeltaKeys(c.deltaKeys())
+        .build()));
     return out;
   }
 

@@ -88,6 +88,36 @@ class StateCheckpointsTest {
   }
 
   @Test
+  void aPartitionWhoseDeltasHoldAsManyKeysAsItsFullSnapshotTakesAFullOneNext() {
+    StateCheckpoints everyTenth = new StateCheckpoints(graph, new Path("/cp"), 10, 0);
+    List<List<StateAccess>> asked = new ArrayList<>();
+    // Partition 0 changes every key between snapshots, partition 1 a tenth of them.
+    long[] deltaKeys = {100, 10};
+    for (long batchMs = 1000; batchMs <= 4000; batchMs += 1000) {
+      List<StateAccess> access = new ArrayList<>();
+      for (int p = 0; p < PARTITIONS; p++) {
+        access.add(everyTenth.access(state, p, batchMs, EPOCH, false));
+      }
+      List<SnapshotWritten> reports = new ArrayList<>();
+      if (!asked.isEmpty()) {
+        List<StateAccess> before = asked.get(asked.size() - 1);
+        for (int p = 0; p < PARTITIONS; p++) {
+          long keys = before.get(p).getFullSnapshot() ? 100 : deltaKeys[p];
+          reports.add(written(before.get(p), p, batchMs - 1000).toBuilder().setKeys(keys).build());
+        }
+      }
+      everyTenth.completed(BatchRecord.newBuilder().setBatchTimeMs(batchMs).build(), reports, false);
+      asked.add(access);
+    }
+    assertThat(asked).extracting(a -> a.get(0).getFullSnapshot()).as("partition 0: full, delta, delta, then full")
+        .containsExactly(true, false, false, true);
+    assertThat(asked).extracting(a -> a.get(1).getFullSnapshot()).as("partition 1: deltas until the tenth")
+        .containsExactly(true, false, false, false);
+    assertThat(everyTenth.snapshots()).extracting(StateSnapshot::getFullKeys).containsOnly(100L);
+    assertThat(everyTenth.snapshots()).extracting(StateSnapshot::getDeltaKeys).containsExactly(200L, 20L);
+  }
+
+  @Test
   void aRoundWithAMissingFileIsDroppedWithTheDeltasThatFollowItAndFullSnapshotsComeNext() {
     List<StateAccess> first = run(1000);
     complete(1000, List.of());

@@ -1,8 +1,6 @@
 package io.sluice.codec;
 
 import io.sluice.api.Codec;
-import java.io.DataOutput;
-import java.io.IOException;
 
 /**
  * Encodes one record at a time into a reused buffer, to be copied out as a length-prefixed chunk
@@ -29,18 +27,13 @@ public final class ChunkEncoder {
   }
 
   /**
-   * Copies the encoded record into {@code target} at {@code offset} as {@link #writeTo} writes it,
-   * its length (big-endian) then its bytes; returns the offset after it. The caller has made room.
+   * Copies the encoded record into {@code target} at {@code offset} as a chunk: its length
+   * (big-endian) then its bytes; returns the offset after it. The caller has made room.
    */
   public int copyChunkTo(byte[] target, int offset) {
     int size = buffer.size();
     BytesOutput.putInt(target, offset, size);
     System.arraycopy(buffer.array(), 0, target, offset + 4, size);
     return offset + 4 + size;
-  }
-
-  /** Writes the encoded record to {@code out} as a chunk: its length, then its bytes. */
-  public void writeTo(DataOutput out) throws IOException {
-    RecordCodecs.writeChunk(out, buffer.array(), buffer.size());
   }
 }

@@ -71,12 +71,6 @@ public final class RecordCodecs {
     }
   }
 
-  /** Writes the first {@code length} bytes of {@code bytes} with an int length prefix. */
-  public static void writeChunk(DataOutput out, byte[] bytes, int length) throws IOException {
-    out.writeInt(length);
-    out.write(bytes, 0, length);
-  }
-
   /** Reads one length-prefixed chunk. */
   public static byte[] readChunk(DataInputStream in) throws IOException {
     byte[] b = new byte[in.readInt()];

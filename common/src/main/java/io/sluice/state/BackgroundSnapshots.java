@@ -110,7 +110,7 @@ public final class BackgroundSnapshots implements AutoCloseable {
    * Waits while batch {@code batchMs} is not done or a task runs, until {@code deadlineNanos} (of
    * {@link System#nanoTime}): called by the writer before each piece of a file.
    */
-  private synchronized void giveWayToTasks(long batchMs, long deadlineNanos) throws InterruptedException {
+  private synchronized void awaitTimeToWrite(long batchMs, long deadlineNanos) throws InterruptedException {
     for (long left = deadlineNanos - System.nanoTime(); (doneBatchMs < batchMs || runningTasks > 0) && left > 0;
         left = deadlineNanos - System.nanoTime()) {
       TimeUnit.NANOSECONDS.timedWait(this, left);
@@ -123,7 +123,7 @@ public final class BackgroundSnapshots implements AutoCloseable {
       try {
         long deadline = System.nanoTime() + maxHeldBack.toNanos();
         return new Outcome(request, Optional.of(SnapshotFiles.write(snapshot, new Path(request.path()), conf,
-            () -> giveWayToTasks(request.batchMs(), deadline))), "");
+            () -> awaitTimeToWrite(request.batchMs(), deadline))), "");
       } catch (Exception e) {
         LOG.warn("Could not write the snapshot {}: {}", request.path(), e.toString());
         return new Outcome(request, Optional.empty(), String.valueOf(e.getMessage()));
@@ -145,9 +145,6 @@ public final class BackgroundSnapshots implements AutoCloseable {
     CompletableFuture<Outcome> outcome = unreported.remove(new PartitionId(nodeId, partition));
     if (outcome == null) {
       return Optional.empty();
-    }
-    if (outcome.isDone()) {
-      return Optional.of(joined(outcome));
     }
     changeRunningTasks(-1);
     try {

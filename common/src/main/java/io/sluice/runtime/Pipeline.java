@@ -127,50 +127,38 @@ final class Pipeline {
     if (existing != null) {
       return existing;
     }
-    Emitter counted = new CountedEmitter(node.id(), create(node), incomingEdges.get(node));
-    emitters.put(node, counted);
-    return counted;
+    Emitter created = create(node, incomingEdges.get(node));
+    emitters.put(node, created);
+    return created;
   }
 
   @SuppressWarnings("unchecked")
-  private Emitter create(OperatorNode node) {
+  private OperatorEmitter create(OperatorNode node, int edges) {
     if (node.kind().role() == OperatorKind.Role.OUTPUT
         && (task.replay() || !node.hasBatchAt(task.batch().time().millis(), task.batch().startTime().millis()))) {
-      return DISCARD;
+      return new Discard(node, edges);
     }
     Object f = node.function();
     return switch (node.kind()) {
-      case MAP -> narrow(node, (r, out) -> out.emit(((MapFunction<Object, Object>) f).apply(r)));
-      case FLAT_MAP -> narrow(node, (r, out) -> {
-        for (Object x : ((FlatMapFunction<Object, Object>) f).apply(r)) {
-          out.emit(x);
-        }
-      });
-      case FILTER -> narrow(node, (r, out) -> {
-        if (((FilterFunction<Object>) f).test(r)) {
-          out.emit(r);
-        }
-      });
-      case MAP_TO_PAIR -> narrow(node, (r, out) -> out.emit(((PairFunction<Object, Object, Object>) f).apply(r)));
-      case MAP_VALUES -> narrow(node, (r, out) -> {
-        Pair<Object, Object> p = (Pair<Object, Object>) r;
-        out.emit(Pair.of(p.key(), ((MapFunction<Object, Object>) f).apply(p.value())));
-      });
-      case UNION -> fanout(node);
-      case TRANSFORM -> transform(node, (PartitionFunction<Object, Object>) f);
+      case MAP -> new MapEmitter(node, edges, (MapFunction<Object, Object>) f, fanout(node));
+      case FLAT_MAP -> new FlatMapEmitter(node, edges, (FlatMapFunction<Object, Object>) f, fanout(node));
+      case FILTER -> new FilterEmitter(node, edges, (FilterFunction<Object>) f, fanout(node));
+      case MAP_TO_PAIR -> new MapToPairEmitter(node, edges, (PairFunction<Object, Object, Object>) f, fanout(node));
+      case MAP_VALUES -> new MapValuesEmitter(node, edges, (MapFunction<Object, Object>) f, fanout(node));
+      case UNION, STATE_SNAPSHOTS -> new PassThrough(node, edges, fanout(node));
+      case TRANSFORM -> transform(node, edges, (PartitionFunction<Object, Object>) f);
       case UPDATE_STATE_BY_KEY, MAP_WITH_STATE ->
-          node.id().equals(task.state().getNodeId()) ? fusedState(node) : shuffleWriter(node);
-      case STATE_SNAPSHOTS -> narrow(node, (r, out) -> out.emit(r));
+          node.id().equals(task.state().getNodeId()) ? fusedState(node, edges) : shuffleWriter(node, edges);
       case REDUCE_BY_KEY, GROUP_BY_KEY, COUNT_BY_VALUE, REDUCE, COUNT, WINDOW, REDUCE_BY_WINDOW, REDUCE_BY_KEY_AND_WINDOW,
-          COUNT_BY_VALUE_AND_WINDOW -> shuffleWriter(node);
-      case FOREACH_BATCH -> collect(node);
-      case SAVE_AS_TEXT -> textWriter(node);
+          COUNT_BY_VALUE_AND_WINDOW -> shuffleWriter(node, edges);
+      case FOREACH_BATCH -> collect(node, edges);
+      case SAVE_AS_TEXT -> textWriter(node, edges);
       case FILE_SOURCE, GENERATOR_SOURCE -> throw new IllegalStateException("a source has no input: " + node);
     };
   }
 
-  private Emitter shuffleWriter(OperatorNode node) {
-    return new ShuffleOperator(node).writer(task.shuffleStore(), task.batch().time().millis(), task.taskId(),
+  private OperatorEmitter shuffleWriter(OperatorNode node, int edges) {
+    return new ShuffleOperator(node).writer(task.shuffleStore(), task.batch().time().millis(), task.taskId(), edges,
         () -> task.result().addShuffleNodeIds(node.id()));
   }
 
@@ -178,20 +166,24 @@ final class Pipeline {
    * A stateful operator updated inside its parent's reduce task: the parent's output (one value
    * per key of this partition) is the batch's input to the state update.
    */
-  private Emitter fusedState(OperatorNode node) {
+  private OperatorEmitter fusedState(OperatorNode node, int edges) {
     StatefulUpdate.Outputs out = stateOutputs(node);
     StatefulUpdate update = new StatefulUpdate(node);
     Map<ByteBuffer, Object> batchValues = new LinkedHashMap<>();
-    return new Emitter() {
+    return new OperatorEmitter(node.id(), edges) {
       @Override
       @SuppressWarnings("unchecked")
-      public void emit(Object record) {
-        Pair<Object, Object> p = (Pair<Object, Object>) record;
-        ((List<Object>) batchValues.computeIfAbsent(update.encodeKey(p.key()), k -> new ArrayList<>(1))).add(p.value());
+      public void emit(Object record) throws Exception {
+        try {
+          Pair<Object, Object> p = (Pair<Object, Object>) record;
+          ((List<Object>) batchValues.computeIfAbsent(update.encodeKey(p.key()), k -> new ArrayList<>(1))).add(p.value());
+        } catch (Exception e) {
+          throw failure(e);
+        }
       }
 
       @Override
-      public void finish() throws Exception {
+      void flush() throws Exception {
         update.run(batchValues, task.partition(), task.batch(), task.state(), task.stateStores(),
             task.hadoopConf(), out).forEach(task.result()::addSnapshots);
       }
@@ -199,45 +191,180 @@ final class Pipeline {
   }
 
   /** Where a replayed batch's outputs go (a replay only rebuilds state), and those of a window between its slides. */
-  private static final Emitter DISCARD = new Emitter() {
+  private static final class Discard extends OperatorEmitter {
+    Discard(OperatorNode node, int edges) {
+      super(node.id(), edges);
+    }
+
     @Override
     public void emit(Object record) {}
 
     @Override
-    public void finish() {}
-  };
-
-  @FunctionalInterface
-  private interface RecordStep {
-    void apply(Object record, Emitter out) throws Exception;
+    void flush() {}
   }
 
-  private Emitter narrow(OperatorNode node, RecordStep step) {
-    Emitter out = fanout(node);
-    return new Emitter() {
-      @Override
-      public void emit(Object record) throws Exception {
-        step.apply(record, out);
-      }
+  /** An operator that passes each record on unchanged: a union, and the state snapshots of a stateful operator. */
+  private static final class PassThrough extends OperatorEmitter {
+    private final Emitter out;
 
-      @Override
-      public void finish() throws Exception {
-        out.finish();
-      }
-    };
+    PassThrough(OperatorNode node, int edges, Emitter out) {
+      super(node.id(), edges);
+      this.out = out;
+    }
+
+    @Override
+    public void emit(Object record) throws Exception {
+      out.emit(record);
+    }
+
+    @Override
+    void flush() throws Exception {
+      out.finish();
+    }
   }
 
-  private Emitter transform(OperatorNode node, PartitionFunction<Object, Object> f) {
+  private static final class MapEmitter extends OperatorEmitter {
+    private final MapFunction<Object, Object> f;
+    private final Emitter out;
+
+    MapEmitter(OperatorNode node, int edges, MapFunction<Object, Object> f, Emitter out) {
+      super(node.id(), edges);
+      this.f = f;
+      this.out = out;
+    }
+
+    @Override
+    public void emit(Object record) throws Exception {
+      try {
+        out.emit(f.apply(record));
+      } catch (Exception e) {
+        throw failure(e);
+      }
+    }
+
+    @Override
+    void flush() throws Exception {
+      out.finish();
+    }
+  }
+
+  private static final class FlatMapEmitter extends OperatorEmitter {
+    private final FlatMapFunction<Object, Object> f;
+    private final Emitter out;
+
+    FlatMapEmitter(OperatorNode node, int edges, FlatMapFunction<Object, Object> f, Emitter out) {
+      super(node.id(), edges);
+      this.f = f;
+      this.out = out;
+    }
+
+    @Override
+    public void emit(Object record) throws Exception {
+      try {
+        for (Object x : f.apply(record)) {
+          out.emit(x);
+        }
+      } catch (Exception e) {
+        throw failure(e);
+      }
+    }
+
+    @Override
+    void flush() throws Exception {
+      out.finish();
+    }
+  }
+
+  private static final class FilterEmitter extends OperatorEmitter {
+    private final FilterFunction<Object> f;
+    private final Emitter out;
+
+    FilterEmitter(OperatorNode node, int edges, FilterFunction<Object> f, Emitter out) {
+      super(node.id(), edges);
+      this.f = f;
+      this.out = out;
+    }
+
+    @Override
+    public void emit(Object record) throws Exception {
+      try {
+        if (f.test(record)) {
+          out.emit(record);
+        }
+      } catch (Exception e) {
+        throw failure(e);
+      }
+    }
+
+    @Override
+    void flush() throws Exception {
+      out.finish();
+    }
+  }
+
+  private static final class MapToPairEmitter extends OperatorEmitter {
+    private final PairFunction<Object, Object, Object> f;
+    private final Emitter out;
+
+    MapToPairEmitter(OperatorNode node, int edges, PairFunction<Object, Object, Object> f, Emitter out) {
+      super(node.id(), edges);
+      this.f = f;
+      this.out = out;
+    }
+
+    @Override
+    public void emit(Object record) throws Exception {
+      try {
+        out.emit(f.apply(record));
+      } catch (Exception e) {
+        throw failure(e);
+      }
+    }
+
+    @Override
+    void flush() throws Exception {
+      out.finish();
+    }
+  }
+
+  private static final class MapValuesEmitter extends OperatorEmitter {
+    private final MapFunction<Object, Object> f;
+    private final Emitter out;
+
+    MapValuesEmitter(OperatorNode node, int edges, MapFunction<Object, Object> f, Emitter out) {
+      super(node.id(), edges);
+      this.f = f;
+      this.out = out;
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public void emit(Object record) throws Exception {
+      try {
+        Pair<Object, Object> p = (Pair<Object, Object>) record;
+        out.emit(Pair.of(p.key(), f.apply(p.value())));
+      } catch (Exception e) {
+        throw failure(e);
+      }
+    }
+
+    @Override
+    void flush() throws Exception {
+      out.finish();
+    }
+  }
+
+  private OperatorEmitter transform(OperatorNode node, int edges, PartitionFunction<Object, Object> f) {
     Emitter out = fanout(node);
     List<Object> partition = new ArrayList<>();
-    return new Emitter() {
+    return new OperatorEmitter(node.id(), edges) {
       @Override
       public void emit(Object record) {
         partition.add(record);
       }
 
       @Override
-      public void finish() throws Exception {
+      void flush() throws Exception {
         for (Object r : f.apply(task.batch(), partition)) {
           out.emit(r);
         }
@@ -246,84 +373,54 @@ final class Pipeline {
     };
   }
 
-  private Emitter collect(OperatorNode node) {
+  private OperatorEmitter collect(OperatorNode node, int edges) {
     Codec<Object> codec = node.parents().get(0).codec();
     CollectedRecords.Builder collected = CollectedRecords.newBuilder().setNodeId(node.id());
-    return new Emitter() {
+    return new OperatorEmitter(node.id(), edges) {
       @Override
-      public void emit(Object record) {
-        collected.addRecords(ByteString.copyFrom(RecordCodecs.encode(codec, record, node.id())));
+      public void emit(Object record) throws Exception {
+        try {
+          collected.addRecords(ByteString.copyFrom(RecordCodecs.encode(codec, record, node.id())));
+        } catch (Exception e) {
+          throw failure(e);
+        }
       }
 
       @Override
-      public void finish() {
+      void flush() {
         task.result().addCollected(collected);
       }
     };
   }
 
-  private Emitter textWriter(OperatorNode node) {
+  private OperatorEmitter textWriter(OperatorNode node, int edges) {
     Path dir = OutputPaths.uncommitted(node.param("prefix"), node.param("suffix"), task.batch().time().millis(),
         task.batch().epoch());
     Path file = new Path(dir, "part-" + task.taskId());
-    return new Emitter() {
+    return new OperatorEmitter(node.id(), edges) {
       private BufferedWriter writer;
 
       @Override
       public void emit(Object record) throws Exception {
-        if (writer == null) {
-          FileSystem fs = file.getFileSystem(task.hadoopConf());
-          writer = new BufferedWriter(new OutputStreamWriter(fs.create(file, true), StandardCharsets.UTF_8));
+        try {
+          if (writer == null) {
+            FileSystem fs = file.getFileSystem(task.hadoopConf());
+            writer = new BufferedWriter(new OutputStreamWriter(fs.create(file, true), StandardCharsets.UTF_8));
+          }
+          writer.write(String.valueOf(record));
+          writer.write('\n');
+        } catch (Exception e) {
+          throw failure(e);
         }
-        writer.write(String.valueOf(record));
-        writer.write('\n');
       }
 
       @Override
-      public void finish() throws Exception {
+      void flush() throws Exception {
         if (writer != null) {
           writer.close();
           task.result().addWrittenFiles(file.toString());
         }
       }
     };
-  }
-
-  /** Calls the real finish once every incoming edge has finished, and names the operator on failure. */
-  private static final class CountedEmitter implements Emitter {
-    private final String operatorId;
-    private final Emitter inner;
-    private int unfinishedEdges;
-
-    CountedEmitter(String operatorId, Emitter inner, int incomingEdges) {
-      this.operatorId = operatorId;
-      this.inner = inner;
-      this.unfinishedEdges = incomingEdges;
-    }
-
-    @Override
-    public void emit(Object record) throws Exception {
-      try {
-        inner.emit(record);
-      } catch (OperatorException e) {
-        throw e;
-      } catch (Exception e) {
-        throw new OperatorException(operatorId, e);
-      }
-    }
-
-    @Override
-    public void finish() throws Exception {
-      if (--unfinishedEdges > 0) {
-        return;
-      }
-      try {
-        inner.finish();
-      } catch (OperatorException e) {
-        throw e;
-      } catch (Exception e) {
-        throw new OperatorException(operatorId, e);
-      }
-    }
   }
 }

@@ -125,15 +125,32 @@ final class ShuffleOperator {
    * Combining stops when it does not pay (see {@link #COMBINE_PROBE_RECORDS}): what was combined is
    * written, and later records go to their blocks as they come; the reduce side combines anyway.
    */
-  Emitter writer(ShuffleStore store, long batchMs, String taskId, Runnable onWritten) {
-    return new Emitter() {
-      /** Null once combining stopped, and for a shuffle that keeps every value. */
-      private CombiningTable combined = combiner == null ? null : new CombiningTable(combiner);
-      private final BlockWriter blocks = new BlockWriter(store.buffers());
-      private long records;
+  OperatorEmitter writer(ShuffleStore store, long batchMs, String taskId, int incomingEdges, Runnable onWritten) {
+    return new Writer(store, batchMs, taskId, incomingEdges, onWritten);
+  }
 
-      @Override
-      public void emit(Object record) throws Exception {
+  private final class Writer extends OperatorEmitter {
+    private final ShuffleStore store;
+    private final long batchMs;
+    private final String taskId;
+    private final Runnable onWritten;
+    private final BlockWriter blocks;
+    /** Null once combining stopped, and for a shuffle that keeps every value. */
+    private CombiningTable combined = combiner == null ? null : new CombiningTable(combiner);
+    private long records;
+
+    Writer(ShuffleStore store, long batchMs, String taskId, int incomingEdges, Runnable onWritten) {
+      super(node.id(), incomingEdges);
+      this.store = store;
+      this.batchMs = batchMs;
+      this.taskId = taskId;
+      this.onWritten = onWritten;
+      this.blocks = new BlockWriter(store.buffers());
+    }
+
+    @Override
+    public void emit(Object record) throws Exception {
+      try {
         Object key = keyOf(record);
         Object value = valueOf(record);
         if (combined == null) {
@@ -145,26 +162,28 @@ final class ShuffleOperator {
           writeCombined();
           combined = null;
         }
+      } catch (Exception e) {
+        throw failure(e);
       }
+    }
 
-      private void writeCombined() throws Exception {
-        if (combined != null) {
-          combined.forEach(blocks::append);
+    private void writeCombined() throws Exception {
+      if (combined != null) {
+        combined.forEach(blocks::append);
+      }
+    }
+
+    @Override
+    void flush() throws Exception {
+      writeCombined();
+      for (int p = 0; p < node.partitions(); p++) {
+        List<ShuffleChunk> block = blocks.block(p);
+        if (!block.isEmpty()) {
+          store.put(batchMs, node.id(), taskId, p, block);
         }
       }
-
-      @Override
-      public void finish() throws Exception {
-        writeCombined();
-        for (int p = 0; p < node.partitions(); p++) {
-          List<ShuffleChunk> block = blocks.block(p);
-          if (!block.isEmpty()) {
-            store.put(batchMs, node.id(), taskId, p, block);
-          }
-        }
-        onWritten.run();
-      }
-    };
+      onWritten.run();
+    }
   }
 
   /**

@@ -2,6 +2,7 @@ package io.sluice.graph;
 
 import io.sluice.api.Duration;
 import io.sluice.api.Functions.ReduceFunction;
+import io.sluice.api.Reducers;
 
 /**
  * The function of a windowed operator: how its values combine ({@code inverse} null when the
@@ -10,7 +11,8 @@ import io.sluice.api.Functions.ReduceFunction;
 public record WindowSpec(ReduceFunction<Object> reduce, ReduceFunction<Object> inverse, Duration length,
     Duration slide) {
   /** Adds counts: the combiner of every counting operator, windowed or not. */
-  public static final ReduceFunction<Object> SUM = (a, b) -> (Long) a + (Long) b;
+  @SuppressWarnings("unchecked")
+  public static final ReduceFunction<Object> SUM = (ReduceFunction<Object>) (ReduceFunction<?>) Reducers.longSum();
   /** Takes a count out: the inverse of {@link #SUM} for windows of counts. */
   static final ReduceFunction<Object> MINUS = (a, b) -> (Long) a - (Long) b;
 

@@ -1,6 +1,7 @@
 package io.sluice.runtime;
 
 import io.sluice.api.Functions.ReduceFunction;
+import io.sluice.api.Reducers;
 
 /**
  * A map task's values per key, each record combined into its key's value as it arrives. With ten
@@ -9,7 +10,8 @@ import io.sluice.api.Functions.ReduceFunction;
  * short {@code String} key's characters when they are all Latin-1 (packed, 8 to a long), and a
  * {@code Long} value unboxed. A word count's lookup then reads those longs and nothing else, where
  * a {@code HashMap} follows a node, the key, its bytes and the boxed count, each far from the last
- * in a large heap, and allocates a new {@code Long} per record. Other keys are compared by {@code
+ * in a large heap, and allocates a new {@code Long} per record; with {@link Reducers#longSum()} as
+ * the combiner the count is added in place, with neither a call nor a box. Other keys are compared by {@code
  * equals}, other values kept as objects. Keys and values may be null. Confined to the task's thread.
  */
 final class CombiningTable {
@@ -27,6 +29,7 @@ final class CombiningTable {
   private static final Object NULL_KEY = new Object();
 
   private final ReduceFunction<Object> combiner;
+  private final boolean sumsLongs;
   /** Per slot: hash (high 32 bits, never 0) and flags, 0 for an empty slot; packed key; long value. */
   private long[] slots = new long[INITIAL_CAPACITY * LONGS_PER_SLOT];
   private Object[] keys = new Object[INITIAL_CAPACITY];
@@ -36,6 +39,7 @@ final class CombiningTable {
 
   CombiningTable(ReduceFunction<Object> combiner) {
     this.combiner = combiner;
+    this.sumsLongs = combiner == (Object) Reducers.longSum();
   }
 
   /** Combines {@code value} into the value of {@code key}, or makes it the value of a new key. */
@@ -109,7 +113,12 @@ final class CombiningTable {
   }
 
   private void combineAt(int slot, Object value) throws Exception {
-    setValue(slot, combiner.apply(valueAt(slot), value));
+    int at = slot * LONGS_PER_SLOT;
+    if (sumsLongs && (slots[at] & LONG_VALUE) != 0 && value instanceof Long l) {
+      slots[at + 3] += l;
+    } else {
+      setValue(slot, combiner.apply(valueAt(slot), value));
+    }
   }
 
   private Object valueAt(int slot) {

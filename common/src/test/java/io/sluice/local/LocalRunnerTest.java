@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.sluice.api.BatchInfo;
 import io.sluice.api.DStream;
 import io.sluice.api.Pair;
+import io.sluice.api.Reducers;
 import io.sluice.api.SluiceException;
 import io.sluice.api.StreamingApp;
 import io.sluice.source.WordGenerator;
@@ -224,6 +225,30 @@ class LocalRunnerTest {
     try (LocalRunner job = LocalRunner.start(app, Map.of())) {
       assertThatThrownBy(() -> job.runBatches(1)).hasMessageContaining("operator exploding failed")
           .hasMessageContaining("boom");
+    }
+  }
+
+  @Test
+  void aFailureBelowTheFirstOperatorNamesTheOperatorThatFailed() throws Exception {
+    StreamingApp failingPair = ctx -> ctx.generatedLines(10, 5, 1).uid("lines")
+        .flatMap(l -> Arrays.asList(l.split(" "))).uid("words")
+        .<String, Long>mapToPair(w -> {
+          throw new IllegalStateException("no pair for " + w);
+        }).uid("pairs")
+        .reduceByKey(Reducers.longSum()).uid("counts").foreachBatch((b, r) -> {});
+    try (LocalRunner job = LocalRunner.start(failingPair, Map.of())) {
+      assertThatThrownBy(() -> job.runBatches(1)).hasMessageContaining("operator pairs failed")
+          .hasMessageContaining("no pair for w");
+    }
+    StreamingApp failingCombiner = ctx -> ctx.generatedLines(10, 5, 1).uid("lines")
+        .flatMap(l -> Arrays.asList(l.split(" "))).uid("words")
+        .mapToPair(w -> Pair.of(w, 1L)).uid("pairs")
+        .reduceByKey((a, b) -> {
+          throw new ArithmeticException("cannot add " + a + " and " + b);
+        }).uid("counts").foreachBatch((b, r) -> {});
+    try (LocalRunner job = LocalRunner.start(failingCombiner, Map.of())) {
+      assertThatThrownBy(() -> job.runBatches(1)).hasMessageContaining("operator counts failed")
+          .hasMessageContaining("cannot add 1 and 1");
     }
   }
 

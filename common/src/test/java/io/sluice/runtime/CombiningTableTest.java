@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.sluice.api.Functions.ReduceFunction;
+import io.sluice.api.Reducers;
 import java.io.IOException;
 import java.util.HashMap;
 import java.util.Map;
@@ -50,6 +51,24 @@ class CombiningTableTest {
       actual.put(k, v);
     });
     assertThat(table.size()).isEqualTo(expected.size());
+    assertThat(actual).isEqualTo(expected);
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void theKnownLongSumAddsAsLongSumWouldWrappingOnOverflow() throws Exception {
+    CombiningTable table = new CombiningTable((ReduceFunction<Object>) (ReduceFunction<?>) Reducers.longSum());
+    Map<Object, Long> expected = new HashMap<>();
+    SplittableRandom random = new SplittableRandom(11);
+    for (int i = 0; i < 200_000; i++) {
+      int n = random.nextInt(5_000);
+      Object key = n % 3 == 0 ? (Object) (long) n : "w" + n;
+      long value = n % 101 == 0 ? Long.MAX_VALUE - n : random.nextLong(-1000, 1000);
+      table.add(key, value);
+      expected.merge(key, value, Long::sum);
+    }
+    Map<Object, Object> actual = new HashMap<>();
+    table.forEach(actual::put);
     assertThat(actual).isEqualTo(expected);
   }
 

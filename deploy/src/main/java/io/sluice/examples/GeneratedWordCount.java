@@ -3,6 +3,7 @@ package io.sluice.examples;
 import io.sluice.api.Duration;
 import io.sluice.api.LongAccumulator;
 import io.sluice.api.Pair;
+import io.sluice.api.Reducers;
 import io.sluice.api.PairDStream;
 import io.sluice.api.StreamingApp;
 import io.sluice.api.StreamingContext;
@@ -30,7 +31,7 @@ public final class GeneratedWordCount implements StreamingApp {
           return Arrays.asList(line.split(" "));
         })
         .mapToPair(word -> Pair.of(word, 1L))
-        .reduceByKey(Long::sum)
+        .reduceByKey(Reducers.longSum())
         .<Long>updateStateByKey((batchCounts, total) -> {
           long sum = total.orElse(0L);
           for (long c : batchCounts) {

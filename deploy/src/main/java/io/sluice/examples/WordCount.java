@@ -1,6 +1,7 @@
 package io.sluice.examples;
 
 import io.sluice.api.Pair;
+import io.sluice.api.Reducers;
 import io.sluice.api.StreamingApp;
 import io.sluice.api.StreamingContext;
 import java.util.Arrays;
@@ -19,7 +20,7 @@ public final class WordCount implements StreamingApp {
         .flatMap(line -> Arrays.asList(line.split("\\s+")))
         .filter(word -> !word.isEmpty())
         .mapToPair(word -> Pair.of(word, 1L))
-        .reduceByKey(Long::sum)
+        .reduceByKey(Reducers.longSum())
         .updateStateByKey(WordCount::addCounts)
         .uid("counts")
         .saveAsTextFiles(ctx.config().require("output.dir") + "/counts");

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.HashMap;
 import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.StringJoiner;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -40,6 +42,19 @@ class WordGeneratorTest {
     assertThat(counts).doesNotContainKey("w0");
     assertThat(counts.get("w999999")).isEqualTo(1);
     assertThat(counts.values().stream().mapToInt(Integer::intValue).max().getAsInt()).isEqualTo(6);
+  }
+
+  @ParameterizedTest(name = "K={0}")
+  @CsvSource({"1", "7", "10", "100", "12345", "1000000007", "2147483647", "2147483648", "9223372036854775807"})
+  void writesTheWorkloadsWordsForVocabulariesOfEverySize(long vocabulary) {
+    for (long j = 0; j < 2_000; j++) {
+      SplittableRandom random = new SplittableRandom(WordGenerator.seed(5, j));
+      StringJoiner expected = new StringJoiner(" ");
+      for (int i = 0; i < WordGenerator.WORDS_PER_LINE; i++) {
+        expected.add("w" + Long.remainderUnsigned(random.nextLong(), vocabulary));
+      }
+      assertThat(WordGenerator.line(5, j, vocabulary)).isEqualTo(expected.toString());
+    }
   }
 
   @Test

@@ -27,10 +27,10 @@ class CombiningTableTest {
     SplittableRandom random = new SplittableRandom(7);
     for (int i = 0; i < 300_000; i++) {
       int n = random.nextInt(30_000);
-      Object key = switch (n % 8) {
-        // "Aa" and "BB" have the same hash code, so these keys collide pairwise.
-        case 0 -> "Aa" + n;
-        case 1 -> "BB" + (n - 1);
+      Object key = switch (n % 10) {
+        // "Aa" and "BB" have the same hash code, so these keys (too long to pack) collide pairwise.
+        case 0 -> "Aa" + n + " and more";
+        case 1 -> "BB" + (n - 1) + " and more";
         case 2 -> n == 2 ? null : (long) n;
         // Longer than a slot holds, and not Latin-1: compared by equals.
         case 3 -> "a key longer than sixteen characters " + n;
@@ -38,6 +38,9 @@ class CombiningTableTest {
         // Packed alike but for their length: "w" + n and "w" + n + "\0".
         case 5 -> "w" + n;
         case 6 -> "w" + (n - 1) + "\0";
+        // Latin-1 but not ASCII: compared by equals; and the longest packed key next to one longer.
+        case 8 -> "café" + n;
+        case 9 -> n % 20 == 9 ? String.format("%08d", n) : String.format("k%08d", n);
         default -> n == 7 ? "" : "x" + n;
       };
       Object value = n % 97 == 0 ? null : n % 89 == 0 ? "s" + n : (Object) (long) n;

@@ -2,6 +2,7 @@ package io.sluice.examples;
 
 import io.sluice.api.Duration;
 import io.sluice.api.Pair;
+import io.sluice.api.Reducers;
 import io.sluice.api.StreamingApp;
 import io.sluice.api.StreamingContext;
 import io.sluice.source.WordGenerator;
@@ -28,7 +29,7 @@ public final class WindowedWordCount implements StreamingApp {
     ctx.generatedLines(lines, vocabulary, ctx.config().getInt("workload.P", 2))
         .flatMap(line -> Arrays.asList(line.split(" ")))
         .mapToPair(word -> Pair.of(word, 1L))
-        .reduceByKeyAndWindow(Long::sum, (a, b) -> a - b, window, slide)
+        .reduceByKeyAndWindow(Reducers.longSum(), (a, b) -> a - b, window, slide)
         .uid("window-counts")
         .map(count -> Pair.of(1L, count.value()))
         .reduce((a, b) -> Pair.of(a.key() + b.key(), a.value() + b.value()))

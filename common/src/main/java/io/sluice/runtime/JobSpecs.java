@@ -37,14 +37,15 @@ public final class JobSpecs {
   /**
    * An HDFS client that closes a file before the NameNode has heard from the DataNode waits 400 ms,
    * doubling, before asking again. Every batch closes several small files (metadata, snapshots,
-   * outputs), so where the configuration keeps HDFS's stock values Sluice starts that wait at
-   * 20 ms and allows more retries (20 s in all, more than the stock 12 s): measured on MiniDFS,
-   * create, sync, close and rename of a metadata file went from 146 ms to 30 ms.
+   * outputs), so where the configuration keeps HDFS's stock values Sluice starts that wait at 5 ms
+   * and allows more retries (20 s in all, more than the stock 12 s). Measured on MiniDFS, the
+   * write and close of a batch's output file: 406 ms at the stock 400 ms; at 20 ms (before) median
+   * 10.6 ms, 90th percentile 32 ms; at 5 ms median 10.7 ms, 90th percentile 16 ms.
    */
   static void shortenCompleteFileWait(Configuration conf) {
     if ("400".equals(conf.get(COMPLETE_FILE_DELAY, "400")) && "5".equals(conf.get(COMPLETE_FILE_RETRIES, "5"))) {
-      conf.setInt(COMPLETE_FILE_DELAY, 20);
-      conf.setInt(COMPLETE_FILE_RETRIES, 10);
+      conf.setInt(COMPLETE_FILE_DELAY, 5);
+      conf.setInt(COMPLETE_FILE_RETRIES, 12);
     }
   }
 

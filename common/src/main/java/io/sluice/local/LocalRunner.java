@@ -85,7 +85,7 @@ public final class LocalRunner implements AutoCloseable {
     });
     ShuffleStore shuffle = new ShuffleStore(ShuffleBuffers.forThisJvm());
     TaskRunner runner = new TaskRunner(graph, shuffle, ShuffleFetcher.local(shuffle), conf);
-    JobDriver driver = new JobDriver(graph, store, new ThreadTaskService(runner, shuffle, threads),
+    JobDriver driver = new JobDriver(graph, store, new ThreadTaskService(runner, threads),
         new JobDriver.Environment("local", app.getClass().getName(), conf, clock, listener, 0));
     driver.start();
     return new LocalRunner(clock, driver, threads, runner.stateStores(), temp);
@@ -157,7 +157,7 @@ public final class LocalRunner implements AutoCloseable {
   }
 
   /** Runs tasks on a small thread pool, all shuffle blocks in one store. */
-  private record ThreadTaskService(TaskRunner runner, ShuffleStore shuffle, ExecutorService threads)
+  private record ThreadTaskService(TaskRunner runner, ExecutorService threads)
       implements TaskService {
     @Override
     public List<CompletedTask> runAll(List<TaskRequest> tasks) throws Exception {
@@ -179,8 +179,7 @@ public final class LocalRunner implements AutoCloseable {
 
     @Override
     public void release(long batchMs) {
-      shuffle.release(batchMs);
-      runner.stateStores().snapshots().batchDone(batchMs);
+      runner.release(batchMs);
     }
 
     @Override

@@ -48,6 +48,15 @@ public final class TaskRunner {
     return stateStores;
   }
 
+  /**
+   * The driver is done with the batches up to {@code batchMs}: their shuffle data can go, and their
+   * state snapshots be written.
+   */
+  public void release(long batchMs) {
+    shuffleStore.release(batchMs);
+    stateStores.snapshots().batchDone(batchMs);
+  }
+
   public TaskResult run(TaskRequest request) throws Exception {
     BatchContext b = request.getBatch();
     BatchInfo info = new BatchInfo(new Time(b.getBatchTimeMs()), new Time(b.getStartTimeMs()),

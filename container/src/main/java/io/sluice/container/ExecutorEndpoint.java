@@ -95,8 +95,7 @@ final class ExecutorEndpoint extends ExecutorServiceGrpc.ExecutorServiceImplBase
       return;
     }
     try {
-      shuffle.release(Long.MAX_VALUE);
-      runner.stateStores().snapshots().batchDone(Long.MAX_VALUE);
+      runner.release(Long.MAX_VALUE);
       AdoptResponse.Builder response = AdoptResponse.newBuilder().setExecutorId(executorId);
       for (StateStores.Held h : runner.stateStores().held()) {
         HeldState.Builder held = HeldState.newBuilder().setNodeId(h.nodeId()).setPartition(h.partition())
@@ -170,8 +169,7 @@ final class ExecutorEndpoint extends ExecutorServiceGrpc.ExecutorServiceImplBase
 
   @Override
   public void releaseBatch(ReleaseBatchRequest request, StreamObserver<ReleaseBatchResponse> out) {
-    shuffle.release(request.getBatchTimeMs());
-    runner.stateStores().snapshots().batchDone(request.getBatchTimeMs());
+    runner.release(request.getBatchTimeMs());
     out.onNext(ReleaseBatchResponse.getDefaultInstance());
     out.onCompleted();
   }

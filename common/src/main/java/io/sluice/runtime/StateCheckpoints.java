@@ -48,7 +48,12 @@ final class StateCheckpoints {
    * A partition's snapshot files, the full one first, as of batch {@code batchMs}; the keys they
    * hold (0 when not known).
    */
-  private record Chain(long batchMs, List<String> files, int deltas, long fullKeys, long deltaKeys) {
+  private record Chain(long batchMs, List<String> files, long fullKeys, long deltaKeys) {
+    /** The delta files after the full one. */
+    int deltas() {
+      return Math.max(0, files.size() - 1);
+    }
+
     /**
      * Whether the deltas hold at least as many keys as the full snapshot: where most keys change
      * between snapshots, a delta is as large as a full snapshot, and a new full snapshot then costs
@@ -120,14 +125,13 @@ final class StateCheckpoints {
         continue;
       }
       chains.put(new PartitionId(s.getNodeId(), s.getPartition()),
-          new Chain(s.getBatchTimeMs(), List.copyOf(s.getFilesList()), Math.max(0, s.getFilesCount() - 1),
-              s.getFullKeys(), s.getDeltaKeys()));
+          new Chain(s.getBatchTimeMs(), List.copyOf(s.getFilesList()), s.getFullKeys(), s.getDeltaKeys()));
     }
     long at = chains.values().stream().mapToLong(Chain::batchMs).min().orElse(0);
     if (at > 0) {
       for (OperatorNode n : stateful) {
         for (int p = 0; p < n.partitions(); p++) {
-          chains.putIfAbsent(new PartitionId(n.id(), p), new Chain(at, List.of(), 0, 0, 0));
+          chains.putIfAbsent(new PartitionId(n.id(), p), new Chain(at, List.of(), 0, 0));
         }
       }
     }
@@ -293,11 +297,11 @@ final class StateCheckpoints {
         if (old != null) {
           newlyRetired.addAll(old.files());
         }
-        chains.put(id, new Chain(round.batchMs, List.of(s.getPath()), 0, s.getKeys(), 0));
+        chains.put(id, new Chain(round.batchMs, List.of(s.getPath()), s.getKeys(), 0));
       } else {
         List<String> files = new ArrayList<>(old.files());
         files.add(s.getPath());
-        chains.put(id, new Chain(round.batchMs, files, old.deltas() + 1, old.fullKeys(), old.deltaKeys() + s.getKeys()));
+        chains.put(id, new Chain(round.batchMs, files, old.fullKeys(), old.deltaKeys() + s.getKeys()));
       }
     });
     return true;

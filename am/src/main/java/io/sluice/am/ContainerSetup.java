@@ -44,9 +44,15 @@ public final class ContainerSetup {
     return String.join(ApplicationConstants.CLASS_PATH_SEPARATOR, entries);
   }
 
-  /** The java command of a Sluice container, with extra JVM options, its output going to YARN's log directory. */
-  public static String javaCommand(long heapMb, String javaOpts, String mainClass) {
-    return command(ApplicationConstants.Environment.JAVA_HOME.$$() + "/bin/java", heapMb, javaOpts, mainClass);
+  /**
+   * The java command of an executor container, with extra JVM options, its output going to YARN's
+   * log directory. The heap has its full size from the start, as YARN reserved the container's
+   * memory anyway: a heap that grows as the state does resized itself through full collections
+   * (250 ms at K = 1M) and kept the young generation small, so that young collections came often.
+   */
+  public static String executorCommand(long heapMb, String javaOpts, String mainClass) {
+    String heap = "-Xms" + heapMb + "m -Xmx" + heapMb + "m";
+    return command(ApplicationConstants.Environment.JAVA_HOME.$$() + "/bin/java", heap, javaOpts, mainClass);
   }
 
   /**
@@ -56,7 +62,7 @@ public final class ContainerSetup {
   public static String amCommand(long heapMb, String javaOpts, boolean classDataArchive) {
     String launcher = classDataArchive ? "/bin/bash " + AM_LAUNCH_SCRIPT
         : ApplicationConstants.Environment.JAVA_HOME.$$() + "/bin/java";
-    return command(launcher, heapMb, javaOpts, AmMain.class.getName());
+    return command(launcher, "-Xmx" + heapMb + "m", javaOpts, AmMain.class.getName());
   }
 
   /** The file name of the AM's start script in its container. */
@@ -67,8 +73,8 @@ public final class ContainerSetup {
     return ClassDataArchive.launchScript();
   }
 
-  private static String command(String launcher, long heapMb, String javaOpts, String mainClass) {
-    return String.join(" ", launcher, "-Xmx" + heapMb + "m", javaOpts, "-Dlog4j.configuration=sluice-log4j.properties",
+  private static String command(String launcher, String heapOptions, String javaOpts, String mainClass) {
+    return String.join(" ", launcher, heapOptions, javaOpts, "-Dlog4j.configuration=sluice-log4j.properties",
         mainClass, "1>" + ApplicationConstants.LOG_DIR_EXPANSION_VAR + "/stdout",
         "2>" + ApplicationConstants.LOG_DIR_EXPANSION_VAR + "/stderr");
   }

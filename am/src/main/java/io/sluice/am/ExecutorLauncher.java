@@ -46,9 +46,13 @@ final class ExecutorLauncher implements AutoCloseable {
    * in part, where it finished the K = 1M benchmark batches in about two thirds of G1's time.
    * Transparent huge pages where the kernel offers them: a lookup in a state table of a million
    * keys otherwise misses the TLB as well as the caches (K = 1M R = 500k in the local runner: about
-   * 10% less per batch). Where the kernel has none, the JVM says so once and goes on without.
+   * 10% less per batch). Where the kernel has none, the JVM says so once and goes on without. A
+   * metaspace threshold above what an executor loads: at the default (about 21 MB) the classes
+   * its first snapshot write loads set off a full collection, which took 450-500 ms of a batch
+   * at K = 1M.
    */
-  private static final String DEFAULT_EXECUTOR_JAVA_OPTS = "-XX:+UseParallelGC -XX:+UseTransparentHugePages";
+  private static final String DEFAULT_EXECUTOR_JAVA_OPTS =
+      "-XX:+UseParallelGC -XX:+UseTransparentHugePages -XX:MetaspaceSize=256m";
 
   private final Configuration conf;
   private final JobSpec spec;
@@ -147,7 +151,7 @@ final class ExecutorLauncher implements AutoCloseable {
     env.put("SLUICE_EXECUTOR_SLOT", Integer.toString(slot));
     // A JVM needs room beside its heap; 3/4 of the container keeps it under YARN's memory limit.
     long heapMb = Math.max(64, container.getResource().getMemorySize() * 3 / 4);
-    String command = ContainerSetup.javaCommand(heapMb,
+    String command = ContainerSetup.executorCommand(heapMb,
         spec.getConfOrDefault(SettingKeys.EXECUTOR_JAVA_OPTS, DEFAULT_EXECUTOR_JAVA_OPTS), "io.sluice.container.ExecutorMain");
     ContainerLaunchContext ctx = ContainerLaunchContext.newInstance(resources, env, List.of(command), null,
         executorTokens(), null);

@@ -100,6 +100,19 @@ public final class BytesInput implements DataInput {
     return (char) readUnsignedShort();
   }
 
+  /** Reads a varint as {@link BytesOutput#putVarint} writes it. */
+  public int readVarint() throws IOException {
+    int value = 0;
+    for (int shift = 0; shift < 35; shift += 7) {
+      byte b = bytes[next(1)];
+      value |= (b & 0x7f) << shift;
+      if (b >= 0) {
+        return value;
+      }
+    }
+    throw new IOException("malformed varint ending at " + pos);
+  }
+
   @Override
   public int readInt() throws IOException {
     int at = next(4);

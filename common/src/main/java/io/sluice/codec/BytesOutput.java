@@ -91,6 +91,19 @@ public final class BytesOutput extends OutputStream implements DataOutput {
     putInt(bytes, at, v);
   }
 
+  /**
+   * Writes {@code v}, taken as unsigned, into {@code target} at {@code offset} as a varint (seven
+   * bits a byte, lowest first, as protobuf writes them; at most five bytes); returns the offset after it.
+   */
+  static int putVarint(byte[] target, int offset, int v) {
+    while ((v & ~0x7f) != 0) {
+      target[offset++] = (byte) ((v & 0x7f) | 0x80);
+      v >>>= 7;
+    }
+    target[offset] = (byte) v;
+    return offset + 1;
+  }
+
   /** Writes {@code v} big-endian, as {@link #writeInt} does, into {@code target} at {@code offset}. */
   static void putInt(byte[] target, int offset, int v) {
     target[offset] = (byte) (v >>> 24);

@@ -3,8 +3,8 @@ package io.sluice.codec;
 import io.sluice.api.Codec;
 
 /**
- * Encodes one record at a time into a reused buffer, to be copied out as a length-prefixed chunk
- * (the form {@link RecordCodecs#readChunk} reads): no allocation per record, which matters where
+ * Encodes one record at a time into a reused buffer, to be copied out as a chunk prefixed by its
+ * length as a varint (the framing of shuffle blocks): no allocation per record, which matters where
  * millions of records are written. Confined to one thread.
  */
 public final class ChunkEncoder {
@@ -26,14 +26,18 @@ public final class ChunkEncoder {
     return buffer.size();
   }
 
+  /** The most bytes {@link #copyChunkTo} writes beside the record's own. */
+  public static final int MAX_FRAMING_BYTES = 5;
+
   /**
-   * Copies the encoded record into {@code target} at {@code offset} as a chunk: its length
-   * (big-endian) then its bytes; returns the offset after it. The caller has made room.
+   * Copies the encoded record into {@code target} at {@code offset} as a chunk: its length (a
+   * varint, read by {@link BytesInput#readVarint}) then its bytes; returns the offset after it. The
+   * caller has made room.
    */
   public int copyChunkTo(byte[] target, int offset) {
     int size = buffer.size();
-    BytesOutput.putInt(target, offset, size);
-    System.arraycopy(buffer.array(), 0, target, offset + 4, size);
-    return offset + 4 + size;
+    int at = BytesOutput.putVarint(target, offset, size);
+    System.arraycopy(buffer.array(), 0, target, at, size);
+    return at + size;
   }
 }

@@ -10,6 +10,8 @@ import io.sluice.codec.ChunkEncoder;
 import io.sluice.codec.RecordCodecs;
 import io.sluice.graph.OperatorNode;
 import io.sluice.graph.WindowSpec;
+import java.io.DataInput;
+import java.io.DataOutput;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -37,6 +39,8 @@ final class ShuffleOperator {
   private final OperatorNode node;
   private final Codec<Object> keyCodec;
   private final Codec<Object> valueCodec;
+  /** How this shuffle's blocks hold values: {@link #valueCodec}, or {@link BlockLongs} around it. */
+  private final Codec<Object> blockValueCodec;
   /** Null for groupByKey, which keeps every value. */
   private final ReduceFunction<Object> combiner;
 
@@ -88,6 +92,65 @@ final class ShuffleOperator {
         combiner = WindowSpec.SUM;
       }
       default -> throw new IllegalArgumentException(node + " is not a shuffle");
+    }
+    blockValueCodec = valueCodec == Codecs.auto() || valueCodec == (Codec<?>) Codecs.LONG
+        ? new BlockLongs(valueCodec) : valueCodec;
+  }
+
+  /**
+   * The values of a shuffle block as {@code codec} writes them, except that a {@code Long} is a
+   * zigzag varint: a count of 1 takes two bytes instead of nine, and at a million keys, where a map
+   * task cannot combine, a word count's blocks are mostly such counts. Blocks live only for their
+   * batch, inside one version of the application, so no file holds this form.
+   */
+  private static final class BlockLongs implements Codec<Object> {
+    private static final int LONG_TAG = 0;
+    private static final int OTHER_TAG = 1;
+    private final Codec<Object> codec;
+
+    BlockLongs(Codec<Object> codec) {
+      this.codec = codec;
+    }
+
+    @Override
+    public String name() {
+      return codec.name();
+    }
+
+    @Override
+    public void write(Object value, DataOutput out) throws IOException {
+      if (value instanceof Long l) {
+        out.writeByte(LONG_TAG);
+        long zigzag = (l << 1) ^ (l >> 63);
+        while ((zigzag & ~0x7fL) != 0) {
+          out.writeByte((int) ((zigzag & 0x7f) | 0x80));
+          zigzag >>>= 7;
+        }
+        out.writeByte((int) zigzag);
+      } else {
+        out.writeByte(OTHER_TAG);
+        codec.write(value, out);
+      }
+    }
+
+    @Override
+    public Object read(DataInput in) throws IOException {
+      int tag = in.readByte();
+      if (tag == OTHER_TAG) {
+        return codec.read(in);
+      }
+      if (tag != LONG_TAG) {
+        throw new IOException("corrupt shuffle value: unknown tag " + tag);
+      }
+      long zigzag = 0;
+      for (int shift = 0; shift < 70; shift += 7) {
+        byte b = in.readByte();
+        zigzag |= (long) (b & 0x7f) << shift;
+        if (b >= 0) {
+          return (zigzag >>> 1) ^ -(zigzag & 1);
+        }
+      }
+      throw new IOException("corrupt shuffle value: a varint longer than ten bytes");
     }
   }
 
@@ -204,7 +267,7 @@ final class ShuffleOperator {
 
     void append(Object key, Object value) {
       keys.encode(keyCodec, key, node.id());
-      values.encode(valueCodec, value, node.id());
+      values.encode(blockValueCodec, value, node.id());
       int p = partitionOf(keys.array(), keys.size());
       if (partitions[p] == null) {
         partitions[p] = new PartitionBlock();
@@ -224,7 +287,7 @@ final class ShuffleOperator {
       private int nextSize = ShuffleBuffers.SMALLEST;
 
       void append(ChunkEncoder key, ChunkEncoder value) {
-        int size = 8 + key.size() + value.size();
+        int size = 2 * ChunkEncoder.MAX_FRAMING_BYTES + key.size() + value.size();
         if (chunk == null || used + size > chunk.length) {
           seal();
           chunk = buffers.take(Math.max(nextSize, size));
@@ -329,12 +392,12 @@ final class ShuffleOperator {
       byte[] block = chunk.bytes();
       BytesInput in = new BytesInput(block, chunk.length());
       while (in.hasRemaining()) {
-        int keyLength = in.readInt();
+        int keyLength = in.readVarint();
         int keyOffset = in.position();
         in.skipFully(keyLength);
-        int length = in.readInt();
+        int length = in.readVarint();
         int before = in.position();
-        Object value = valueCodec.read(in);
+        Object value = blockValueCodec.read(in);
         if (in.position() - before != length) {
           throw new IOException("corrupt shuffle block of " + node.id() + ": codec " + valueCodec.name() + " read "
               + (in.position() - before) + " bytes of a " + length + "-byte value");

@@ -41,4 +41,22 @@ class BytesOutputTest {
     out.writeInt(7);
     assertThat(out.toByteArray()).containsExactly(0, 0, 0, 7);
   }
+
+  @Test
+  void varintsReadBackAtTheEdgesOfEachLength() throws IOException {
+    int[] values = {0, 1, 127, 128, 16_383, 16_384, 2_097_151, 2_097_152, Integer.MAX_VALUE, -1, Integer.MIN_VALUE};
+    byte[] target = new byte[values.length * 5];
+    int end = 0;
+    for (int v : values) {
+      int next = BytesOutput.putVarint(target, end, v);
+      assertThat(next - end).as("bytes of " + v).isEqualTo(v >= 0 && v < 128 ? 1 : v >= 0 && v < 16_384 ? 2
+          : v >= 0 && v < 2_097_152 ? 3 : v >= 0 && v < 268_435_456 ? 4 : 5);
+      end = next;
+    }
+    BytesInput in = new BytesInput(target, end);
+    for (int v : values) {
+      assertThat(in.readVarint()).isEqualTo(v);
+    }
+    assertThat(in.hasRemaining()).isFalse();
+  }
 }

@@ -8,6 +8,9 @@ import io.sluice.api.Codec;
  * millions of records are written. Confined to one thread.
  */
 public final class ChunkEncoder {
+  /** The most bytes {@link #copyChunkTo} writes beside the record's own. */
+  public static final int MAX_FRAMING_BYTES = 5;
+
   private final BytesOutput buffer = new BytesOutput(256);
 
   /** Encodes {@code value}, replacing what the buffer held; names the operator when the codec cannot. */
@@ -25,9 +28,6 @@ public final class ChunkEncoder {
   public int size() {
     return buffer.size();
   }
-
-  /** The most bytes {@link #copyChunkTo} writes beside the record's own. */
-  public static final int MAX_FRAMING_BYTES = 5;
 
   /**
    * Copies the encoded record into {@code target} at {@code offset} as a chunk: its length (a

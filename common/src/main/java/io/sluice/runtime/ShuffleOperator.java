@@ -1,6 +1,8 @@
 package io.sluice.runtime;
 
 import com.google.common.hash.Hashing;
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.CodedOutputStream;
 import io.sluice.api.Codec;
 import io.sluice.api.Codecs;
 import io.sluice.api.Functions.ReduceFunction;
@@ -121,7 +123,7 @@ final class ShuffleOperator {
     public void write(Object value, DataOutput out) throws IOException {
       if (value instanceof Long l) {
         out.writeByte(LONG_TAG);
-        long zigzag = (l << 1) ^ (l >> 63);
+        long zigzag = CodedOutputStream.encodeZigZag64(l);
         while ((zigzag & ~0x7fL) != 0) {
           out.writeByte((int) ((zigzag & 0x7f) | 0x80));
           zigzag >>>= 7;
@@ -147,7 +149,7 @@ final class ShuffleOperator {
         byte b = in.readByte();
         zigzag |= (long) (b & 0x7f) << shift;
         if (b >= 0) {
-          return (zigzag >>> 1) ^ -(zigzag & 1);
+          return CodedInputStream.decodeZigZag64(zigzag);
         }
       }
       throw new IOException("corrupt shuffle value: a varint longer than ten bytes");

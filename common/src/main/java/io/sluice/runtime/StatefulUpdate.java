@@ -150,8 +150,8 @@ final class StatefulUpdate {
       }
       if (mapsWithState) {
         if (out.snapshots() != null) {
-          for (PartitionState.Entry e : state.entries()) {
-            out.snapshots().emit(Pair.of(e.key(), ((Pair<?, ?>) e.state()).value()));
+          for (int slot = state.nextSlot(-1); slot >= 0; slot = state.nextSlot(slot)) {
+            out.snapshots().emit(Pair.of(state.keyAt(slot), ((Pair<?, ?>) state.stateAt(slot)).value()));
           }
           out.snapshots().finish();
         }
@@ -175,8 +175,8 @@ final class StatefulUpdate {
 
   /** Emits every entry of the partition as a (key, state) pair. */
   private static void emitEveryEntry(PartitionState state, Emitter out) throws Exception {
-    for (PartitionState.Entry e : state.entries()) {
-      out.emit(Pair.of(e.key(), e.state()));
+    for (int slot = state.nextSlot(-1); slot >= 0; slot = state.nextSlot(slot)) {
+      out.emit(Pair.of(state.keyAt(slot), state.stateAt(slot)));
     }
   }
 
@@ -189,9 +189,9 @@ final class StatefulUpdate {
    */
   private static void emitEveryEntryTaking(PartitionState state, Emitter out, SnapshotFiles.Taken snapshot)
       throws Exception {
-    for (PartitionState.Entry e : state.entries()) {
-      out.emit(Pair.of(e.key(), e.state()));
-      snapshot.offer(state, e);
+    for (int slot = state.nextSlot(-1); slot >= 0; slot = state.nextSlot(slot)) {
+      out.emit(Pair.of(state.keyAt(slot), state.stateAt(slot)));
+      snapshot.offer(state, slot);
     }
   }
 
@@ -213,21 +213,21 @@ final class StatefulUpdate {
       throws Exception {
     UpdateFunction<Object, Object> f = (UpdateFunction<Object, Object>) node.function();
     RecordGrouper grouper = new RecordGrouper(state, grouping);
-    List<PartitionState.Entry> emptied = new ArrayList<>();
+    List<byte[]> emptied = new ArrayList<>();
     try {
       grouping.forEachRecord(blocks, grouper);
       grouper.lookUpBuffered();
       int[] touched = grouper.touched;
       for (int from = 0; from < grouper.touchedCount; from += LOOKUP_BATCH) {
         int to = Math.min(from + LOOKUP_BATCH, grouper.touchedCount);
-        state.warmEntries(touched, from, to);
+        state.warmSlots(touched, from, to);
         for (int i = from; i < to; i++) {
-          PartitionState.Entry e = state.entryAt(touched[i]);
-          Optional<Object> updated = f.apply(values(grouping, state.pendingAt(touched[i])), Optional.of(e.state()));
+          int slot = touched[i];
+          Optional<Object> updated = f.apply(values(grouping, state.pendingAt(slot)), Optional.of(state.stateAt(slot)));
           if (updated.isPresent()) {
-            state.replace(e, updated.get());
+            state.replaceAt(slot, updated.get());
           } else {
-            emptied.add(e);
+            emptied.add(state.encodedKeyAt(slot));
           }
         }
       }
@@ -237,8 +237,8 @@ final class StatefulUpdate {
       }
     }
     // Removing moves entries between slots, so it waits until no slot is in use.
-    for (PartitionState.Entry e : emptied) {
-      state.remove(e);
+    for (byte[] key : emptied) {
+      state.remove(ByteBuffer.wrap(key));
     }
     for (Map.Entry<ByteBuffer, Object> n : grouper.newKeys.entrySet()) {
       Optional<Object> updated = f.apply(values(grouping, n.getValue()), Optional.empty());
@@ -333,10 +333,10 @@ final class StatefulUpdate {
   private void updateGrouped(PartitionState state, Map<ByteBuffer, Object> batchValues) throws Exception {
     UpdateFunction<Object, Object> f = (UpdateFunction<Object, Object>) node.function();
     for (Map.Entry<ByteBuffer, Object> e : batchValues.entrySet()) {
-      PartitionState.Entry old = state.get(e.getKey());
-      Object key = old != null ? old.key() : shuffle.decodeKey(e.getKey());
+      int old = state.slotOf(e.getKey());
+      Object key = old >= 0 ? state.keyAt(old) : shuffle.decodeKey(e.getKey());
       Optional<Object> updated = f.apply((List<Object>) e.getValue(),
-          old == null ? Optional.empty() : Optional.of(old.state()));
+          old < 0 ? Optional.empty() : Optional.of(state.stateAt(old)));
       if (updated.isPresent()) {
         state.put(e.getKey(), key, updated.get());
       } else {
@@ -351,10 +351,10 @@ final class StatefulUpdate {
     StateSpec<Object, Object, Object, Object> spec = (StateSpec<Object, Object, Object, Object>) node.function();
     MappingFunction<Object, Object, Object, Object> f = spec.mappingFunction();
     for (Map.Entry<ByteBuffer, Object> e : batchValues.entrySet()) {
-      PartitionState.Entry old = state.get(e.getKey());
-      Object key = old != null ? old.key() : shuffle.decodeKey(e.getKey());
-      KeyState s = old == null ? new KeyState(null, false, false)
-          : new KeyState(((Pair<Long, Object>) old.state()).value(), true, false);
+      int old = state.slotOf(e.getKey());
+      Object key = old >= 0 ? state.keyAt(old) : shuffle.decodeKey(e.getKey());
+      KeyState s = old < 0 ? new KeyState(null, false, false)
+          : new KeyState(((Pair<Long, Object>) state.stateAt(old)).value(), true, false);
       for (Object value : (List<Object>) e.getValue()) {
         emitIfPresent(f.apply(key, Optional.of(value), s), mapped);
       }
@@ -367,16 +367,18 @@ final class StatefulUpdate {
     Optional<Duration> timeout = spec.idleTimeout();
     if (timeout.isPresent()) {
       // Scans the partition: a key idle since long enough has no record in this batch to find it by.
-      List<PartitionState.Entry> idle = new ArrayList<>();
-      for (PartitionState.Entry e : state.entries()) {
-        if (batchMs - ((Pair<Long, Object>) e.state()).key() >= timeout.get().millis()) {
-          idle.add(e);
+      List<byte[]> idle = new ArrayList<>();
+      for (int slot = state.nextSlot(-1); slot >= 0; slot = state.nextSlot(slot)) {
+        Pair<Long, Object> lastAndState = (Pair<Long, Object>) state.stateAt(slot);
+        if (batchMs - lastAndState.key() >= timeout.get().millis()) {
+          emitIfPresent(f.apply(state.keyAt(slot), Optional.empty(), new KeyState(lastAndState.value(), true, true)),
+              mapped);
+          idle.add(state.encodedKeyAt(slot));
         }
       }
-      for (PartitionState.Entry entry : idle) {
-        emitIfPresent(f.apply(entry.key(), Optional.empty(),
-            new KeyState(((Pair<Long, Object>) entry.state()).value(), true, true)), mapped);
-        state.remove(entry);
+      // Removing moves entries between slots, so it waits until the scan is over.
+      for (byte[] key : idle) {
+        state.remove(ByteBuffer.wrap(key));
       }
     }
   }

@@ -46,32 +46,31 @@ final class WindowedUpdate {
     // Values of batches at or before this time can be in no window from now on.
     long leftMs = batchMs - spec.length().millis();
     for (Map.Entry<ByteBuffer, Object> e : batchValues.entrySet()) {
-      PartitionState.Entry old = state.get(e.getKey());
-      KeyWindow window = old == null ? KeyWindow.EMPTY : ((KeyWindow) old.state()).dropUpTo(leftMs, spec.inverse());
-      Object key = old != null ? old.key() : shuffle.decodeKey(e.getKey());
+      int old = state.slotOf(e.getKey());
+      KeyWindow window = old < 0 ? KeyWindow.EMPTY : ((KeyWindow) state.stateAt(old)).dropUpTo(leftMs, spec.inverse());
+      Object key = old >= 0 ? state.keyAt(old) : shuffle.decodeKey(e.getKey());
       state.put(e.getKey(), key, window.add(batchMs, e.getValue(), spec));
     }
     if (!slideDue) {
       return;
     }
     // Scans the partition: keys with no value in this batch may have values leaving the window.
-    List<Map.Entry<PartitionState.Entry, KeyWindow>> changed = new ArrayList<>();
-    for (PartitionState.Entry e : state.entries()) {
-      KeyWindow before = (KeyWindow) e.state();
+    List<byte[]> emptied = new ArrayList<>();
+    for (int slot = state.nextSlot(-1); slot >= 0; slot = state.nextSlot(slot)) {
+      KeyWindow before = (KeyWindow) state.stateAt(slot);
       KeyWindow now = before.dropUpTo(leftMs, spec.inverse());
+      if (now.isEmpty()) {
+        emptied.add(state.encodedKeyAt(slot));
+        continue;
+      }
       if (now != before) {
-        changed.add(Map.entry(e, now));
+        state.replaceAt(slot, now);
       }
-      if (!now.isEmpty()) {
-        emit(e.key(), now.value(spec), out);
-      }
+      emit(state.keyAt(slot), now.value(spec), out);
     }
-    for (Map.Entry<PartitionState.Entry, KeyWindow> c : changed) {
-      if (c.getValue().isEmpty()) {
-        state.remove(c.getKey());
-      } else {
-        state.replace(c.getKey(), c.getValue());
-      }
+    // Removing moves entries between slots, so it waits until the scan is over.
+    for (byte[] key : emptied) {
+      state.remove(ByteBuffer.wrap(key));
     }
   }
 

@@ -3,8 +3,6 @@ package io.sluice.state;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.HashSet;
-import java.util.Iterator;
-import java.util.NoSuchElementException;
 import java.util.Set;
 
 /**
@@ -12,17 +10,21 @@ import java.util.Set;
  * changed since the last snapshot so snapshots can be incremental. Confined to the task that
  * updates it (one task per partition and batch).
  *
- * <p>The entries live in an open-addressing table (linear probing, backward-shift deletion). Each
- * slot keeps, in one array of longs, the key's hash and length and, for keys of up to 16 bytes,
- * the key itself: a lookup of a short key reads that array and nothing else, where a {@code
- * HashMap<ByteBuffer, ...>} would follow a node, a buffer and its array for each probe. At a million
- * keys nearly every one of those reads misses the CPU caches, so this is what a batch's update
- * costs. While an update groups the batch's records, each slot also holds the key's values so far
- * ({@link #pendingAt}), so the entry itself is first read when the update function runs.
+ * <p>The entries live in an open-addressing table (linear probing, backward-shift deletion), in
+ * arrays indexed by slot rather than in an object per entry. Each slot keeps, in one array of
+ * longs, a meta word (the key's hash and length, whether the state is a {@code long}, and the
+ * snapshot generation it was written in), the key itself when it is at most 16 bytes, and a {@code
+ * long} state: for the commonest states (counts, sums) under short keys, a lookup and an update
+ * read and write one row of that array and nothing else. At a million keys nearly every read of a
+ * separate object missed the CPU caches, so that is what a batch's update, and a scan of the whole
+ * partition, cost. The decoded keys, encoded keys and other states are in arrays of their own,
+ * which a scan reads in order. While an update groups the batch's records, each slot also holds
+ * the key's values so far ({@link #pendingAt}).
  *
- * <p>Each entry records the snapshot generation in which it was last written, so the keys a delta
- * must hold are found by one scan at snapshot time instead of a set kept up to date on every put;
- * removed keys, which are rare, are kept in a set.
+ * <p>The generation in the meta word finds the keys a delta must hold in one scan at snapshot
+ * time, instead of a set kept up to date on every put; removed keys, which are rare, are kept in a
+ * set. It is kept modulo 2<sup>15</sup>, so a key written exactly a multiple of 32768 snapshots ago
+ * counts as changed: a delta then holds it once more than needed, which is harmless.
  *
  * <p>The last batch's update can be undone until the next one begins, even after a snapshot of it:
  * a driver that died after its executors applied a batch but before the batch completed leaves
@@ -30,6 +32,9 @@ import java.util.Set;
  * of restoring the partition and replaying every batch since the last recorded snapshot. A
  * snapshot of a batch that never completed was never recorded, so rolling back past it also
  * returns what the next delta must hold to before it.
+ *
+ * <p>Slots are how callers address entries between calls: a slot stays valid until the next put,
+ * remove or rollback, which may move entries.
  */
 public final class PartitionState {
   /** A table at most this full (2/3) keeps linear probes short. */
@@ -37,123 +42,88 @@ public final class PartitionState {
   private static final int LOAD_DENOMINATOR = 3;
   private static final int INITIAL_CAPACITY = 16;
 
-  /**
-   * A key, encoded and as decoded, its state, and the snapshot generation in which it was written.
-   * Updated in place: a state rewritten every batch then leaves no dead entry behind in the old
-   * generation. A {@code Long} state, the commonest (counts, sums), is held unboxed: a new {@code
-   * Long} per key and batch, referenced from an entry in the old generation, was what the young
-   * collections of a large state spent their time copying, and later what filled the old generation.
-   */
-  public static final class Entry {
-    private final byte[] encodedKey;
-    private final int hash;
-    private final Object key;
-    /** The state, or {@link #UNBOXED_LONG} when it is the {@code Long} in {@link #longState}. */
-    private Object state;
-    private long longState;
-    private int writtenIn;
+  /** Keys of up to this many bytes are kept in {@link #slots} and compared there. */
+  private static final int INLINE_KEY_BYTES = 16;
+  /** Per slot in {@link #slots}: the meta word, the key's first and next 8 bytes, the {@code long} state. */
+  private static final int LONGS_PER_SLOT = 4;
+  private static final int KEY_LOW = 1;
+  private static final int KEY_HIGH = 2;
+  private static final int LONG_STATE = 3;
 
-    Entry(byte[] encodedKey, int hash, Object key, Object state, int writtenIn) {
-      this.encodedKey = encodedKey;
-      this.hash = hash;
-      this.key = key;
-      this.writtenIn = writtenIn;
-      setState(state);
-    }
-
-    public Object key() {
-      return key;
-    }
-
-    /** The key's bytes as the shuffle and the snapshots carry them; not to be modified. */
-    public byte[] encodedKey() {
-      return encodedKey;
-    }
-
-    public Object state() {
-      return state == UNBOXED_LONG ? Long.valueOf(longState) : state;
-    }
-
-    /** Whether the state is a {@code Long}, then read without boxing by {@link #longState()}. */
-    public boolean hasLongState() {
-      return state == UNBOXED_LONG;
-    }
-
-    public long longState() {
-      return longState;
-    }
-
-    int writtenIn() {
-      return writtenIn;
-    }
-
-    private void setState(Object newState) {
-      if (newState instanceof Long l) {
-        // Only a reference store marks the entry's card, which every young collection then scans:
-        // at K = 1M, storing the same marker each batch made them 6-20 ms instead of 1-4.
-        if (state != UNBOXED_LONG) {
-          state = UNBOXED_LONG;
-        }
-        longState = l;
-      } else {
-        state = newState;
-      }
-    }
-  }
-
-  /** The state of an entry whose state is a {@code Long} held unboxed. */
-  private static final Object UNBOXED_LONG = new Object();
+  // The meta word: the key's hash in bits 32-63 (never 0, so an occupied slot's word is never 0);
+  // bit 31 set when the state is the slot's long; the generation written in, in bits 16-30; the
+  // key's length, at most 0xffff, in bits 0-15.
+  private static final long LONG_FLAG = 1L << 31;
+  private static final int GENERATION_SHIFT = 16;
+  private static final int GENERATION_BITS = 0x7fff;
+  private static final long GENERATION_MASK = (long) GENERATION_BITS << GENERATION_SHIFT;
+  private static final int LENGTH_BITS = 0xffff;
+  /** The bits of the meta word that identify the key: its hash and length. */
+  private static final long IDENTITY_MASK = ~(LONG_FLAG | GENERATION_MASK);
 
   private enum Change { INSERTED, REPLACED, REMOVED }
 
   /**
-   * The changes of one update, oldest first: what each did to an entry, and the entry's state (as
-   * the entry holds it) and generation before. Kept in arrays reused from update to update, so that
-   * a batch that rewrites every key allocates nothing per key for its undo.
+   * The changes of one update, oldest first: what each did to an entry, and the entry's slot row
+   * and state before. Kept in arrays reused from update to update, so that a batch that rewrites
+   * every key allocates nothing per key for its undo. A replaced entry is found again by the key in
+   * its row, or by its encoded key when that is too long to be in the row: recording a replacement
+   * then reads nothing the update did not read already.
    */
   private static final class UndoLog {
     private Change[] changes = new Change[64];
-    private Entry[] entries = new Entry[64];
+    private long[] rows = new long[64 * LONGS_PER_SLOT];
+    /** The encoded key, unless a replaced entry's row holds it. */
+    private byte[][] encodedKeys = new byte[64][];
+    /** The decoded key of a removed entry. */
+    private Object[] keys = new Object[64];
     private Object[] states = new Object[64];
-    private long[] longStates = new long[64];
-    private int[] writtenIns = new int[64];
     private int size;
 
-    void add(Change change, Entry entry) {
+    void add(Change change, long[] slots, int at, byte[] encodedKey, Object key, Object state) {
       if (size == changes.length) {
         int capacity = size * 2;
         changes = Arrays.copyOf(changes, capacity);
-        entries = Arrays.copyOf(entries, capacity);
+        rows = Arrays.copyOf(rows, capacity * LONGS_PER_SLOT);
+        encodedKeys = Arrays.copyOf(encodedKeys, capacity);
+        keys = Arrays.copyOf(keys, capacity);
         states = Arrays.copyOf(states, capacity);
-        longStates = Arrays.copyOf(longStates, capacity);
-        writtenIns = Arrays.copyOf(writtenIns, capacity);
       }
       changes[size] = change;
-      entries[size] = entry;
-      states[size] = entry.state;
-      longStates[size] = entry.longState;
-      writtenIns[size] = entry.writtenIn;
+      System.arraycopy(slots, at, rows, size * LONGS_PER_SLOT, LONGS_PER_SLOT);
+      encodedKeys[size] = encodedKey;
+      keys[size] = key;
+      states[size] = state;
       size++;
     }
 
-    /** Forgets the changes, and lets go of the entries and states they held. */
+    /** The encoded key of the i-th change's entry. */
+    byte[] encodedKey(int i) {
+      if (encodedKeys[i] != null) {
+        return encodedKeys[i];
+      }
+      int at = i * LONGS_PER_SLOT;
+      byte[] bytes = new byte[(int) rows[at] & LENGTH_BITS];
+      for (int j = 0; j < bytes.length; j++) {
+        bytes[j] = (byte) (rows[at + (j < 8 ? KEY_LOW : KEY_HIGH)] >>> ((j & 7) << 3));
+      }
+      return bytes;
+    }
+
+    /** Forgets the changes, and lets go of the keys and states they held. */
     void clear() {
-      Arrays.fill(entries, 0, size, null);
+      Arrays.fill(encodedKeys, 0, size, null);
+      Arrays.fill(keys, 0, size, null);
       Arrays.fill(states, 0, size, null);
       size = 0;
     }
   }
 
-  /** Keys of up to this many bytes are kept in {@link #slots} and compared there. */
-  private static final int INLINE_KEY_BYTES = 16;
-  private static final int LONGS_PER_SLOT = 3;
-
-  /**
-   * Per slot: the key's hash (high 32 bits, never 0) and length (low 32 bits), 0 where the slot is
-   * empty; then the key's first 8 and next 8 bytes, little-endian, when it is short enough.
-   */
   private long[] slots = new long[INITIAL_CAPACITY * LONGS_PER_SLOT];
-  private Entry[] table = new Entry[INITIAL_CAPACITY];
+  private Object[] keys = new Object[INITIAL_CAPACITY];
+  private byte[][] encodedKeys = new byte[INITIAL_CAPACITY][];
+  /** The state per slot, or null where it is the slot's {@code long}. */
+  private Object[] states = new Object[INITIAL_CAPACITY];
   /** The batch's values per slot while an update groups them; null elsewhere. */
   private Object[] pending = new Object[INITIAL_CAPACITY];
   private int size;
@@ -190,16 +160,13 @@ public final class PartitionState {
     return snapshotMs;
   }
 
-  public Entry get(ByteBuffer key) {
+  /** The slot of {@code key}, or -1 when the partition does not hold it. */
+  public int slotOf(ByteBuffer key) {
     byte[] bytes = bytesOf(key);
-    int slot = slotOf(bytes, 0, bytes.length);
-    return slot >= 0 ? table[slot] : null;
+    return slotOf(bytes, 0, bytes.length);
   }
 
-  /**
-   * The slot of the key in {@code bytes[offset, offset + length)}, or -1 when the partition does
-   * not hold it. A slot stays valid until the next put, remove or rollback.
-   */
+  /** The slot of the key in {@code bytes[offset, offset + length)}, or -1 when the partition does not hold it. */
   public int slotOf(byte[] bytes, int offset, int length) {
     int slot = probe(bytes, offset, length, hash(bytes, offset, length));
     return slot >= 0 ? slot : -1;
@@ -218,11 +185,11 @@ public final class PartitionState {
     for (int i = 0; i < count; i++) {
       hashes[i] = hash(bytes[i], offsets[i], lengths[i]);
     }
-    int mask = table.length - 1;
+    int mask = capacity() - 1;
     long touched = 0;
     for (int i = 0; i < count; i++) {
       int home = hashes[i] & mask;
-      touched += slots[home * LONGS_PER_SLOT] + (pending[home] == null ? 0 : 1);
+      touched += rowWarmth(home) + (pending[home] == null ? 0 : 1);
     }
     warmed = touched;
     for (int i = 0; i < count; i++) {
@@ -232,19 +199,83 @@ public final class PartitionState {
   }
 
   /**
-   * Reads the entries in {@code slots[from, to)}, for the same reason as {@link #slotsOf}: a caller
-   * about to use each of them in turn then waits on memory once for all of them.
+   * Reads the rows and pending values of the slots in {@code used[from, to)}, for the same reason
+   * as {@link #slotsOf}: a caller about to update each of them in turn then waits on memory once
+   * for all of them.
    */
-  public void warmEntries(int[] slots, int from, int to) {
+  public void warmSlots(int[] used, int from, int to) {
     long touched = 0;
     for (int i = from; i < to; i++) {
-      touched += warmth(table[slots[i]]);
+      int slot = used[i];
+      touched += rowWarmth(slot) + (pending[slot] == null ? 0 : 1);
     }
     warmed = touched;
   }
 
-  public Entry entryAt(int slot) {
-    return table[slot];
+  /**
+   * Reads the first and last long of a slot's row: an array's longs start 16 bytes into it, so
+   * every other row of 32 bytes spans two cache lines.
+   */
+  private long rowWarmth(int slot) {
+    int at = slot * LONGS_PER_SLOT;
+    return slots[at] + slots[at + LONG_STATE];
+  }
+
+  /** The decoded key in {@code slot}. */
+  public Object keyAt(int slot) {
+    return keys[slot];
+  }
+
+  /** The key's bytes as the shuffle and the snapshots carry them; not to be modified. */
+  public byte[] encodedKeyAt(int slot) {
+    return encodedKeys[slot];
+  }
+
+  /** The state in {@code slot}, boxed if the partition holds it as a {@code long}. */
+  public Object stateAt(int slot) {
+    int at = slot * LONGS_PER_SLOT;
+    return (slots[at] & LONG_FLAG) != 0 ? Long.valueOf(slots[at + LONG_STATE]) : states[slot];
+  }
+
+  /** Whether the state in {@code slot} is a {@code Long}, then read without boxing by {@link #longStateAt}. */
+  public boolean hasLongStateAt(int slot) {
+    return (slots[slot * LONGS_PER_SLOT] & LONG_FLAG) != 0;
+  }
+
+  public long longStateAt(int slot) {
+    return slots[slot * LONGS_PER_SLOT + LONG_STATE];
+  }
+
+  /** Whether the entry in {@code slot} was written since the last snapshot: a delta holds it. */
+  public boolean changedSinceSnapshotAt(int slot) {
+    return (slots[slot * LONGS_PER_SLOT] & GENERATION_MASK) == generationBits();
+  }
+
+  /**
+   * The first occupied slot after {@code slot} (-1 to start), or -1 when there is none. Walks the
+   * arrays in order, so a scan of the whole partition reads memory sequentially.
+   */
+  public int nextSlot(int slot) {
+    int capacity = capacity();
+    for (int i = slot + 1; i < capacity; i++) {
+      if (slots[i * LONGS_PER_SLOT] != 0) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /** As {@link #nextSlot}, for the entries written since the last snapshot: one scan per delta snapshot. */
+  public int nextChangedSlot(int slot) {
+    int capacity = capacity();
+    long written = generationBits();
+    for (int i = slot + 1; i < capacity; i++) {
+      long meta = slots[i * LONGS_PER_SLOT];
+      if (meta != 0 && (meta & GENERATION_MASK) == written) {
+        return i;
+      }
+    }
+    return -1;
   }
 
   /**
@@ -284,21 +315,22 @@ public final class PartitionState {
       snapshotMs = snapshotMsBeforeSnapshot;
     }
     for (int i = undo.size - 1; i >= 0; i--) {
-      Entry e = undo.entries[i];
+      byte[] key = undo.encodedKey(i);
+      int slot = probe(key, 0, key.length, hash(key, 0, key.length));
       switch (undo.changes[i]) {
         case INSERTED -> {
-          deleteAt(probe(e.encodedKey, 0, e.encodedKey.length, e.hash));
+          deleteAt(slot);
           // Harmless if the last snapshot never had the key; needed if an earlier batch removed it.
-          removed.add(ByteBuffer.wrap(e.encodedKey));
+          removed.add(ByteBuffer.wrap(key));
         }
         case REPLACED -> {
-          e.state = undo.states[i];
-          e.longState = undo.longStates[i];
-          e.writtenIn = undo.writtenIns[i];
+          System.arraycopy(undo.rows, i * LONGS_PER_SLOT, slots, slot * LONGS_PER_SLOT, LONGS_PER_SLOT);
+          states[slot] = undo.states[i];
         }
         case REMOVED -> {
-          insertAt(probe(e.encodedKey, 0, e.encodedKey.length, e.hash), e);
-          removed.remove(ByteBuffer.wrap(e.encodedKey));
+          int at = i * LONGS_PER_SLOT;
+          insertAt(slot, undo.rows[at], undo.rows[at + LONG_STATE], undo.keys[i], key, undo.states[i]);
+          removed.remove(ByteBuffer.wrap(key));
         }
       }
     }
@@ -312,131 +344,58 @@ public final class PartitionState {
     int hash = hash(bytes, 0, bytes.length);
     int slot = probe(bytes, 0, bytes.length, hash);
     if (slot >= 0) {
-      replace(table[slot], state);
+      replaceAt(slot, state);
       return;
     }
-    Entry e = new Entry(bytes, hash, decodedKey, state, generation);
-    insertAt(slot, e);
+    long meta = identity(hash, bytes.length) | generationBits();
+    if (state instanceof Long l) {
+      slot = insertAt(slot, meta | LONG_FLAG, l, decodedKey, bytes, null);
+    } else {
+      slot = insertAt(slot, meta, 0, decodedKey, bytes, state);
+    }
     if (undoable) {
-      undo.add(Change.INSERTED, e);
+      undo.add(Change.INSERTED, slots, slot * LONGS_PER_SLOT, bytes, null, null);
     }
     if (!removed.isEmpty()) {
       removed.remove(key);
     }
   }
 
-  /** Sets the state of {@code existing}, an entry of this partition, without looking it up. */
-  public void replace(Entry existing, Object state) {
+  /** Sets the state in {@code slot}, an occupied slot of this partition, without looking its key up. */
+  public void replaceAt(int slot, Object state) {
+    int at = slot * LONGS_PER_SLOT;
+    long meta = slots[at];
+    boolean wasLong = (meta & LONG_FLAG) != 0;
     if (undoable) {
-      undo.add(Change.REPLACED, existing);
+      int length = (int) meta & LENGTH_BITS;
+      undo.add(Change.REPLACED, slots, at, length > INLINE_KEY_BYTES ? encodedKeys[slot] : null, null,
+          wasLong ? null : states[slot]);
     }
-    existing.setState(state);
-    existing.writtenIn = generation;
+    meta = (meta & IDENTITY_MASK) | generationBits();
+    if (state instanceof Long l) {
+      slots[at] = meta | LONG_FLAG;
+      slots[at + LONG_STATE] = l;
+      // A reference store marks the array's card, which every young collection then scans; a
+      // slot whose state was a long already holds null.
+      if (!wasLong) {
+        states[slot] = null;
+      }
+    } else {
+      slots[at] = meta;
+      states[slot] = state;
+    }
   }
 
   public void remove(ByteBuffer key) {
-    byte[] bytes = bytesOf(key);
-    int slot = slotOf(bytes, 0, bytes.length);
-    if (slot >= 0) {
-      removeAt(slot);
+    int slot = slotOf(key);
+    if (slot < 0) {
+      return;
     }
-  }
-
-  /** Removes {@code entry}, an entry of this partition, found by the key and hash it holds. */
-  public void remove(Entry entry) {
-    removeAt(probe(entry.encodedKey, 0, entry.encodedKey.length, entry.hash));
-  }
-
-  private void removeAt(int slot) {
-    Entry before = table[slot];
-    deleteAt(slot);
     if (undoable) {
-      undo.add(Change.REMOVED, before);
+      undo.add(Change.REMOVED, slots, slot * LONGS_PER_SLOT, encodedKeys[slot], keys[slot], states[slot]);
     }
-    removed.add(ByteBuffer.wrap(before.encodedKey));
-  }
-
-  /** How many slots {@link #entries()} reads ahead, warming their entries, before it returns them. */
-  private static final int SCAN_AHEAD = 64;
-
-  /**
-   * The entries, in no particular order; the partition must not change during the iteration.
-   * Entries lie in the heap in no relation to their slots, so the iteration reads the entries of
-   * the next {@link #SCAN_AHEAD} slots together, letting their cache misses overlap.
-   */
-  public Iterable<Entry> entries() {
-    return () -> new Scan(false);
-  }
-
-  /** The entries written since the last snapshot, as {@link #entries()} iterates them: one scan per delta snapshot. */
-  public Iterable<Entry> changedEntries() {
-    return () -> new Scan(true);
-  }
-
-  /** Iterates the table's entries, or only those written in the current generation. */
-  private final class Scan implements Iterator<Entry> {
-    private final boolean changedOnly;
-    private int warmedTo;
-    private int next;
-
-    Scan(boolean changedOnly) {
-      this.changedOnly = changedOnly;
-      this.next = advance(0);
-    }
-
-    private int advance(int from) {
-      for (int i = from; i < table.length; i++) {
-        if (i >= warmedTo) {
-          warmedTo = Math.min(i + SCAN_AHEAD, table.length);
-          warm(i, warmedTo);
-        }
-        Entry e = table[i];
-        if (e != null && (!changedOnly || e.writtenIn == generation)) {
-          return i;
-        }
-      }
-      return table.length;
-    }
-
-    @Override
-    public boolean hasNext() {
-      return next < table.length;
-    }
-
-    @Override
-    public Entry next() {
-      if (!hasNext()) {
-        throw new NoSuchElementException();
-      }
-      Entry e = table[next];
-      next = advance(next + 1);
-      return e;
-    }
-  }
-
-  /** Reads the entries of slots [from, to), their keys and states; see {@link #slotsOf}. */
-  private void warm(int from, int to) {
-    long touched = 0;
-    for (int i = from; i < to; i++) {
-      Entry e = table[i];
-      if (e != null) {
-        touched += warmth(e);
-      }
-    }
-    warmed = touched;
-  }
-
-  /**
-   * A value that depends on the first bytes of the entry, its encoded key and its state. getClass()
-   * reads an object's header without running any of its code.
-   */
-  private static long warmth(Entry e) {
-    return e.encodedKey.length + e.longState + (e.state == null ? 0 : e.state.getClass().hashCode());
-  }
-
-  /** Whether {@code e}, an entry of this partition, was written since the last snapshot: a delta holds it. */
-  public boolean changedSinceSnapshot(Entry e) {
-    return e.writtenIn == generation;
+    removed.add(ByteBuffer.wrap(encodedKeys[slot]));
+    deleteAt(slot);
   }
 
   public Set<ByteBuffer> removedKeys() {
@@ -464,9 +423,7 @@ public final class PartitionState {
 
   /** Empties the partition; its next snapshot must be a full one. */
   public void clear() {
-    slots = new long[INITIAL_CAPACITY * LONGS_PER_SLOT];
-    table = new Entry[INITIAL_CAPACITY];
-    pending = new Object[INITIAL_CAPACITY];
+    allocate(INITIAL_CAPACITY);
     size = 0;
     undo.clear();
     undoable = false;
@@ -479,87 +436,120 @@ public final class PartitionState {
     return size;
   }
 
+  private int capacity() {
+    return keys.length;
+  }
+
+  private void allocate(int capacity) {
+    slots = new long[capacity * LONGS_PER_SLOT];
+    keys = new Object[capacity];
+    encodedKeys = new byte[capacity][];
+    states = new Object[capacity];
+    pending = new Object[capacity];
+  }
+
+  private long generationBits() {
+    return (long) (generation & GENERATION_BITS) << GENERATION_SHIFT;
+  }
+
   /**
    * The slot holding the key in {@code bytes[offset, offset + length)}, or {@code -1 - slot} for the
    * empty slot where it would go.
    */
   private int probe(byte[] bytes, int offset, int length, int hash) {
-    long meta = meta(hash, length);
+    long identity = identity(hash, length);
     boolean inline = length <= INLINE_KEY_BYTES;
-    long first = inline ? pack(bytes, offset, Math.min(length, 8)) : 0;
-    long second = inline && length > 8 ? pack(bytes, offset + 8, length - 8) : 0;
-    int mask = table.length - 1;
+    long low = inline ? pack(bytes, offset, Math.min(length, 8)) : 0;
+    long high = inline && length > 8 ? pack(bytes, offset + 8, length - 8) : 0;
+    int mask = capacity() - 1;
     for (int i = hash & mask; ; i = (i + 1) & mask) {
       int at = i * LONGS_PER_SLOT;
-      long m = slots[at];
-      if (m == 0) {
+      long meta = slots[at];
+      if (meta == 0) {
         return -1 - i;
       }
-      if (m == meta && (inline ? slots[at + 1] == first && slots[at + 2] == second
-          : Arrays.equals(table[i].encodedKey, 0, length, bytes, offset, offset + length))) {
+      if ((meta & IDENTITY_MASK) == identity && (inline ? slots[at + KEY_LOW] == low && slots[at + KEY_HIGH] == high
+          : Arrays.equals(encodedKeys[i], 0, encodedKeys[i].length, bytes, offset, offset + length))) {
         return i;
       }
     }
   }
 
-  /** Puts {@code e} in the empty slot {@code -1 - missingSlot} that {@link #probe} returned. */
-  private void insertAt(int missingSlot, Entry e) {
-    if ((size + 1) * LOAD_DENOMINATOR > table.length * LOAD_NUMERATOR) {
+  /**
+   * Puts an entry in the empty slot {@code -1 - missingSlot} that {@link #probe} returned, growing
+   * the table first if it is full; returns the slot it went to.
+   */
+  private int insertAt(int missingSlot, long meta, long longState, Object key, byte[] encodedKey, Object state) {
+    if ((size + 1) * LOAD_DENOMINATOR > capacity() * LOAD_NUMERATOR) {
       grow();
-      missingSlot = probe(e.encodedKey, 0, e.encodedKey.length, e.hash);
+      missingSlot = probe(encodedKey, 0, encodedKey.length, (int) (meta >>> 32));
     }
-    place(-1 - missingSlot, e);
-    size++;
-  }
-
-  private void place(int slot, Entry e) {
+    int slot = -1 - missingSlot;
     int at = slot * LONGS_PER_SLOT;
-    int length = e.encodedKey.length;
-    slots[at] = meta(e.hash, length);
-    if (length <= INLINE_KEY_BYTES) {
-      slots[at + 1] = pack(e.encodedKey, 0, Math.min(length, 8));
-      slots[at + 2] = length > 8 ? pack(e.encodedKey, 8, length - 8) : 0;
+    slots[at] = meta;
+    if (encodedKey.length <= INLINE_KEY_BYTES) {
+      slots[at + KEY_LOW] = pack(encodedKey, 0, Math.min(encodedKey.length, 8));
+      slots[at + KEY_HIGH] = encodedKey.length > 8 ? pack(encodedKey, 8, encodedKey.length - 8) : 0;
     }
-    table[slot] = e;
+    slots[at + LONG_STATE] = longState;
+    keys[slot] = key;
+    encodedKeys[slot] = encodedKey;
+    states[slot] = state;
+    size++;
+    return slot;
   }
 
   private void grow() {
-    Entry[] old = table;
-    slots = new long[old.length * 2 * LONGS_PER_SLOT];
-    table = new Entry[old.length * 2];
-    pending = new Object[old.length * 2];
-    int mask = table.length - 1;
-    for (Entry e : old) {
-      if (e != null) {
-        int i = e.hash & mask;
-        while (table[i] != null) {
+    long[] oldSlots = slots;
+    Object[] oldKeys = keys;
+    byte[][] oldEncodedKeys = encodedKeys;
+    Object[] oldStates = states;
+    Object[] oldPending = pending;
+    allocate(oldKeys.length * 2);
+    int mask = capacity() - 1;
+    for (int old = 0; old < oldKeys.length; old++) {
+      long meta = oldSlots[old * LONGS_PER_SLOT];
+      if (meta != 0) {
+        int i = (int) (meta >>> 32) & mask;
+        while (slots[i * LONGS_PER_SLOT] != 0) {
           i = (i + 1) & mask;
         }
-        place(i, e);
+        System.arraycopy(oldSlots, old * LONGS_PER_SLOT, slots, i * LONGS_PER_SLOT, LONGS_PER_SLOT);
+        keys[i] = oldKeys[old];
+        encodedKeys[i] = oldEncodedKeys[old];
+        states[i] = oldStates[old];
+        pending[i] = oldPending[old];
       }
     }
   }
 
   /** Empties {@code slot} and shifts back the entries after it that could not sit in their own slot. */
   private void deleteAt(int slot) {
-    int mask = table.length - 1;
+    int mask = capacity() - 1;
     int hole = slot;
-    for (int i = (slot + 1) & mask; table[i] != null; i = (i + 1) & mask) {
-      int home = table[i].hash & mask;
+    for (int i = (slot + 1) & mask; slots[i * LONGS_PER_SLOT] != 0; i = (i + 1) & mask) {
+      int home = (int) (slots[i * LONGS_PER_SLOT] >>> 32) & mask;
       // The entry at i may move to the hole if the hole lies between its own slot and i.
       if (((i - home) & mask) >= ((i - hole) & mask)) {
         System.arraycopy(slots, i * LONGS_PER_SLOT, slots, hole * LONGS_PER_SLOT, LONGS_PER_SLOT);
-        table[hole] = table[i];
+        keys[hole] = keys[i];
+        encodedKeys[hole] = encodedKeys[i];
+        states[hole] = states[i];
+        pending[hole] = pending[i];
         hole = i;
       }
     }
     Arrays.fill(slots, hole * LONGS_PER_SLOT, (hole + 1) * LONGS_PER_SLOT, 0L);
-    table[hole] = null;
+    keys[hole] = null;
+    encodedKeys[hole] = null;
+    states[hole] = null;
+    pending[hole] = null;
     size--;
   }
 
-  private static long meta(int hash, int length) {
-    return ((long) hash << 32) | (length & 0xffffffffL);
+  /** The meta word's bits that identify a key: its hash and its length (0xffff for any longer). */
+  private static long identity(int hash, int length) {
+    return ((long) hash << 32) | Math.min(length, LENGTH_BITS);
   }
 
   /** Up to 8 bytes as a little-endian long. */

@@ -93,11 +93,11 @@ public final class SnapshotFiles {
     }
 
     /**
-     * Adds {@code e}, an entry of the partition, if the snapshot holds it. A task that scans the
-     * partition anyway offers each entry as it goes, saving a second scan.
+     * Adds the entry in {@code slot} of the partition, if the snapshot holds it. A task that scans
+     * the partition anyway offers each entry as it goes, saving a second scan.
      */
-    public void offer(PartitionState state, PartitionState.Entry e) {
-      if (!full && !state.changedSinceSnapshot(e)) {
+    public void offer(PartitionState state, int slot) {
+      if (!full && !state.changedSinceSnapshotAt(slot)) {
         return;
       }
       if (size == keys.length) {
@@ -105,12 +105,12 @@ public final class SnapshotFiles {
         states = Arrays.copyOf(states, size * 2);
         longs = Arrays.copyOf(longs, size * 2);
       }
-      keys[size] = e.encodedKey();
-      if (e.hasLongState()) {
+      keys[size] = state.encodedKeyAt(slot);
+      if (state.hasLongStateAt(slot)) {
         states[size] = IN_LONGS;
-        longs[size] = e.longState();
+        longs[size] = state.longStateAt(slot);
       } else {
-        Object value = e.state();
+        Object value = state.stateAt(slot);
         states[size] = isImmutable(value) ? value
             : new Encoded(Arrays.copyOf(encoder.encode(stateCodec, value, operatorId).array(), encoder.size()));
       }
@@ -153,10 +153,15 @@ public final class SnapshotFiles {
   /** Takes a snapshot of the state at its current version, as {@link #begin} describes. */
   public static Taken take(PartitionState state, boolean full, Codec<Object> stateCodec, String operatorId) {
     Taken taken = begin(state, full, stateCodec, operatorId);
-    for (PartitionState.Entry e : full ? state.entries() : state.changedEntries()) {
-      taken.offer(state, e);
+    for (int slot = next(state, full, -1); slot >= 0; slot = next(state, full, slot)) {
+      taken.offer(state, slot);
     }
     return taken.finish(state);
+  }
+
+  /** The slot after {@code slot} whose entry a full snapshot, or a delta, holds. */
+  private static int next(PartitionState state, boolean full, int slot) {
+    return full ? state.nextSlot(slot) : state.nextChangedSlot(slot);
   }
 
   /** Called before each piece of a snapshot file is handed to the file system; may wait. */

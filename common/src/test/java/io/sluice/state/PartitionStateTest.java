@@ -34,7 +34,7 @@ class PartitionStateTest {
     assertThat(plain(state)).containsExactly(Map.entry("a", 1), Map.entry("b", 2), Map.entry("c", 3));
     // A delta after the rollback carries what differs from the snapshot at 1000: c, and no more
     // than the removal of d (which that snapshot never had).
-    assertThat(state.changedEntries()).extracting(PartitionState.Entry::key).containsExactly("c");
+    assertThat(changed(state)).containsOnlyKeys("c");
     assertThat(state.removedKeys()).containsExactly(key("d"));
     assertThat(state.undoableToMs()).isEqualTo(-1);
   }
@@ -62,7 +62,7 @@ class PartitionStateTest {
     assertThat(plain(state)).containsExactly(Map.entry("a", 1), Map.entry("c", 3));
     // The next delta is again relative to the snapshot at 1000, the last one the driver recorded.
     assertThat(state.snapshotMs()).isEqualTo(1000);
-    assertThat(state.changedEntries()).extracting(PartitionState.Entry::key).containsExactly("c");
+    assertThat(changed(state)).containsOnlyKeys("c");
     assertThat(state.removedKeys()).containsExactlyInAnyOrder(key("b"), key("d"));
   }
 
@@ -133,10 +133,13 @@ class PartitionStateTest {
       }
       assertThat(plain(state)).isEqualTo(expected);
       assertThat(state.size()).isEqualTo(expected.size());
-      for (String k : expected.keySet()) {
-        assertThat(state.get(key(k))).isNotNull();
+      for (Map.Entry<String, Object> e : expected.entrySet()) {
+        int slot = state.slotOf(key(e.getKey()));
+        assertThat(slot).isNotNegative();
+        assertThat(state.keyAt(slot)).isEqualTo(e.getKey());
+        assertThat(state.stateAt(slot)).isEqualTo(e.getValue());
       }
-      assertThat(state.get(key("absent"))).isNull();
+      assertThat(state.slotOf(key("absent"))).isEqualTo(-1);
     }
   }
 
@@ -147,25 +150,26 @@ class PartitionStateTest {
     state.put(key("a"), "a", 5L);
     state.put(key("b"), "b", "text");
     state.setVersionMs(1000);
-    PartitionState.Entry a = state.get(key("a"));
-    assertThat(a.hasLongState()).isTrue();
-    assertThat(a.longState()).isEqualTo(5L);
-    assertThat(a.state()).isEqualTo(5L);
-    assertThat(state.get(key("b")).hasLongState()).isFalse();
+    int a = state.slotOf(key("a"));
+    int b = state.slotOf(key("b"));
+    assertThat(state.hasLongStateAt(a)).isTrue();
+    assertThat(state.longStateAt(a)).isEqualTo(5L);
+    assertThat(state.stateAt(a)).isEqualTo(5L);
+    assertThat(state.hasLongStateAt(b)).isFalse();
 
     state.beginUpdate();
-    state.replace(a, List.of(1, 2));
-    state.replace(state.get(key("b")), 7L);
-    state.replace(state.get(key("b")), 8L);
+    state.replaceAt(a, List.of(1, 2));
+    state.replaceAt(b, 7L);
+    state.replaceAt(b, 8L);
     state.setVersionMs(2000);
-    assertThat(a.hasLongState()).isFalse();
-    assertThat(a.state()).isEqualTo(List.of(1, 2));
-    assertThat(state.get(key("b")).longState()).isEqualTo(8L);
+    assertThat(state.hasLongStateAt(a)).isFalse();
+    assertThat(state.stateAt(a)).isEqualTo(List.of(1, 2));
+    assertThat(state.longStateAt(b)).isEqualTo(8L);
 
     state.rollBack();
     assertThat(plain(state)).containsExactly(Map.entry("a", 5L), Map.entry("b", "text"));
-    assertThat(a.hasLongState()).isTrue();
-    assertThat(state.get(key("b")).hasLongState()).isFalse();
+    assertThat(state.hasLongStateAt(state.slotOf(key("a")))).isTrue();
+    assertThat(state.hasLongStateAt(state.slotOf(key("b")))).isFalse();
   }
 
   @Test
@@ -196,7 +200,7 @@ class PartitionStateTest {
       assertThat(found[i]).isEqualTo(state.slotOf(bytes[i], offsets[i], lengths[i]));
       int n = i * 3;
       if (n % 2 == 0 && n < 2_000) {
-        assertThat(state.entryAt(found[i]).state()).isEqualTo(n);
+        assertThat(state.stateAt(found[i])).isEqualTo(n);
       } else {
         assertThat(found[i]).isEqualTo(-1);
       }
@@ -216,11 +220,29 @@ class PartitionStateTest {
       changed.put("k" + n, -n);
     }
 
-    Map<String, Object> delta = new TreeMap<>();
-    state.changedEntries().forEach(e -> delta.put((String) e.key(), e.state()));
-
-    assertThat(delta).isEqualTo(changed);
+    assertThat(changed(state)).isEqualTo(changed);
     assertThat(plain(state)).hasSize(1_000);
+  }
+
+  @Test
+  void keysLongerThanTheMetaWordsLengthFieldAreToldApartByTheirBytes() {
+    PartitionState state = new PartitionState();
+    String longer = "x".repeat(70_000);
+    state.beginUpdate();
+    state.put(key(longer + "a"), "a", 1L);
+    state.put(key(longer + "b"), "b", 2L);
+    state.put(key(longer + "bc"), "bc", 3L);
+    state.setVersionMs(1000);
+    state.beginUpdate();
+    state.replaceAt(state.slotOf(key(longer + "a")), 10L);
+    state.remove(key(longer + "b"));
+    state.setVersionMs(2000);
+    assertThat(plain(state)).containsExactly(Map.entry("a", 10L), Map.entry("bc", 3L));
+
+    state.rollBack();
+
+    assertThat(plain(state)).containsExactly(Map.entry("a", 1L), Map.entry("b", 2L), Map.entry("bc", 3L));
+    assertThat(state.slotOf(key(longer + "c"))).isEqualTo(-1);
   }
 
   private static ByteBuffer key(String k) {
@@ -229,7 +251,18 @@ class PartitionStateTest {
 
   private static Map<String, Object> plain(PartitionState state) {
     Map<String, Object> out = new TreeMap<>();
-    state.entries().forEach(e -> out.put((String) e.key(), e.state()));
+    for (int slot = state.nextSlot(-1); slot >= 0; slot = state.nextSlot(slot)) {
+      out.put((String) state.keyAt(slot), state.stateAt(slot));
+    }
+    return out;
+  }
+
+  /** The entries a delta taken now would hold. */
+  private static Map<String, Object> changed(PartitionState state) {
+    Map<String, Object> out = new TreeMap<>();
+    for (int slot = state.nextChangedSlot(-1); slot >= 0; slot = state.nextChangedSlot(slot)) {
+      out.put((String) state.keyAt(slot), state.stateAt(slot));
+    }
     return out;
   }
 }

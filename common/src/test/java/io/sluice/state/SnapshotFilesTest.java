@@ -48,7 +48,7 @@ class SnapshotFilesTest {
     PartitionState restored = new PartitionState();
     assertThat(SnapshotFiles.restore(restored, List.of(full, delta), KEYS, Codecs.auto(), conf)).isEqualTo(2000);
     assertThat(restored.size()).isEqualTo(1);
-    assertThat(restored.get(key("a")).state()).isEqualTo(5L);
+    assertThat(restored.stateAt(restored.slotOf(key("a")))).isEqualTo(5L);
 
     String empty = write(new PartitionState(), true, 3000, "3000.full");
     restored.put(key("c"), "c", 1L);
@@ -73,8 +73,8 @@ class SnapshotFilesTest {
     PartitionState restored = new PartitionState();
     SnapshotFiles.restore(restored, List.of(path.toString()), KEYS, Codecs.auto(), conf);
     assertThat(restored.size()).isEqualTo(2);
-    assertThat(restored.get(key("a")).state()).isEqualTo(List.of(1));
-    assertThat(restored.get(key("b")).state()).isEqualTo(1L);
+    assertThat(restored.stateAt(restored.slotOf(key("a")))).isEqualTo(List.of(1));
+    assertThat(restored.stateAt(restored.slotOf(key("b")))).isEqualTo(1L);
   }
 
   @Test
@@ -91,9 +91,9 @@ class SnapshotFilesTest {
     SnapshotFiles.restore(restored, List.of(full), KEYS, Codecs.auto(), conf);
     assertThat(restored.size()).isEqualTo(values.length + 1);
     for (int i = 0; i < values.length; i++) {
-      assertThat(restored.get(key("k" + i)).state()).isEqualTo(values[i]);
+      assertThat(restored.stateAt(restored.slotOf(key("k" + i)))).isEqualTo(values[i]);
     }
-    assertThat(restored.get(key("boxed-list")).state()).isEqualTo(List.of(3L, 4L));
+    assertThat(restored.stateAt(restored.slotOf(key("boxed-list")))).isEqualTo(List.of(3L, 4L));
   }
 
   /**
@@ -114,11 +114,11 @@ class SnapshotFilesTest {
     PartitionState restored = new PartitionState();
     assertThat(SnapshotFiles.restore(restored, files, KEYS, Codecs.auto(), conf)).isEqualTo(2000);
     assertThat(restored.size()).isEqualTo(4);
-    assertThat(restored.get(key("a")).state()).isEqualTo(5L);
-    assertThat(restored.get(key("b"))).isNull();
-    assertThat(restored.get(key("c")).state()).isEqualTo("text");
-    assertThat(restored.get(key("d")).state()).isEqualTo(List.of(1L, 2L));
-    assertThat(restored.get(key("e")).state()).isEqualTo(-7L);
+    assertThat(restored.stateAt(restored.slotOf(key("a")))).isEqualTo(5L);
+    assertThat(restored.slotOf(key("b"))).isEqualTo(-1);
+    assertThat(restored.stateAt(restored.slotOf(key("c")))).isEqualTo("text");
+    assertThat(restored.stateAt(restored.slotOf(key("d")))).isEqualTo(List.of(1L, 2L));
+    assertThat(restored.stateAt(restored.slotOf(key("e")))).isEqualTo(-7L);
   }
 
   @Test

@@ -79,6 +79,8 @@ final class ApplicationMaster {
   private final AtomicReference<StatusResponse> status;
   private final AtomicReference<AmEndpoints.StopMode> stop = new AtomicReference<>(AmEndpoints.StopMode.NONE);
   private final CountDownLatch loopEnded = new CountDownLatch(1);
+  /** Whether a graceful stop asked for a last batch that snapshots the state; confined to the batch loop's thread. */
+  private boolean endingOnSnapshot;
   private final ExecutorPool pool;
   private final ExecutorDirectoryFile directory;
   /** Runs what the start loads beside the registration (not the common pool: it has one thread on two cores). */
@@ -304,11 +306,27 @@ final class ApplicationMaster {
     return candidates;
   }
 
-  /** Why the batch loop ends now, or null to run the next batch. */
+  /**
+   * Why the batch loop ends now, or null to run the next batch. A graceful stop first runs the
+   * planned batches, then, unless the last of them took a snapshot of the state, one more batch
+   * that does: the next start then restores the state without replaying a batch.
+   */
   private String reasonToStop(JobDriver driver, long stopAfter) {
     return switch (stop.get()) {
       case IMMEDIATE -> "stopped";
-      case GRACEFUL -> driver.hasPlannedBatches() ? null : "stopped gracefully";
+      case GRACEFUL -> {
+        if (driver.hasPlannedBatches()) {
+          yield null;
+        }
+        if (!endingOnSnapshot && driver.stateNeedsReplay()) {
+          endingOnSnapshot = true;
+          driver.snapshotInNextBatch();
+          LOG.info("Application {}: stopping after one more batch, which snapshots the state so that the next start "
+              + "replays nothing", appId);
+          yield null;
+        }
+        yield "stopped gracefully";
+      }
       case NONE -> stopAfter > 0 && driver.batchesCompleted() >= stopAfter ? "reached " + stopAfter + " batches" : null;
     };
   }

@@ -108,9 +108,11 @@ public final class LocalRunner implements AutoCloseable {
   /**
    * Stops the job as {@code sluice stop} does: with {@code stopGracefully}, first runs and commits
    * every batch that was planned but not completed (as after resuming from a checkpoint with
-   * pending batches), so the checkpoint ends with none; without it, they stay in the checkpoint
-   * for the next run. Either way the snapshots taken in the last batch are recorded in the
-   * checkpoint, so the next run starts from them. No batch runs after a stop.
+   * pending batches), so the checkpoint ends with none, and then, unless the last batch took a
+   * snapshot of the state, one more batch that does, so that the next run replays nothing; without
+   * it, planned batches stay in the checkpoint for the next run. Either way the snapshots taken in
+   * the last batch are recorded in the checkpoint, so the next run starts from them. No batch runs
+   * after a stop.
    */
   public void stop(boolean stopGracefully) throws Exception {
     if (stopped) {
@@ -118,6 +120,10 @@ public final class LocalRunner implements AutoCloseable {
     }
     if (stopGracefully) {
       while (driver.hasPlannedBatches()) {
+        runBatches(1);
+      }
+      if (driver.stateNeedsReplay()) {
+        driver.snapshotInNextBatch();
         runBatches(1);
       }
     }

@@ -60,6 +60,8 @@ public final class JobDriver {
   private StateCheckpoints state;
   private boolean stateReplayed;
   private boolean stateKeptByExecutors;
+  /** Whether the next batch snapshots the state whatever the intervals ({@link #snapshotInNextBatch()}). */
+  private boolean snapshotInNextBatch;
   /** A resumed driver deletes the snapshot files its predecessors left unrecorded once its first batch is in. */
   private boolean earlierEpochsSnapshotsToDelete;
   private long batchesReplayed;
@@ -250,6 +252,10 @@ public final class JobDriver {
       replayState();
     }
     long t = nextBatchTimeMs();
+    if (snapshotInNextBatch) {
+      snapshotInNextBatch = false;
+      state.forceSnapshotAt(t);
+    }
     env.clock().waitUntil(t);
     BatchInfo info = new BatchInfo(new Time(t), new Time(startTimeMs), interval, epoch);
     boolean rerun = !pending.isEmpty();
@@ -278,6 +284,22 @@ public final class JobDriver {
       earlierEpochsSnapshotsToDelete = false;
       StateCheckpoints.deleteEarlierEpochsFiles(store, epoch);
     }
+  }
+
+  /**
+   * Whether a start from the checkpoint would replay batches onto the state's snapshots, even after
+   * {@link #recordLastSnapshots()}: the last completed batch took no snapshot.
+   */
+  public boolean stateNeedsReplay() {
+    return !state.snapshotsReach(lastCompletedMs);
+  }
+
+  /**
+   * Makes the next batch snapshot every state partition, whatever the checkpoint intervals: a
+   * graceful stop ends with it, so that the next start replays nothing.
+   */
+  public void snapshotInNextBatch() {
+    snapshotInNextBatch = true;
   }
 
   /**

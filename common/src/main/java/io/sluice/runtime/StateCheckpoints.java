@@ -99,6 +99,8 @@ final class StateCheckpoints {
   /** The round asked for in the last completed batch, whose files the running batch's tasks report; null when none. */
   private Round awaited;
   private int roundsAsked;
+  /** A batch that snapshots whatever the checkpoint intervals say (see {@link #forceSnapshotAt}); 0 for none. */
+  private long forcedSnapshotMs;
 
   StateCheckpoints(StreamGraph graph, Path checkpointDir, int fullEvery, long startTimeMs) {
     this.stateful = graph.nodes().stream().filter(n -> n.kind().isStateful()).toList();
@@ -172,7 +174,22 @@ final class StateCheckpoints {
   }
 
   boolean isSnapshotBatch(long batchMs) {
-    return stateful.stream().anyMatch(n -> (batchMs - startTimeMs) % n.checkpointInterval().millis() == 0);
+    return batchMs == forcedSnapshotMs
+        || stateful.stream().anyMatch(n -> (batchMs - startTimeMs) % n.checkpointInterval().millis() == 0);
+  }
+
+  /** Makes batch {@code batchMs} snapshot every state partition, whatever the checkpoint intervals. */
+  void forceSnapshotAt(long batchMs) {
+    forcedSnapshotMs = batchMs;
+  }
+
+  /**
+   * Whether a start from the checkpoint could restore the state of batch {@code lastMs} without
+   * replaying any batch, once the snapshots asked for in that batch are recorded.
+   */
+  boolean snapshotsReach(long lastMs) {
+    return !hasState() || snapshotBatchMs() == lastMs
+        || awaited != null && !awaited.doomed && awaited.batchMs == lastMs;
   }
 
   /** How the reduce task of {@code node}'s partition finds and snapshots its state in batch {@code batchMs}. */

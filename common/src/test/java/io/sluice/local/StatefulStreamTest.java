@@ -177,6 +177,39 @@ class StatefulStreamTest {
   }
 
   @Test
+  void aGracefulStopEndsWithABatchThatSnapshotsTheStateSoThatTheNextStartReplaysNothing() throws Exception {
+    try (LocalRunner job = LocalRunner.start(app(Duration.ofSeconds(3)), settings())) {
+      // Snapshots are due after batches 2 and 5: batch 3 took none, so the stop runs batch 4, with one.
+      job.runBatches(4);
+      job.stop(true);
+      assertThat(job.batchesCompleted()).isEqualTo(5);
+    }
+    stateAfterBatch.clear();
+    try (LocalRunner job = LocalRunner.start(app(Duration.ofSeconds(3)), settings())) {
+      job.runBatches(2);
+      assertThat(job.batchesReplayed()).as("batches replayed onto the snapshots").isZero();
+    }
+    assertThat(stateAfterBatch.keySet()).containsExactlyInAnyOrder(5L, 6L);
+    for (long b = 5; b <= 6; b++) {
+      assertThat(stateAfterBatch.get(b)).as("state after batch " + b).isEqualTo(reference(b));
+    }
+  }
+
+  @Test
+  void aGracefulStopAfterASnapshotBatchRunsNoMoreBatches() throws Exception {
+    try (LocalRunner job = LocalRunner.start(app(Duration.ofSeconds(3)), settings())) {
+      job.runBatches(3);
+      job.stop(true);
+      assertThat(job.batchesCompleted()).isEqualTo(3);
+    }
+    try (LocalRunner job = LocalRunner.start(app(Duration.ofSeconds(3)), settings())) {
+      job.runBatches(1);
+      assertThat(job.batchesReplayed()).isZero();
+    }
+    assertThat(stateAfterBatch.get(3L)).isEqualTo(reference(3));
+  }
+
+  @Test
   void snapshotsThatCannotBeWrittenCostOnlyAReplayAndLaterOnesTakeOver() throws Exception {
     // A file where partition 0's snapshot directory should be: its snapshots cannot be written.
     Path blocked = tmp.resolve("cp/state/running-counts/0");

@@ -152,12 +152,13 @@ public final class SluiceCli {
   }
 
   @Command(name = "stop", description = "Stops an application: after the running batch, or with --graceful after "
-      + "every planned batch is committed; waits until it has finished.")
+      + "every planned batch is committed and the state snapshotted; waits until it has finished.")
   static final class Stop implements Callable<Integer> {
     @ParentCommand SluiceCli parent;
     @Spec CommandSpec spec;
     @Parameters(paramLabel = "ID") String id;
-    @Option(names = "--graceful", description = "finish and commit every planned batch first") boolean graceful;
+    @Option(names = "--graceful", description = "finish and commit every planned batch first, and end on a "
+        + "snapshot of the state (one more batch at most), so that the next start replays nothing") boolean graceful;
     @Option(names = "--timeout", defaultValue = "60s", description = "how long to wait (default ${DEFAULT-VALUE})") String timeout;
 
     @Override

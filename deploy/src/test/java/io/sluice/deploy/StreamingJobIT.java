@@ -26,6 +26,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -251,14 +252,18 @@ class StreamingJobIT {
   }
 
   /**
-   * Stops a job that snapshots its state every batch, and checks its outputs and its checkpoint:
-   * the snapshots of the last batch, which no later task reported, are recorded, so that the next
-   * start replays nothing.
+   * Stops a job and checks its outputs and its checkpoint: the snapshots of the last batch, which
+   * no later task reported, are recorded, so that the next start replays nothing. The job stopped
+   * at once snapshots its state every batch; the one stopped gracefully at the default interval (10
+   * batches), so its stop ends with a batch that snapshots.
    */
   private static void assertStopEndsCleanly(String dir, boolean graceful) throws Exception {
-    ApplicationId id = CLUSTER.submit(GeneratedWordCount.class.getName(), dir + "/checkpoint", 2,
-        Map.of("workload.R", "1000", "workload.K", "100", "output.dir", dir + "/out",
-            "workload.checkpointInterval", "1s"));
+    Map<String, String> conf = new HashMap<>(
+        Map.of("workload.R", "1000", "workload.K", "100", "output.dir", dir + "/out"));
+    if (!graceful) {
+      conf.put("workload.checkpointInterval", "1s");
+    }
+    ApplicationId id = CLUSTER.submit(GeneratedWordCount.class.getName(), dir + "/checkpoint", 2, conf);
     Awaitility.await().atMost(java.time.Duration.ofSeconds(90))
         .until(() -> CLUSTER.readOutputs(dir + "/out", "batch-").size() >= 3);
     ByteArrayOutputStream out = new ByteArrayOutputStream();

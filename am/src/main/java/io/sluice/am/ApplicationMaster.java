@@ -79,8 +79,6 @@ final class ApplicationMaster {
   private final AtomicReference<StatusResponse> status;
   private final AtomicReference<AmEndpoints.StopMode> stop = new AtomicReference<>(AmEndpoints.StopMode.NONE);
   private final CountDownLatch loopEnded = new CountDownLatch(1);
-  /** Whether a graceful stop asked for a last batch that snapshots the state; confined to the batch loop's thread. */
-  private boolean endingOnSnapshot;
   private final ExecutorPool pool;
   private final ExecutorDirectoryFile directory;
   /** Runs what the start loads beside the registration (not the common pool: it has one thread on two cores). */
@@ -308,25 +306,12 @@ final class ApplicationMaster {
 
   /**
    * Why the batch loop ends now, or null to run the next batch. A graceful stop first runs the
-   * planned batches, then, unless the last of them took a snapshot of the state, one more batch
-   * that does: the next start then restores the state without replaying a batch.
+   * batches {@link JobDriver#runsBatchBeforeGracefulStop()} asks for.
    */
   private String reasonToStop(JobDriver driver, long stopAfter) {
     return switch (stop.get()) {
       case IMMEDIATE -> "stopped";
-      case GRACEFUL -> {
-        if (driver.hasPlannedBatches()) {
-          yield null;
-        }
-        if (!endingOnSnapshot && driver.stateNeedsReplay()) {
-          endingOnSnapshot = true;
-          driver.snapshotInNextBatch();
-          LOG.info("Application {}: stopping after one more batch, which snapshots the state so that the next start "
-              + "replays nothing", appId);
-          yield null;
-        }
-        yield "stopped gracefully";
-      }
+      case GRACEFUL -> driver.runsBatchBeforeGracefulStop() ? null : "stopped gracefully";
       case NONE -> stopAfter > 0 && driver.batchesCompleted() >= stopAfter ? "reached " + stopAfter + " batches" : null;
     };
   }

@@ -119,11 +119,7 @@ public final class LocalRunner implements AutoCloseable {
       return;
     }
     if (stopGracefully) {
-      while (driver.hasPlannedBatches()) {
-        runBatches(1);
-      }
-      if (driver.stateNeedsReplay()) {
-        driver.snapshotInNextBatch();
+      while (driver.runsBatchBeforeGracefulStop()) {
         runBatches(1);
       }
     }

@@ -60,8 +60,10 @@ public final class JobDriver {
   private StateCheckpoints state;
   private boolean stateReplayed;
   private boolean stateKeptByExecutors;
-  /** Whether the next batch snapshots the state whatever the intervals ({@link #snapshotInNextBatch()}). */
+  /** Whether the next batch snapshots the state whatever the intervals ({@link #runsBatchBeforeGracefulStop()}). */
   private boolean snapshotInNextBatch;
+  /** Whether a graceful stop has asked for its last batch to snapshot the state. */
+  private boolean finalSnapshotAsked;
   /** A resumed driver deletes the snapshot files its predecessors left unrecorded once its first batch is in. */
   private boolean earlierEpochsSnapshotsToDelete;
   private long batchesReplayed;
@@ -207,7 +209,7 @@ public final class JobDriver {
   }
 
   /** Whether batches were planned (their input recorded) but not yet completed. */
-  public boolean hasPlannedBatches() {
+  private boolean hasPlannedBatches() {
     return !pending.isEmpty();
   }
 
@@ -287,19 +289,23 @@ public final class JobDriver {
   }
 
   /**
-   * Whether a start from the checkpoint would replay batches onto the state's snapshots, even after
-   * {@link #recordLastSnapshots()}: the last completed batch took no snapshot.
+   * Whether a graceful stop runs another batch first: a batch planned but not completed, or, when
+   * the last completed batch took no snapshot of the state, one more batch that snapshots every
+   * state partition whatever the checkpoint intervals (asked for once), so that the next start
+   * replays nothing.
    */
-  public boolean stateNeedsReplay() {
-    return !state.snapshotsReach(lastCompletedMs);
-  }
-
-  /**
-   * Makes the next batch snapshot every state partition, whatever the checkpoint intervals: a
-   * graceful stop ends with it, so that the next start replays nothing.
-   */
-  public void snapshotInNextBatch() {
+  public boolean runsBatchBeforeGracefulStop() {
+    if (hasPlannedBatches()) {
+      return true;
+    }
+    if (finalSnapshotAsked || state.snapshotsReach(lastCompletedMs)) {
+      return false;
+    }
+    finalSnapshotAsked = true;
     snapshotInNextBatch = true;
+    LOG.info("Application {}: stopping after one more batch, which snapshots the state so that the next start "
+        + "replays nothing", env.applicationId());
+    return true;
   }
 
   /**

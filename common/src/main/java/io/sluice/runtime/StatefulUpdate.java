@@ -236,10 +236,7 @@ final class StatefulUpdate {
         state.setPendingAt(grouper.touched[i], null);
       }
     }
-    // Removing moves entries between slots, so it waits until no slot is in use.
-    for (byte[] key : emptied) {
-      state.remove(ByteBuffer.wrap(key));
-    }
+    state.removeAll(emptied);
     for (Map.Entry<ByteBuffer, Object> n : grouper.newKeys.entrySet()) {
       Optional<Object> updated = f.apply(values(grouping, n.getValue()), Optional.empty());
       if (updated.isPresent()) {
@@ -376,10 +373,7 @@ final class StatefulUpdate {
           idle.add(state.encodedKeyAt(slot));
         }
       }
-      // Removing moves entries between slots, so it waits until the scan is over.
-      for (byte[] key : idle) {
-        state.remove(ByteBuffer.wrap(key));
-      }
+      state.removeAll(idle);
     }
   }
 

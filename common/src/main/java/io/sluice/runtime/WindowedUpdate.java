@@ -68,10 +68,7 @@ final class WindowedUpdate {
       }
       emit(state.keyAt(slot), now.value(spec), out);
     }
-    // Removing moves entries between slots, so it waits until the scan is over.
-    for (byte[] key : emptied) {
-      state.remove(ByteBuffer.wrap(key));
-    }
+    state.removeAll(emptied);
   }
 
   private void emit(Object key, Object value, Emitter out) throws Exception {

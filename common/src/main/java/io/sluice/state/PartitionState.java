@@ -3,6 +3,7 @@ package io.sluice.state;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -396,6 +397,16 @@ public final class PartitionState {
     }
     removed.add(ByteBuffer.wrap(encodedKeys[slot]));
     deleteAt(slot);
+  }
+
+  /**
+   * Removes the keys of {@code encodedKeys}: what a caller that scans the slots collects to remove,
+   * and removes once the scan is over, since removing moves entries between slots.
+   */
+  public void removeAll(List<byte[]> encodedKeys) {
+    for (byte[] key : encodedKeys) {
+      remove(ByteBuffer.wrap(key));
+    }
   }
 
   public Set<ByteBuffer> removedKeys() {

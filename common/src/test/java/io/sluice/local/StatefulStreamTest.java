@@ -165,15 +165,7 @@ class StatefulStreamTest {
       job.runBatches(6);
       job.stop(false);
     }
-    stateAfterBatch.clear();
-    try (LocalRunner job = LocalRunner.start(app(Duration.ofSeconds(3)), settings())) {
-      job.runBatches(2);
-      assertThat(job.batchesReplayed()).as("batches replayed onto the snapshots").isZero();
-    }
-    assertThat(stateAfterBatch.keySet()).containsExactlyInAnyOrder(6L, 7L);
-    for (long b = 6; b <= 7; b++) {
-      assertThat(stateAfterBatch.get(b)).as("state after batch " + b).isEqualTo(reference(b));
-    }
+    assertNextStartReplaysNothingAndGoesOnFromBatch(6);
   }
 
   @Test
@@ -184,15 +176,7 @@ class StatefulStreamTest {
       job.stop(true);
       assertThat(job.batchesCompleted()).isEqualTo(5);
     }
-    stateAfterBatch.clear();
-    try (LocalRunner job = LocalRunner.start(app(Duration.ofSeconds(3)), settings())) {
-      job.runBatches(2);
-      assertThat(job.batchesReplayed()).as("batches replayed onto the snapshots").isZero();
-    }
-    assertThat(stateAfterBatch.keySet()).containsExactlyInAnyOrder(5L, 6L);
-    for (long b = 5; b <= 6; b++) {
-      assertThat(stateAfterBatch.get(b)).as("state after batch " + b).isEqualTo(reference(b));
-    }
+    assertNextStartReplaysNothingAndGoesOnFromBatch(5);
   }
 
   @Test
@@ -202,11 +186,20 @@ class StatefulStreamTest {
       job.stop(true);
       assertThat(job.batchesCompleted()).isEqualTo(3);
     }
+    assertNextStartReplaysNothingAndGoesOnFromBatch(3);
+  }
+
+  /** Starts the job again on its checkpoint: two batches, from {@code first} on, exact, and none replayed. */
+  private void assertNextStartReplaysNothingAndGoesOnFromBatch(long first) throws Exception {
+    stateAfterBatch.clear();
     try (LocalRunner job = LocalRunner.start(app(Duration.ofSeconds(3)), settings())) {
-      job.runBatches(1);
-      assertThat(job.batchesReplayed()).isZero();
+      job.runBatches(2);
+      assertThat(job.batchesReplayed()).as("batches replayed onto the snapshots").isZero();
     }
-    assertThat(stateAfterBatch.get(3L)).isEqualTo(reference(3));
+    assertThat(stateAfterBatch.keySet()).containsExactlyInAnyOrder(first, first + 1);
+    for (long b = first; b <= first + 1; b++) {
+      assertThat(stateAfterBatch.get(b)).as("state after batch " + b).isEqualTo(reference(b));
+    }
   }
 
   @Test

@@ -31,9 +31,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>All stateful operators snapshot together, in every batch where any of their checkpoint
  * intervals is due, so that one state version and one replay log serve them all. Executors write
- * the files in the background, and the tasks of the next batch report them; a round of snapshots
- * enters the chains only when every partition's file is reported written, so that every chain ends
- * at the same batch.
+ * the files in the background, in the time between batches, and the partitions' later tasks report
+ * them once written: at the latest the tasks of the next round, which wait for them. A round of
+ * snapshots enters the chains only when every partition's file is reported written, so that every
+ * chain ends at the same batch.
  */
 final class StateCheckpoints {
   private static final Logger LOG = LoggerFactory.getLogger(StateCheckpoints.class);
@@ -76,12 +77,19 @@ final class StateCheckpoints {
     /** Per partition: the file asked for, and whether a full snapshot. */
     final Map<PartitionId, Asked> asked = new LinkedHashMap<>();
     final Map<PartitionId, SnapshotWritten> reported = new LinkedHashMap<>();
+    /** Partitions whose write failed. */
+    final Set<PartitionId> failed = new HashSet<>();
     /** It holds deltas of a round that did not make it into the chains, so it cannot make it either. */
     boolean doomed;
 
     Round(long batchMs, int number) {
       this.batchMs = batchMs;
       this.number = number;
+    }
+
+    /** Whether the round can be settled: every partition reported its file written, or a write failed. */
+    boolean answered() {
+      return !failed.isEmpty() || reported.size() >= asked.size();
     }
   }
 
@@ -96,7 +104,7 @@ final class StateCheckpoints {
   private long stateVersionMs;
   /** The round asked for in the batch running now; null when none. */
   private Round asked;
-  /** The round asked for in the last completed batch, whose files the running batch's tasks report; null when none. */
+  /** The last round asked for in a completed batch while its files are not all reported; null when none. */
   private Round awaited;
   private int roundsAsked;
   /** A batch that snapshots whatever the checkpoint intervals say (see {@link #forceSnapshotAt}); 0 for none. */
@@ -229,15 +237,23 @@ final class StateCheckpoints {
 
   /**
    * Records a completed (or replayed) batch, and the snapshot files its tasks reported: those of the
-   * round asked for in the batch before, which enters the chains if every partition's file is there.
+   * round awaited, which enters the chains once every partition answered if every partition's file
+   * is there. A batch that asked for a new round settles the one before whatever it holds, since
+   * its tasks waited for their partitions' writes.
    */
   void completed(BatchRecord batch, List<SnapshotWritten> reports, boolean replay) {
     stateVersionMs = batch.getBatchTimeMs();
     takeReports(reports);
-    if (awaited != null && !settle(awaited) && asked != null) {
-      asked.doomed = asked.asked.values().stream().anyMatch(a -> !a.full());
+    boolean asksRound = asked != null && asked.batchMs == batch.getBatchTimeMs();
+    if (awaited != null && (asksRound || awaited.answered())) {
+      if (!settle(awaited) && asksRound) {
+        asked.doomed = asked.asked.values().stream().anyMatch(a -> !a.full());
+      }
+      awaited = null;
     }
-    awaited = asked != null && asked.batchMs == batch.getBatchTimeMs() ? asked : null;
+    if (asksRound) {
+      awaited = asked;
+    }
     asked = null;
     if (!replay && hasState()) {
       replayLog.add(batch);
@@ -268,8 +284,12 @@ final class StateCheckpoints {
     for (SnapshotWritten s : reports) {
       PartitionId id = new PartitionId(s.getNodeId(), s.getPartition());
       Asked expected = awaited == null ? null : awaited.asked.get(id);
-      if (expected != null && expected.path().equals(s.getPath()) && s.getError().isEmpty()) {
-        awaited.reported.put(id, s);
+      if (expected != null && expected.path().equals(s.getPath())) {
+        if (s.getError().isEmpty()) {
+          awaited.reported.put(id, s);
+        } else {
+          awaited.failed.add(id);
+        }
       } else if (s.getError().isEmpty()) {
         // Taken for a round this driver gave up, or by an earlier driver: no metadata file refers to it.
         newlyRetired.add(s.getPath());

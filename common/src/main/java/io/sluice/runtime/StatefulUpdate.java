@@ -119,7 +119,7 @@ final class StatefulUpdate {
    * Brings the partition to the version the batch needs, applies {@code change} (undone if it
    * fails, so that the batch can run again on the same state), takes a snapshot when asked, and
    * emits. The snapshot is taken here and encoded and written in the background; what this returns
-   * is the partition's previous snapshot, which an earlier task took, once written.
+   * is the partition's previous snapshot, which an earlier task took, if written by now.
    */
   private List<SnapshotWritten> applyToPartition(int partition, BatchInfo batch, StateAccess access,
       StateStores stores, Configuration conf, Outputs out, StateChange change) throws Exception {
@@ -135,16 +135,18 @@ final class StatefulUpdate {
         throw e;
       }
       state.setVersionMs(batchMs);
+      List<SnapshotWritten> reports = new ArrayList<>();
       BackgroundSnapshots.Request request = null;
       SnapshotFiles.Taken snapshot = null;
-      // updateStateByKey emits every entry: the snapshot is taken in the same scan.
-      boolean emitsEveryEntry = windowed == null && !mapsWithState;
-      if (!access.getSnapshotPath().isEmpty()) {
+      if (access.getSnapshotPath().isEmpty()) {
+        stores.snapshots().writtenUnreported(node.id(), partition).ifPresent(o -> reports.add(o.report()));
+      } else {
+        // One snapshot of a partition is on its way at a time, and the next copies into the arrays of the last.
+        stores.snapshots().awaitUnreported(node.id(), partition).ifPresent(o -> reports.add(o.report()));
         long base = state.snapshotMs();
         // The driver counts on a delta following its last snapshot; after a restore or a restart it may not.
         boolean full = access.getFullSnapshot() || base != access.getDeltaBaseBatchMs();
-        snapshot = emitsEveryEntry ? SnapshotFiles.begin(state, full, stateCodec, node.id())
-            : SnapshotFiles.take(state, full, stateCodec, node.id());
+        snapshot = SnapshotFiles.take(state, full, stateCodec, node.id());
         request = new BackgroundSnapshots.Request(node.id(), partition, access.getSnapshotPath(), batchMs, full,
             full ? 0 : base);
       }
@@ -155,17 +157,10 @@ final class StatefulUpdate {
           }
           out.snapshots().finish();
         }
-      } else if (emitsEveryEntry) {
-        if (snapshot == null) {
-          emitEveryEntry(state, out.main());
-        } else {
-          emitEveryEntryTaking(state, out.main(), snapshot);
-          snapshot.finish(state);
-        }
+      } else if (windowed == null) {
+        emitEveryEntry(state, out.main());
       }
       out.main().finish();
-      List<SnapshotWritten> reports = new ArrayList<>();
-      stores.snapshots().awaitUnreported(node.id(), partition).ifPresent(o -> reports.add(o.report()));
       if (request != null) {
         stores.snapshots().write(request, snapshot, conf);
       }
@@ -173,25 +168,10 @@ final class StatefulUpdate {
     }
   }
 
-  /** Emits every entry of the partition as a (key, state) pair. */
+  /** Emits every entry of the partition as a (key, state) pair: what updateStateByKey emits. */
   private static void emitEveryEntry(PartitionState state, Emitter out) throws Exception {
     for (int slot = state.nextSlot(-1); slot >= 0; slot = state.nextSlot(slot)) {
       out.emit(Pair.of(state.keyAt(slot), state.stateAt(slot)));
-    }
-  }
-
-  /**
-   * {@link #emitEveryEntry}, offering each entry to a snapshot as well. A loop of its own: the JIT
-   * compiled the shared loop while no batch had taken a snapshot, so the first batch that did (and
-   * the first delta after it) threw the compiled scan away and ran the rest of it interpreted: 80-165
-   * ms more at K = 1M, on each new executor JVM. Now only this loop starts cold, and those two
-   * snapshots add about 40 ms each to the scan.
-   */
-  private static void emitEveryEntryTaking(PartitionState state, Emitter out, SnapshotFiles.Taken snapshot)
-      throws Exception {
-    for (int slot = state.nextSlot(-1); slot >= 0; slot = state.nextSlot(slot)) {
-      out.emit(Pair.of(state.keyAt(slot), state.stateAt(slot)));
-      snapshot.offer(state, slot);
     }
   }
 

@@ -23,16 +23,17 @@ import org.slf4j.LoggerFactory;
  * Encodes the snapshots that tasks took and writes them to their files on one background thread, so that a batch
  * does not wait for the checkpoint file system (Flink's heap backend writes its snapshots
  * asynchronously for the same reason). Each state partition has at most one snapshot not yet
- * reported to the driver; the partition's next task waits for it and reports it. A snapshot of a
- * state that was then rolled back, restored or cleared is dropped: its file is deleted once
- * written, and never reported.
+ * reported to the driver: a later task of the partition reports it once written ({@link
+ * #writtenUnreported}), and the task that takes the partition's next snapshot waits for it ({@link
+ * #awaitUnreported}). A snapshot of a state that was then rolled back, restored or cleared is
+ * dropped: its file is deleted once written, and never reported.
  *
  * <p>A write runs in the time between batches: it begins once the driver is done with its batch
  * ({@link #batchDone}), and before each piece of the file it waits while a task runs in this JVM
  * ({@link #taskRunning}); it is held back for at most {@link #MAX_HELD_BACK} in all. On a machine
  * whose cores the tasks keep busy, a write that runs beside them, with the file system's own work
- * for it, slows the batches down by about its own cost. A task waiting for a write ({@link
- * #awaitUnreported}) does not hold it back.
+ * for it, slows the batches down by about its own cost. A task waiting for a write does not hold
+ * it back.
  *
  * <p>Thread-safe: tasks of different partitions call it concurrently; calls for one partition come
  * from its task, one at a time.
@@ -59,9 +60,11 @@ public final class BackgroundSnapshots implements AutoCloseable {
 
   /**
    * The longest a write is held back for running tasks, in all: after it the write goes on beside
-   * them, so that a JVM whose tasks never pause still writes its snapshots.
+   * them, so that a JVM whose tasks never pause still writes its snapshots. Half the default
+   * checkpoint interval: under a load that leaves the executors idle part of each second, a write
+   * finds enough of that idle time long before the next snapshot waits for it.
    */
-  static final Duration MAX_HELD_BACK = Duration.ofSeconds(1);
+  static final Duration MAX_HELD_BACK = Duration.ofSeconds(5);
 
   private final Map<PartitionId, CompletableFuture<Outcome>> unreported = new ConcurrentHashMap<>();
   private final Duration maxHeldBack;
@@ -137,9 +140,23 @@ public final class BackgroundSnapshots implements AutoCloseable {
   }
 
   /**
-   * Waits for the partition's unreported snapshot, if it has one, and hands it over to be reported.
-   * Called by a task that is counted as {@link #taskRunning}, which is not counted while it waits, so
-   * that the write does not wait for it.
+   * Hands over the partition's unreported snapshot to be reported if its write has finished; never
+   * waits. A task that takes no snapshot calls it, so that it does not wait for a write held back
+   * for the tasks.
+   */
+  public Optional<Outcome> writtenUnreported(String nodeId, int partition) {
+    PartitionId id = new PartitionId(nodeId, partition);
+    CompletableFuture<Outcome> outcome = unreported.get(id);
+    if (outcome == null || !outcome.isDone() || !unreported.remove(id, outcome)) {
+      return Optional.empty();
+    }
+    return Optional.of(outcome.join());
+  }
+
+  /**
+   * Waits for the partition's unreported snapshot, if it has one, and hands it over to be reported:
+   * for a task about to take the partition's next snapshot. Called by a task that is counted as
+   * {@link #taskRunning}, which is not counted while it waits, so that the write does not wait for it.
    */
   public Optional<Outcome> awaitUnreported(String nodeId, int partition) throws InterruptedException {
     CompletableFuture<Outcome> outcome = unreported.remove(new PartitionId(nodeId, partition));

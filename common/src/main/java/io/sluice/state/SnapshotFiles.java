@@ -23,7 +23,9 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.zip.CRC32C;
 import java.util.zip.CheckedOutputStream;
 import org.apache.hadoop.conf.Configuration;
@@ -64,75 +66,45 @@ public final class SnapshotFiles {
 
   /**
    * What a snapshot holds, taken by the task so that the task can go on changing the state while
-   * the file is encoded and written: each entry's key bytes and state. States of the immutable
-   * types the codecs know are kept as they are, and encoded later; any other state is encoded at
-   * once, as the application may change it in place. A state the partition holds as an unboxed
-   * {@code long} is copied as one.
+   * the file is encoded and written: a {@link PartitionState#copyForSnapshot copy} of the
+   * partition's entries, and the keys removed since the last snapshot. States of the immutable types
+   * the codecs know, and {@code long} states, are encoded from the copy later; any other state is
+   * encoded at once, as the application may change it in place.
    */
   public static final class Taken {
     private final boolean full;
     private final long batchMs;
     private final Codec<Object> stateCodec;
     private final String operatorId;
-    private byte[][] keys = new byte[1024][];
-    /**
-     * Per entry: an immutable state, the state's encoding as an {@link Encoded}, or {@link
-     * #IN_LONGS} for a {@code Long} state, then in {@link #longs}.
-     */
-    private Object[] states = new Object[1024];
-    private long[] longs = new long[1024];
-    private int size;
-    private final List<byte[]> removedKeys = new ArrayList<>();
-    private final ChunkEncoder encoder = new ChunkEncoder();
+    private final PartitionState source;
+    private final PartitionState entries;
+    /** By slot: the encoding of a state the application may change in place, made when taken. */
+    private final Map<Integer, byte[]> encodedStates;
+    private final List<byte[]> removedKeys;
 
-    private Taken(boolean full, long batchMs, Codec<Object> stateCodec, String operatorId) {
+    private Taken(PartitionState source, boolean full, Codec<Object> stateCodec, String operatorId) {
       this.full = full;
-      this.batchMs = batchMs;
+      this.batchMs = source.versionMs();
       this.stateCodec = stateCodec;
       this.operatorId = operatorId;
+      this.source = source;
+      this.entries = source.copyForSnapshot();
+      this.encodedStates = source.mayHoldObjectStates() ? encodeMutableStates() : Map.of();
+      this.removedKeys = full ? List.of() : source.removedKeys().stream().map(ByteBuffer::array).toList();
     }
 
-    /**
-     * Adds the entry in {@code slot} of the partition, if the snapshot holds it. A task that scans
-     * the partition anyway offers each entry as it goes, saving a second scan.
-     */
-    public void offer(PartitionState state, int slot) {
-      if (!full && !state.changedSinceSnapshotAt(slot)) {
-        return;
+    private Map<Integer, byte[]> encodeMutableStates() {
+      Map<Integer, byte[]> encoded = new HashMap<>();
+      ChunkEncoder encoder = new ChunkEncoder();
+      for (int slot = next(entries, full, -1); slot >= 0; slot = next(entries, full, slot)) {
+        Object value = entries.stateAt(slot);
+        if (!isImmutable(value)) {
+          encoded.put(slot, Arrays.copyOf(encoder.encode(stateCodec, value, operatorId).array(), encoder.size()));
+        }
       }
-      if (size == keys.length) {
-        keys = Arrays.copyOf(keys, size * 2);
-        states = Arrays.copyOf(states, size * 2);
-        longs = Arrays.copyOf(longs, size * 2);
-      }
-      keys[size] = state.encodedKeyAt(slot);
-      if (state.hasLongStateAt(slot)) {
-        states[size] = IN_LONGS;
-        longs[size] = state.longStateAt(slot);
-      } else {
-        Object value = state.stateAt(slot);
-        states[size] = isImmutable(value) ? value
-            : new Encoded(Arrays.copyOf(encoder.encode(stateCodec, value, operatorId).array(), encoder.size()));
-      }
-      size++;
-    }
-
-    /** Completes the snapshot once every entry was offered: later changes are relative to it. */
-    public Taken finish(PartitionState state) {
-      if (!full) {
-        state.removedKeys().forEach(k -> removedKeys.add(k.array()));
-      }
-      state.markSnapshotted();
-      LOG.info("Snapshot of batch {} taken: {} keys", batchMs, size);
-      return this;
+      return encoded;
     }
   }
-
-  /** Stands, in {@link Taken#states}, for a {@code Long} state kept in {@link Taken#longs}. */
-  private static final Object IN_LONGS = new Object();
-
-  /** A state encoded when its snapshot was taken. */
-  private record Encoded(byte[] bytes) {}
 
   private static boolean isImmutable(Object value) {
     return value == null || value instanceof Long || value instanceof String || value instanceof Integer
@@ -142,21 +114,15 @@ public final class SnapshotFiles {
   }
 
   /**
-   * Begins a snapshot of the state at its current version: every entry when {@code full},
-   * otherwise the entries changed and the keys removed since the last snapshot. The caller offers
-   * it every entry, then finishes it.
+   * Takes a snapshot of the state at its current version: every entry when {@code full}, otherwise
+   * the entries changed and the keys removed since the last snapshot. Later changes are relative to
+   * it.
    */
-  public static Taken begin(PartitionState state, boolean full, Codec<Object> stateCodec, String operatorId) {
-    return new Taken(full, state.versionMs(), stateCodec, operatorId);
-  }
-
-  /** Takes a snapshot of the state at its current version, as {@link #begin} describes. */
   public static Taken take(PartitionState state, boolean full, Codec<Object> stateCodec, String operatorId) {
-    Taken taken = begin(state, full, stateCodec, operatorId);
-    for (int slot = next(state, full, -1); slot >= 0; slot = next(state, full, slot)) {
-      taken.offer(state, slot);
-    }
-    return taken.finish(state);
+    Taken taken = new Taken(state, full, stateCodec, operatorId);
+    state.markSnapshotted();
+    LOG.info("Snapshot of batch {} taken: {} of {} keys", taken.batchMs, full ? "all" : "the changed", state.size());
+    return taken;
   }
 
   /** The slot after {@code slot} whose entry a full snapshot, or a delta, holds. */
@@ -178,15 +144,25 @@ public final class SnapshotFiles {
   /**
    * Encodes a snapshot and writes it, with its checksum, under a temporary name, then renames it to
    * {@code path}. Streamed to the file as it is encoded, in pieces of 64 KiB, each after {@code
-   * pacing} let it go: a large snapshot is never held encoded in memory.
+   * pacing} let it go: a large snapshot is never held encoded in memory. A snapshot is written once:
+   * its copy of the entries then goes back to its partition, written or not.
    */
   public static Written write(Taken snapshot, Path path, Configuration conf, Pacing pacing) throws IOException {
+    try {
+      return writeFile(snapshot, path, conf, pacing);
+    } finally {
+      snapshot.source.recycle(snapshot.entries);
+    }
+  }
+
+  private static Written writeFile(Taken snapshot, Path path, Configuration conf, Pacing pacing) throws IOException {
     long startNs = System.nanoTime();
     long startCpuNs = THREADS.getCurrentThreadCpuTime();
     FileSystem fs = path.getFileSystem(conf);
     Path temp = new Path(path.getParent(), "." + path.getName() + ".tmp");
     CRC32C crc = new CRC32C();
     long bytes;
+    long keys = 0;
     long writtenNs;
     try (FSDataOutputStream file = fs.create(temp, true)) {
       CheckedOutputStream checked = new CheckedOutputStream(file, crc);
@@ -199,20 +175,23 @@ public final class SnapshotFiles {
       header.writeBoolean(snapshot.full);
       out.writeRawBytes(header.array(), 0, header.size());
       ChunkEncoder values = new ChunkEncoder();
-      for (int i = 0; i < snapshot.size; i++) {
-        Object state = snapshot.states[i];
-        if (state == IN_LONGS || state instanceof Long) {
+      PartitionState entries = snapshot.entries;
+      for (int slot = next(entries, snapshot.full, -1); slot >= 0; slot = next(entries, snapshot.full, slot)) {
+        byte[] key = entries.encodedKeyAt(slot);
+        keys++;
+        if (entries.hasLongStateAt(slot)) {
           out.writeRawByte(PUT_LONG);
-          writeBytes(out, snapshot.keys[i], snapshot.keys[i].length);
-          out.writeSInt64NoTag(state == IN_LONGS ? snapshot.longs[i] : (Long) state);
+          writeBytes(out, key, key.length);
+          out.writeSInt64NoTag(entries.longStateAt(slot));
           continue;
         }
         out.writeRawByte(PUT);
-        writeBytes(out, snapshot.keys[i], snapshot.keys[i].length);
-        if (state instanceof Encoded encoded) {
-          writeBytes(out, encoded.bytes(), encoded.bytes().length);
+        writeBytes(out, key, key.length);
+        byte[] encoded = snapshot.encodedStates.get(slot);
+        if (encoded != null) {
+          writeBytes(out, encoded, encoded.length);
         } else {
-          values.encode(snapshot.stateCodec, state, snapshot.operatorId);
+          values.encode(snapshot.stateCodec, entries.stateAt(slot), snapshot.operatorId);
           writeBytes(out, values.array(), values.size());
         }
       }
@@ -233,10 +212,10 @@ public final class SnapshotFiles {
     long doneNs = System.nanoTime();
     // CPU time apart from wall time tells a slow encoding from a thread waiting for a core or for HDFS.
     LOG.info("Snapshot {}: {} keys, {} bytes in {} ms, {} ms of CPU (written {} ms, closed {} ms, renamed {} ms)",
-        path, snapshot.size, bytes, (doneNs - startNs) / 1_000_000,
+        path, keys, bytes, (doneNs - startNs) / 1_000_000,
         (THREADS.getCurrentThreadCpuTime() - startCpuNs) / 1_000_000, (writtenNs - startNs) / 1_000_000,
         (closedNs - writtenNs) / 1_000_000, (doneNs - closedNs) / 1_000_000);
-    return new Written(bytes, snapshot.size);
+    return new Written(bytes, keys);
   }
 
   private static OutputStream paced(OutputStream out, Pacing pacing) {

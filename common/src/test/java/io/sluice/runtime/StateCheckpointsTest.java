@@ -21,8 +21,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The driver's book of snapshots that executors write in the background: a round of snapshots
- * enters the chains only when the next batch's tasks report every partition's file, and what does
- * not make it is deleted and followed by full snapshots.
+ * enters the chains only when later tasks have reported every partition's file, and what does not
+ * make it is deleted and followed by full snapshots.
  */
 class StateCheckpointsTest {
   private static final long EPOCH = 3;
@@ -85,6 +85,54 @@ class StateCheckpointsTest {
     complete(4000, List.of(written(third.get(0), 0, 3000), written(third.get(1), 1, 3000)));
     assertThat(chains()).allMatch(files -> files.size() == 3);
     assertThat(deleted).isEmpty();
+  }
+
+  @Test
+  void aRoundWaitsForFilesWrittenSeveralBatchesLaterUntilTheNextRoundIsAskedAndAFailedWriteDropsItAtOnce() {
+    StreamGraph everyFourSeconds = GraphBuilder.build(ctx -> ctx.textFileStream("/in")
+        .mapToPair(w -> Pair.of(w, 1L))
+        .<Long>updateStateByKey((v, s) -> Optional.of(s.orElse(0L) + v.size()), PARTITIONS).uid("state")
+        .checkpoint(Duration.ofSeconds(4)).foreachBatch((b, r) -> {}),
+        new Settings(Map.of("sluice.checkpoint.dir", "/cp")));
+    OperatorNode node = everyFourSeconds.node("state");
+    StateCheckpoints slow = new StateCheckpoints(everyFourSeconds, new Path("/cp"), 3, 0);
+    List<List<StateAccess>> rounds = new ArrayList<>();
+    for (long batchMs = 1000; batchMs <= 8000; batchMs += 1000) {
+      List<StateAccess> access = new ArrayList<>();
+      for (int p = 0; p < PARTITIONS; p++) {
+        access.add(slow.access(node, p, batchMs, EPOCH, false));
+      }
+      if (access.get(0).getSnapshotPath().isEmpty()) {
+        assertThat(access).allMatch(a -> a.getSnapshotPath().isEmpty());
+      } else {
+        rounds.add(access);
+      }
+      List<SnapshotWritten> reports = new ArrayList<>();
+      if (batchMs == 6000) {
+        // Batch 4000's round: partition 0's file two batches after it, partition 1's three.
+        reports.add(written(rounds.get(0).get(0), 0, 4000));
+      } else if (batchMs == 7000) {
+        assertThat(slow.snapshots()).as("a round waits while a file is still being written").isEmpty();
+        assertThat(slow.awaitsReports()).isTrue();
+        reports.add(written(rounds.get(0).get(1), 1, 4000));
+      }
+      slow.completed(BatchRecord.newBuilder().setBatchTimeMs(batchMs).build(), reports, false);
+    }
+    assertThat(slow.snapshots()).extracting(StateSnapshot::getBatchTimeMs).containsOnly(4000L);
+    assertThat(slow.replayLog()).extracting(BatchRecord::getBatchTimeMs).containsExactly(5000L, 6000L, 7000L, 8000L);
+    assertThat(rounds).hasSize(2);
+    assertThat(rounds.get(1)).as("batch 8000's round is a delta of batch 4000's")
+        .allMatch(a -> !a.getFullSnapshot() && a.getDeltaBaseBatchMs() == 4000);
+
+    slow.completed(BatchRecord.newBuilder().setBatchTimeMs(9000).build(),
+        List.of(written(rounds.get(1).get(0), 0, 8000).toBuilder().setError("disk full").build()), false);
+    assertThat(slow.awaitsReports()).as("partition 0's write failed: the round cannot make it").isFalse();
+    SnapshotWritten late = written(rounds.get(1).get(1), 1, 8000);
+    slow.completed(BatchRecord.newBuilder().setBatchTimeMs(10000).build(), List.of(late), false);
+    assertThat(slow.afterMetadataWritten(1, 0)).as("partition 1's file of the dropped round").containsExactly(late.getPath());
+    assertThat(slow.snapshots()).extracting(StateSnapshot::getBatchTimeMs).containsOnly(4000L);
+    assertThat(slow.access(node, 0, 12000, EPOCH, false).getFullSnapshot())
+        .as("the next round follows the chains, which end at 4000: a delta of it").isFalse();
   }
 
   @Test

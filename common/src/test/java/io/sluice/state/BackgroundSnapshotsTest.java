@@ -13,13 +13,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The background writer leaves nothing behind once closed (every write finished, every dropped file
- * gone), and gives way to running tasks without ever waiting for a task that waits for it.
+ * gone), gives way to running tasks without ever waiting for a task that waits for it, and hands a
+ * written snapshot's report over once.
  */
 class BackgroundSnapshotsTest {
   @TempDir Path tmp;
@@ -66,6 +68,23 @@ class BackgroundSnapshotsTest {
           () -> snapshots.awaitUnreported("op", 0).orElseThrow());
       assertThat(outcome.written()).isPresent();
     }
+    snapshots.close();
+  }
+
+  @Test
+  void aTaskTakingNoSnapshotGetsTheReportOnlyOnceWrittenAndNeverWaits() throws Exception {
+    BackgroundSnapshots snapshots = new BackgroundSnapshots(Duration.ofMinutes(1));
+    snapshots.batchDone(1000);
+    try (BackgroundSnapshots.TaskRunning task = snapshots.taskRunning()) {
+      snapshots.write(request("0.full"), snapshotOf(1000), conf);
+      assertThat(snapshots.writtenUnreported("op", 0)).as("held back while the task runs").isEmpty();
+    }
+    AtomicReference<BackgroundSnapshots.Outcome> reported = new AtomicReference<>();
+    await().atMost(Duration.ofSeconds(30))
+        .until(() -> snapshots.writtenUnreported("op", 0).map(o -> reported.getAndSet(o) == null).orElse(false));
+    assertThat(reported.get().written()).hasValueSatisfying(w -> assertThat(w.keys()).isEqualTo(1000));
+    assertThat(snapshots.writtenUnreported("op", 0)).as("handed over once").isEmpty();
+    assertThat(snapshots.awaitAllUnreported()).isEmpty();
     snapshots.close();
   }
 

@@ -66,6 +66,46 @@ class PartitionStateTest {
     assertThat(state.removedKeys()).containsExactlyInAnyOrder(key("b"), key("d"));
   }
 
+  @Test
+  void aCopyForASnapshotKeepsTheEntriesAndWhatChangedAsTheyWereAndReusesTheArraysGivenBack() {
+    PartitionState state = snapshottedAt1000WithAAndB();
+    state.beginUpdate();
+    state.put(key("a"), "a", 10L);
+    state.put(key("c"), "c", List.of(3));
+    state.setVersionMs(2000);
+
+    PartitionState copy = state.copyForSnapshot();
+    state.markSnapshotted();
+    state.beginUpdate();
+    state.put(key("b"), "b", 20L);
+    state.remove(key("c"));
+    for (int k = 0; k < 100; k++) {
+      state.put(key("grow" + k), "grow" + k, (long) k);
+    }
+
+    assertThat(encoded(copy, false)).containsExactly(Map.entry("a", 10L), Map.entry("c", List.of(3)));
+    assertThat(encoded(copy, true)).containsExactly(Map.entry("a", 10L), Map.entry("b", 2), Map.entry("c", List.of(3)));
+    assertThat(copy.mayHoldObjectStates()).isTrue();
+
+    state.recycle(copy);
+    PartitionState second = state.copyForSnapshot();
+    assertThat(second).as("the arrays given back, copied into again (grown to fit)").isSameAs(copy);
+    assertThat(encoded(second, false)).as("b and the hundred new keys").hasSize(101).containsEntry("b", 20L)
+        .containsEntry("grow99", 99L).doesNotContainKeys("a", "c");
+    assertThat(encoded(second, true)).hasSize(102).containsEntry("b", 20L).doesNotContainKey("c");
+    assertThat(state.copyForSnapshot()).as("a copy still out is not handed out twice").isNotSameAs(second);
+  }
+
+  /** The entries of a copy, all or those changed since the snapshot before it, by their encoded keys. */
+  private static Map<String, Object> encoded(PartitionState copy, boolean all) {
+    Map<String, Object> out = new TreeMap<>();
+    for (int slot = all ? copy.nextSlot(-1) : copy.nextChangedSlot(-1); slot >= 0;
+        slot = all ? copy.nextSlot(slot) : copy.nextChangedSlot(slot)) {
+      out.put(new String(copy.encodedKeyAt(slot), StandardCharsets.UTF_8), copy.stateAt(slot));
+    }
+    return out;
+  }
+
   /** a = 1 and b = 2, written in batch 1000 and snapshotted there. */
   private static PartitionState snapshottedAt1000WithAAndB() {
     PartitionState state = new PartitionState();

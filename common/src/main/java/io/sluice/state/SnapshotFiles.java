@@ -162,44 +162,10 @@ public final class SnapshotFiles {
     Path temp = new Path(path.getParent(), "." + path.getName() + ".tmp");
     CRC32C crc = new CRC32C();
     long bytes;
-    long keys = 0;
+    long keys;
     long writtenNs;
     try (FSDataOutputStream file = fs.create(temp, true)) {
-      CheckedOutputStream checked = new CheckedOutputStream(file, crc);
-      // Entries are encoded into its buffer and handed to the file 64 KiB at a time.
-      CodedOutputStream out = CodedOutputStream.newInstance(paced(checked, pacing), STAGING_BYTES);
-      BytesOutput header = new BytesOutput(HEADER_BYTES);
-      header.write(MAGIC);
-      header.writeInt(FORMAT_VERSION);
-      header.writeLong(snapshot.batchMs);
-      header.writeBoolean(snapshot.full);
-      out.writeRawBytes(header.array(), 0, header.size());
-      ChunkEncoder values = new ChunkEncoder();
-      PartitionState entries = snapshot.entries;
-      for (int slot = next(entries, snapshot.full, -1); slot >= 0; slot = next(entries, snapshot.full, slot)) {
-        byte[] key = entries.encodedKeyAt(slot);
-        keys++;
-        if (entries.hasLongStateAt(slot)) {
-          out.writeRawByte(PUT_LONG);
-          writeBytes(out, key, key.length);
-          out.writeSInt64NoTag(entries.longStateAt(slot));
-          continue;
-        }
-        out.writeRawByte(PUT);
-        writeBytes(out, key, key.length);
-        byte[] encoded = snapshot.encodedStates.get(slot);
-        if (encoded != null) {
-          writeBytes(out, encoded, encoded.length);
-        } else {
-          values.encode(snapshot.stateCodec, entries.stateAt(slot), snapshot.operatorId);
-          writeBytes(out, values.array(), values.size());
-        }
-      }
-      for (byte[] key : snapshot.removedKeys) {
-        out.writeRawByte(REMOVE);
-        writeBytes(out, key, key.length);
-      }
-      out.flush();
+      keys = encode(snapshot, paced(new CheckedOutputStream(file, crc), pacing));
       file.writeInt((int) crc.getValue());
       bytes = file.getPos();
       writtenNs = System.nanoTime();
@@ -216,6 +182,46 @@ public final class SnapshotFiles {
         (THREADS.getCurrentThreadCpuTime() - startCpuNs) / 1_000_000, (writtenNs - startNs) / 1_000_000,
         (closedNs - writtenNs) / 1_000_000, (doneNs - closedNs) / 1_000_000);
     return new Written(bytes, keys);
+  }
+
+  /** Writes a snapshot's header and entries to {@code to}; returns how many keys it holds. */
+  private static long encode(Taken snapshot, OutputStream to) throws IOException {
+    long keys = 0;
+    // Entries are encoded into its buffer and handed to the file 64 KiB at a time.
+    CodedOutputStream out = CodedOutputStream.newInstance(to, STAGING_BYTES);
+    BytesOutput header = new BytesOutput(HEADER_BYTES);
+    header.write(MAGIC);
+    header.writeInt(FORMAT_VERSION);
+    header.writeLong(snapshot.batchMs);
+    header.writeBoolean(snapshot.full);
+    out.writeRawBytes(header.array(), 0, header.size());
+    ChunkEncoder values = new ChunkEncoder();
+    PartitionState entries = snapshot.entries;
+    for (int slot = next(entries, snapshot.full, -1); slot >= 0; slot = next(entries, snapshot.full, slot)) {
+      byte[] key = entries.encodedKeyAt(slot);
+      keys++;
+      if (entries.hasLongStateAt(slot)) {
+        out.writeRawByte(PUT_LONG);
+        writeBytes(out, key, key.length);
+        out.writeSInt64NoTag(entries.longStateAt(slot));
+        continue;
+      }
+      out.writeRawByte(PUT);
+      writeBytes(out, key, key.length);
+      byte[] encoded = snapshot.encodedStates.get(slot);
+      if (encoded != null) {
+        writeBytes(out, encoded, encoded.length);
+      } else {
+        values.encode(snapshot.stateCodec, entries.stateAt(slot), snapshot.operatorId);
+        writeBytes(out, values.array(), values.size());
+      }
+    }
+    for (byte[] key : snapshot.removedKeys) {
+      out.writeRawByte(REMOVE);
+      writeBytes(out, key, key.length);
+    }
+    out.flush();
+    return keys;
   }
 
   private static OutputStream paced(OutputStream out, Pacing pacing) {

@@ -135,14 +135,11 @@ final class StatefulUpdate {
         throw e;
       }
       state.setVersionMs(batchMs);
-      List<SnapshotWritten> reports = new ArrayList<>();
       BackgroundSnapshots.Request request = null;
       SnapshotFiles.Taken snapshot = null;
-      if (access.getSnapshotPath().isEmpty()) {
-        stores.snapshots().writtenUnreported(node.id(), partition).ifPresent(o -> reports.add(o.report()));
-      } else {
+      if (!access.getSnapshotPath().isEmpty()) {
         // One snapshot of a partition is on its way at a time, and the next copies into the arrays of the last.
-        stores.snapshots().awaitUnreported(node.id(), partition).ifPresent(o -> reports.add(o.report()));
+        stores.snapshots().awaitWritten(node.id(), partition);
         long base = state.snapshotMs();
         // The driver counts on a delta following its last snapshot; after a restore or a restart it may not.
         boolean full = access.getFullSnapshot() || base != access.getDeltaBaseBatchMs();
@@ -161,6 +158,9 @@ final class StatefulUpdate {
         emitEveryEntry(state, out.main());
       }
       out.main().finish();
+      // Reported once the task cannot fail any more: a failed task leaves it for the partition's next one.
+      List<SnapshotWritten> reports = new ArrayList<>();
+      stores.snapshots().writtenUnreported(node.id(), partition).ifPresent(o -> reports.add(o.report()));
       if (request != null) {
         stores.snapshots().write(request, snapshot, conf);
       }

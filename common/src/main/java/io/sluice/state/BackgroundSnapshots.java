@@ -24,8 +24,8 @@ import org.slf4j.LoggerFactory;
  * does not wait for the checkpoint file system (Flink's heap backend writes its snapshots
  * asynchronously for the same reason). Each state partition has at most one snapshot not yet
  * reported to the driver: a later task of the partition reports it once written ({@link
- * #writtenUnreported}), and the task that takes the partition's next snapshot waits for it ({@link
- * #awaitUnreported}). A snapshot of a state that was then rolled back, restored or cleared is
+ * #writtenUnreported}), and the task that takes the partition's next snapshot waits for its write
+ * first ({@link #awaitWritten}). A snapshot of a state that was then rolled back, restored or cleared is
  * dropped: its file is deleted once written, and never reported.
  *
  * <p>A write runs in the time between batches: it begins once the driver is done with its batch
@@ -120,7 +120,7 @@ public final class BackgroundSnapshots implements AutoCloseable {
     }
   }
 
-  /** Starts encoding and writing {@code snapshot}; the outcome is the partition's unreported snapshot until {@link #awaitUnreported}. */
+  /** Starts encoding and writing {@code snapshot}; the outcome is the partition's unreported snapshot until {@link #writtenUnreported}. */
   public void write(Request request, SnapshotFiles.Taken snapshot, Configuration conf) {
     CompletableFuture<Outcome> outcome = CompletableFuture.supplyAsync(() -> {
       try {
@@ -154,18 +154,19 @@ public final class BackgroundSnapshots implements AutoCloseable {
   }
 
   /**
-   * Waits for the partition's unreported snapshot, if it has one, and hands it over to be reported:
-   * for a task about to take the partition's next snapshot. Called by a task that is counted as
-   * {@link #taskRunning}, which is not counted while it waits, so that the write does not wait for it.
+   * Waits until the write of the partition's unreported snapshot, if it has one, is over; the
+   * snapshot stays unreported, for {@link #writtenUnreported}. For a task about to take the
+   * partition's next snapshot. Called by a task that is counted as {@link #taskRunning}, which is
+   * not counted while it waits, so that the write does not wait for it.
    */
-  public Optional<Outcome> awaitUnreported(String nodeId, int partition) throws InterruptedException {
-    CompletableFuture<Outcome> outcome = unreported.remove(new PartitionId(nodeId, partition));
+  public void awaitWritten(String nodeId, int partition) throws InterruptedException {
+    CompletableFuture<Outcome> outcome = unreported.get(new PartitionId(nodeId, partition));
     if (outcome == null) {
-      return Optional.empty();
+      return;
     }
     changeRunningTasks(-1);
     try {
-      return Optional.of(joined(outcome));
+      joined(outcome);
     } finally {
       changeRunningTasks(1);
     }

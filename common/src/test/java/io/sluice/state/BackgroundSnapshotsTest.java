@@ -64,9 +64,8 @@ class BackgroundSnapshotsTest {
     snapshots.batchDone(1000);
     try (BackgroundSnapshots.TaskRunning task = snapshots.taskRunning()) {
       snapshots.write(request("0.full"), snapshotOf(1000), conf);
-      BackgroundSnapshots.Outcome outcome = assertTimeoutPreemptively(Duration.ofSeconds(30),
-          () -> snapshots.awaitUnreported("op", 0).orElseThrow());
-      assertThat(outcome.written()).isPresent();
+      assertTimeoutPreemptively(Duration.ofSeconds(30), () -> snapshots.awaitWritten("op", 0));
+      assertThat(snapshots.writtenUnreported("op", 0)).hasValueSatisfying(o -> assertThat(o.written()).isPresent());
     }
     snapshots.close();
   }

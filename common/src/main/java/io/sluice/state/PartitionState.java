@@ -463,12 +463,13 @@ public final class PartitionState {
    * Gives back a copy once its snapshot is written, for the next {@link #copyForSnapshot} to copy
    * into: a partition of a million keys would otherwise leave 40 MB of arrays behind each snapshot,
    * which live past young collections while the file is written. Lets go of the keys and states it
-   * held. Called from the thread that wrote the snapshot.
+   * held. Kept only if the table did not grow meanwhile: a growth leaves arrays that fit the new
+   * table. Called from the thread that wrote the snapshot.
    */
   public void recycle(PartitionState copy) {
     Arrays.fill(copy.encodedKeys, null);
     Arrays.fill(copy.states, null);
-    spareCopy.set(copy);
+    spareCopy.compareAndSet(null, copy);
   }
 
   /**

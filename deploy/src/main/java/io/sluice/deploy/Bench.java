@@ -35,15 +35,34 @@ final class Bench {
   private static final Pattern LINE = Pattern.compile("batch=(\\d+) keys=(\\d+) total=(\\d+)");
   /** How many batches past its kill point the recovery run waits for the AM's class-data archive. */
   private static final int ARCHIVE_WAIT_BATCHES = 20;
+  /**
+   * The state probe's resumed application discards this many batches: its executors restore the
+   * seeded state, and it runs the batch times that passed while it started.
+   */
+  private static final int PROBE_DISCARDED_BATCHES = 25;
 
   /** What to run. */
   record Options(List<Long> lines, List<Long> vocabularies, List<String> settings, int batches, int warmup,
-      boolean recovery, int executorMemoryMb) {}
+      boolean recovery, boolean stateProbe, int executorMemoryMb) {}
 
   /** One configuration's figures. */
   record Result(long vocabulary, long lines, String setting, long medianMs, long p95Ms, long meanMs, long maxDelayMs,
       long checkpointBytes, boolean invariantHeld, long stateKeys, long snapshotCostMs, long nextBatchCostMs,
       String note) {}
+
+  /** The state probe's figures for one R: the batches' vocabulary, and the keys the state held. */
+  record ProbeResult(long vocabulary, long seedVocabulary, long lines, Timing timing, long stateKeys,
+      boolean invariantHeld, String note) {}
+
+  /** Processing-time statistics of measured batches. */
+  record Timing(long medianMs, long p95Ms, long meanMs, long maxDelayMs) {
+    static Timing of(List<BatchStats> measured) {
+      List<Long> processing = measured.stream().map(BatchStats::getProcessingMs).sorted().toList();
+      return new Timing(percentile(processing, 50), percentile(processing, 95),
+          (long) processing.stream().mapToLong(Long::longValue).average().orElse(0),
+          measured.stream().mapToLong(BatchStats::getSchedulingDelayMs).max().orElse(0));
+    }
+  }
 
   private final PrintWriter out;
   private final Options options;
@@ -57,6 +76,7 @@ final class Bench {
   boolean run(Path base) throws Exception {
     List<Result> results = new ArrayList<>();
     List<String> recoveries = new ArrayList<>();
+    List<ProbeResult> probes = new ArrayList<>();
     out.printf("# sluice bench: %d batches of 1 s per configuration, the first %d discarded; 2 executors of %d MiB%n",
         options.batches(), options.warmup(), options.executorMemoryMb());
     try (EmbeddedCluster cluster = EmbeddedCluster.start(base);
@@ -76,9 +96,20 @@ final class Bench {
           out.flush();
         }
       }
+      if (options.stateProbe()) {
+        long seedK = options.vocabularies().stream().mapToLong(Long::longValue).max().orElseThrow();
+        long k = options.vocabularies().stream().mapToLong(Long::longValue).min().orElseThrow();
+        for (long r : options.lines()) {
+          ProbeResult probe = runProbe(client, cluster.fileSystem(), k, seedK, r);
+          probes.add(probe);
+          out.println("  " + probeRow(probe, results));
+          out.flush();
+        }
+      }
     }
-    printTable(results, recoveries);
-    return results.stream().allMatch(Result::invariantHeld) && recoveries.stream().noneMatch(r -> r.contains("FAILED"));
+    printTable(results, recoveries, probes);
+    return results.stream().allMatch(Result::invariantHeld) && recoveries.stream().noneMatch(r -> r.contains("FAILED"))
+        && probes.stream().allMatch(ProbeResult::invariantHeld);
   }
 
   private String name(long k, long r, String setting) {
@@ -117,7 +148,7 @@ final class Bench {
     MetadataCheckpoint cp = new MetadataStore(fs, new org.apache.hadoop.fs.Path(dir + "/checkpoint"), 10)
         .readNewestValid(w -> {}).orElseThrow().checkpoint();
     List<BatchStats> measured = cp.getRecentBatchesList().stream().skip(options.warmup()).toList();
-    List<Long> processing = measured.stream().map(BatchStats::getProcessingMs).sorted().toList();
+    Timing timing = Timing.of(measured);
     Optional<Long> keys = keysIfInvariantHolds(fs, dir, k, r, options.batches());
     boolean ok = report.getFinalApplicationStatus() == FinalApplicationStatus.SUCCEEDED && keys.isPresent();
     // Snapshots are written in the background, after the batch that took them: what they cost shows
@@ -133,12 +164,62 @@ final class Bench {
     Collections.sort(neither);
     long snapshotCost = mean(withSnapshot) - percentile(neither, 50);
     long nextBatchCost = mean(afterSnapshot) - percentile(neither, 50);
-    return new Result(k, r, setting, percentile(processing, 50), percentile(processing, 95),
-        (long) processing.stream().mapToLong(Long::longValue).average().orElse(0),
-        measured.stream().mapToLong(BatchStats::getSchedulingDelayMs).max().orElse(0),
+    return new Result(k, r, setting, timing.medianMs(), timing.p95Ms(), timing.meanMs(), timing.maxDelayMs(),
         fs.getContentSummary(new org.apache.hadoop.fs.Path(dir + "/checkpoint")).getLength(), ok, keys.orElse(0L),
         snapshotCost, nextBatchCost,
         report.getFinalApplicationStatus() == FinalApplicationStatus.SUCCEEDED ? "" : report.getDiagnostics());
+  }
+
+  /**
+   * The state probe: per-batch time at vocabulary {@code k} over a state that already holds nearly
+   * all {@code seedK} keys. In the sweep a larger K means a larger state and, as much, more keys per
+   * batch; here the batches' keys are as at {@code k}, and only the state differs. A first
+   * application runs {@code seedK} until the state holds 99 % of its keys and is stopped
+   * gracefully (which ends on a snapshot); a second resumes from its checkpoint with {@code k}: the
+   * generator is a stateless operator, so it may change. The invariant is checked over both.
+   */
+  private ProbeResult runProbe(SluiceClient client, FileSystem fs, long k, long seedK, long r) throws Exception {
+    String dir = "/bench/probe-k" + k + "-state" + seedK + "-r" + r;
+    // After b batches of 10 R uniform words, a key is still missing with probability exp(-10 R b / K).
+    int seedBatches = (int) Math.max(2, Math.ceil(Math.log(100) * seedK / (10.0 * r)));
+    out.printf("state probe: R=%d, %d batches at K=%d, a graceful stop, then K=%d resumed on that state ...%n",
+        r, seedBatches, seedK, k);
+    out.flush();
+    Map<String, String> seedConf = sweepConf(seedK, r, "A", dir);
+    seedConf.remove(SettingKeys.STOP_AFTER_BATCHES);
+    ApplicationId seed = client.submit(new Submission(Demo.examplesJar(), GeneratedWordCount.class.getName(),
+        dir + "/checkpoint", Duration.ofSeconds(1), 2, options.executorMemoryMb(), 1, null, 1, seedConf));
+    while (committedBatches(fs, dir) < seedBatches && client.report(seed).getFinalApplicationStatus()
+        == FinalApplicationStatus.UNDEFINED) {
+      clock.waitUntil(clock.wallMillis() + 100);
+    }
+    if (client.report(seed).getFinalApplicationStatus() == FinalApplicationStatus.UNDEFINED) {
+      client.stop(seed, true);
+    }
+    ApplicationReport seeded = awaitEnd(client, seed, fs, dir, -1);
+    if (seeded.getFinalApplicationStatus() != FinalApplicationStatus.SUCCEEDED) {
+      return new ProbeResult(k, seedK, r, new Timing(0, 0, 0, 0), 0, false, seeded.getDiagnostics());
+    }
+    MetadataStore store = new MetadataStore(fs, new org.apache.hadoop.fs.Path(dir + "/checkpoint"), 10);
+    MetadataCheckpoint afterSeed = store.readNewestValid(w -> {}).orElseThrow().checkpoint();
+    int measuredBatches = options.batches() - options.warmup();
+    Map<String, String> conf = sweepConf(k, r, "A", dir);
+    conf.put(SettingKeys.STOP_AFTER_BATCHES,
+        Long.toString(afterSeed.getBatchesCompleted() + PROBE_DISCARDED_BATCHES + measuredBatches));
+    ApplicationId id = client.submit(new Submission(Demo.examplesJar(), GeneratedWordCount.class.getName(),
+        dir + "/checkpoint", Duration.ofSeconds(1), 2, options.executorMemoryMb(), 1, null, 1, conf));
+    ApplicationReport report = awaitEnd(client, id, fs, dir, -1);
+    MetadataCheckpoint cp = store.readNewestValid(w -> {}).orElseThrow().checkpoint();
+    List<BatchStats> recent = cp.getRecentBatchesList();
+    List<BatchStats> measured = recent.subList(Math.max(0, recent.size() - measuredBatches), recent.size());
+    boolean allResumed = measured.size() == measuredBatches
+        && measured.stream().allMatch(b -> b.getEpoch() > afterSeed.getEpoch());
+    Optional<Long> keys = keysIfInvariantHolds(fs, dir, seedK, r, (int) cp.getBatchesCompleted());
+    boolean ok = report.getFinalApplicationStatus() == FinalApplicationStatus.SUCCEEDED && keys.isPresent()
+        && allResumed;
+    return new ProbeResult(k, seedK, r, Timing.of(measured), keys.orElse(0L), ok,
+        report.getFinalApplicationStatus() != FinalApplicationStatus.SUCCEEDED ? report.getDiagnostics()
+            : allResumed ? "" : "the measured batches are not all the resumed application's");
   }
 
   private String recovery(SluiceClient client, FileSystem fs, long k, long r) throws Exception {
@@ -275,7 +356,15 @@ final class Bench {
     return sorted.get(Math.max(0, Math.min(sorted.size() - 1, index)));
   }
 
-  private void printTable(List<Result> results, List<String> recoveries) {
+  private static String probeRow(ProbeResult p, List<Result> results) {
+    String plain = results.stream().filter(r -> r.vocabulary() == p.vocabulary() && r.lines() == p.lines()
+        && r.setting().equals("A")).findFirst().map(r -> r.medianMs() + " ms").orElse("-");
+    return String.format("| %d | %d | %d | %d ms | %d ms | %d ms | %d ms | %s | %s |", p.vocabulary(), p.stateKeys(),
+        p.lines(), p.timing().medianMs(), p.timing().p95Ms(), p.timing().meanMs(), p.timing().maxDelayMs(), plain,
+        p.invariantHeld() ? "held" : "BROKEN " + p.note());
+  }
+
+  private void printTable(List<Result> results, List<String> recoveries, List<ProbeResult> probes) {
     out.println();
     out.println("| K | R | checkpoint | median | p95 | mean | max scheduling delay | throughput (words/s) | sustainable "
         + "| snapshot adds (its batch / the next) | checkpoint dir | keys at the end | invariant |");
@@ -287,12 +376,23 @@ final class Bench {
       out.println("|---:|---:|---:|:---|");
       recoveries.forEach(out::println);
     }
+    if (!probes.isEmpty()) {
+      out.println();
+      out.println("| batches' K | state keys | R | median | p95 | mean | max scheduling delay "
+          + "| median with the state of that K (sweep, A) | invariant |");
+      out.println("|---:|---:|---:|---:|---:|---:|---:|---:|:---:|");
+      probes.forEach(p -> out.println(probeRow(p, results)));
+    }
     out.println();
     out.println("Processing time: from the start of a batch's first task to its committed output, as the AM records it "
         + "in the metadata checkpoint (recent_batches). Snapshot adds: mean of the batches that took a state snapshot, "
         + "and of the batches after them (executors write the files in the background), minus the median of the "
         + "others. Keys at the end: the state's keys after the last batch, as its output "
-        + "says.");
+        + "says."
+        + (probes.isEmpty() ? "" : " State probe: the last " + (options.batches() - options.warmup()) + " of "
+            + (PROBE_DISCARDED_BATCHES + options.batches() - options.warmup()) + " batches of an application "
+            + "resumed with the smaller K on the checkpoint of one that ran the larger K until its state held 99 % "
+            + "of its keys (state keys: at the end, from the output)."));
     out.flush();
   }
 }

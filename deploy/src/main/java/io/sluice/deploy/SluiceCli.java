@@ -327,6 +327,8 @@ public final class SluiceCli {
     @Option(names = "--batches", defaultValue = "40", description = "batches per configuration (default ${DEFAULT-VALUE})") int batches;
     @Option(names = "--warmup", defaultValue = "5", description = "batches discarded (default ${DEFAULT-VALUE})") int warmup;
     @Option(names = "--recovery", description = "also measure kill -9 of the AM after 15 batches, per K") boolean recovery;
+    @Option(names = "--state-probe", description = "also run the smallest K over a state seeded with the largest K's "
+        + "keys, per R (setting A)") boolean stateProbe;
     @Option(names = "--executor-memory", defaultValue = "2g", description = "per executor (default ${DEFAULT-VALUE})") String memory;
     @Option(names = "--base-dir", description = "data directory (default: a new temporary one)") Path baseDir;
 
@@ -336,8 +338,13 @@ public final class SluiceCli {
       if (warmup < 0 || warmup >= batches) {
         throw new SluiceException("--warmup must be between 0 and --batches - 1, got " + warmup);
       }
-      Bench.Options o = new Bench.Options(counts("--lines", lines), counts("--vocabulary", vocabularies), settings,
-          batches, warmup, recovery, parseMemoryMb(memory));
+      List<Long> ks = counts("--vocabulary", vocabularies);
+      if (stateProbe && ks.stream().distinct().count() < 2) {
+        throw new SluiceException("--state-probe needs two --vocabulary values: the batches' words come from the "
+            + "smaller, the state is seeded with the larger");
+      }
+      Bench.Options o = new Bench.Options(counts("--lines", lines), ks, settings, batches, warmup, recovery,
+          stateProbe, parseMemoryMb(memory));
       Path base = baseDir != null ? baseDir : java.nio.file.Files.createTempDirectory("sluice-bench-");
       return new Bench(spec.commandLine().getOut(), o).run(base) ? 0 : 1;
     }

@@ -83,6 +83,10 @@ class SluiceCliTest {
     err.reset();
     assertThat(run("submit", "--jar", emptyJar.toString(), "--class", "C", "--executor-memory", "lots")).isEqualTo(1);
     assertThat(error()).isEqualTo("sluice: --executor-memory lots is not a memory size (examples: 512m, 2g)");
+    err.reset();
+    assertThat(run("bench", "--vocabulary", "10000", "--state-probe")).isEqualTo(1);
+    assertThat(error()).isEqualTo("sluice: --state-probe needs two --vocabulary values: the batches' words come from "
+        + "the smaller, the state is seeded with the larger");
   }
 
   @Test

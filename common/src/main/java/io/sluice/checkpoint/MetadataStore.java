@@ -40,6 +40,14 @@ public final class MetadataStore {
   private final FileSystem fs;
   private final Path dir;
   private final int retained;
+  /**
+   * Whether a write has listed the directory: after that first listing a write deletes the one
+   * file that fell out of the retained count by its name, where a listing per write was two more
+   * calls to the NameNode per batch and job.
+   */
+  private boolean listed;
+  /** Once {@link #listed}, every metadata file up to this sequence number is deleted. */
+  private long prunedThrough;
 
   /** A metadata file and what it holds. */
   public record Loaded(Path path, MetadataCheckpoint checkpoint) {}
@@ -125,7 +133,7 @@ public final class MetadataStore {
       fs.delete(temp, false);
       throw new SequenceTakenException(target);
     }
-    prune();
+    prune(checkpoint.getSequence());
     return target;
   }
 
@@ -256,11 +264,23 @@ public final class MetadataStore {
     }
   }
 
-  private void prune() throws IOException {
+  /** Deletes the files beyond the {@code retained} newest, {@code written} being the newest. */
+  private void prune(long written) throws IOException {
+    long through = written - retained;
+    if (listed && through - prunedThrough <= retained) {
+      for (long sequence = prunedThrough + 1; sequence <= through; sequence++) {
+        fs.delete(new Path(dir, fileName(sequence)), false);
+      }
+      prunedThrough = Math.max(prunedThrough, through);
+      return;
+    }
     List<Path> files = list();
-    for (Path old : files.subList(Math.min(retained, files.size()), files.size())) {
+    List<Path> kept = files.subList(0, Math.min(retained, files.size()));
+    for (Path old : files.subList(kept.size(), files.size())) {
       fs.delete(old, false);
     }
+    prunedThrough = kept.isEmpty() ? through : Math.min(through, sequenceOf(kept.get(kept.size() - 1)) - 1);
+    listed = true;
   }
 
   private static int crc(byte[] payload) {

@@ -11,8 +11,11 @@ import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.FilterFileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.fs.PathFilter;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -46,6 +49,40 @@ class MetadataStoreTest {
     try (var files = Files.list(tmp)) {
       assertThat(files.map(p -> p.getFileName().toString())).allMatch(n -> n.startsWith("metadata-"));
     }
+  }
+
+  @Test
+  void onlyTheFirstWriteListsTheDirectoryAndLaterOnesDeleteTheFileThatFellOutByName() throws IOException {
+    FileSystem raw = FileSystem.getLocal(new Configuration()).getRawFileSystem();
+    Path dir = new Path(tmp.toUri());
+    MetadataStore earlier = new MetadataStore(raw, dir, 10);
+    for (long s = 1; s <= 5; s++) {
+      earlier.write(checkpoint(s));
+    }
+    int[] listings = new int[1];
+    FileSystem counting = new FilterFileSystem(raw) {
+      @Override
+      public FileStatus[] listStatus(Path f, PathFilter filter) throws IOException {
+        listings[0]++;
+        return super.listStatus(f, filter);
+      }
+    };
+    MetadataStore next = new MetadataStore(counting, dir, 3);
+    next.write(checkpoint(7));
+    assertThat(listings[0]).as("listings by the first write").isEqualTo(1);
+    assertThat(names(next)).as("the first write keeps the newest three of what it finds")
+        .containsExactly(MetadataStore.fileName(7), MetadataStore.fileName(5), MetadataStore.fileName(4));
+    listings[0] = 0;
+    for (long s = 8; s <= 12; s++) {
+      next.write(checkpoint(s));
+    }
+    assertThat(listings[0]).as("listings by the later writes").isZero();
+    assertThat(names(next)).containsExactly(MetadataStore.fileName(12), MetadataStore.fileName(11),
+        MetadataStore.fileName(10));
+  }
+
+  private static List<String> names(MetadataStore store) throws IOException {
+    return store.list().stream().map(Path::getName).toList();
   }
 
   @Test

@@ -228,6 +228,7 @@ final class ApplicationMaster {
       long checkpointBytes = fs.getContentSummary(dir).getLength();
       status.updateAndGet(s -> s.toBuilder().setLastCheckpointSequence(driver.lastSequence()).clearRecentBatches()
           .setStateKept(driver.stateKeptByExecutors()).setBatchesReplayed(driver.batchesReplayed())
+          .clearStateOperators().addAllStateOperators(driver.stateStatus())
           .addAllRecentBatches(driver.recentBatches()).setCheckpointBytes(checkpointBytes).build());
     }
     driver.recordLastSnapshots();

@@ -6,6 +6,7 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.sluice.proto.BatchStats;
 import io.sluice.proto.StatusResponse;
+import io.sluice.runtime.StateStatusText;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -74,6 +75,7 @@ final class StatusPage implements AutoCloseable {
     row(h, "class-data archive for restarts", restartArchive(s));
     row(h, "checkpoint", s.getCheckpointDir() + " (metadata sequence " + s.getLastCheckpointSequence() + ", "
         + s.getCheckpointBytes() + " bytes)");
+    s.getStateOperatorsList().forEach(o -> row(h, "state " + o.getNodeId(), StateStatusText.describe(o)));
     h.append("</table><h2>Recent batches: processing time (ms)</h2>").append(chart(s.getRecentBatchesList()))
         .append("<p><a href=\"json\">JSON</a></p></body></html>");
     return h.toString();

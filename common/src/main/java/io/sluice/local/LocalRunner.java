@@ -11,6 +11,7 @@ import io.sluice.graph.SettingKeys;
 import io.sluice.graph.StreamGraph;
 import io.sluice.proto.SnapshotWritten;
 import io.sluice.proto.TaskRequest;
+import io.sluice.proto.StateOperatorStatus;
 import io.sluice.runtime.BatchListener;
 import io.sluice.runtime.JobDriver;
 import io.sluice.runtime.ManualClock;
@@ -146,6 +147,11 @@ public final class LocalRunner implements AutoCloseable {
 
   public long startTimeMs() {
     return driver.startTimeMs();
+  }
+
+  /** Each stateful operator's size and recorded snapshots, as the AM's status shows them. */
+  public List<StateOperatorStatus> stateStatus() {
+    return driver.stateStatus();
   }
 
   @Override

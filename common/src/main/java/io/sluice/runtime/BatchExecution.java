@@ -15,6 +15,7 @@ import io.sluice.proto.InputDescriptor;
 import io.sluice.proto.MapOutputLocation;
 import io.sluice.proto.ShuffleRead;
 import io.sluice.proto.SnapshotWritten;
+import io.sluice.proto.StateSize;
 import io.sluice.proto.SourcePartition;
 import io.sluice.proto.TaskRequest;
 import java.io.IOException;
@@ -53,7 +54,7 @@ final class BatchExecution {
   }
 
   /** What running a batch took and wrote. */
-  record Outcome(int tasks, List<SnapshotWritten> snapshots) {}
+  record Outcome(int tasks, List<SnapshotWritten> snapshots, List<StateSize> stateSizes) {}
 
   /** Checked right before a batch's outputs are committed; throws when this driver may no longer commit. */
   @FunctionalInterface
@@ -99,7 +100,8 @@ final class BatchExecution {
       commitTextOutputs(batch, info);
     }
     tasks.release(t);
-    return new Outcome(done.size(), done.stream().flatMap(d -> d.result().getSnapshotsList().stream()).toList());
+    return new Outcome(done.size(), done.stream().flatMap(d -> d.result().getSnapshotsList().stream()).toList(),
+        done.stream().flatMap(d -> d.result().getStateSizesList().stream()).toList());
   }
 
   private static List<TaskRequest> sourceTasks(BatchRecord batch, BatchContext ctx, boolean replay) {

@@ -16,6 +16,7 @@ import io.sluice.proto.SnapshotWritten;
 import io.sluice.proto.BatchStatus;
 import io.sluice.proto.MetadataCheckpoint;
 import io.sluice.proto.SourceState;
+import io.sluice.proto.StateOperatorStatus;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -191,6 +192,7 @@ public final class JobDriver {
       BatchExecution.Outcome outcome = execution.run(batch,
           new BatchInfo(new Time(t), new Time(startTimeMs), interval, epoch), true, state, this::checkNotFenced);
       state.completed(batch, outcome.snapshots(), true);
+      state.sized(outcome.stateSizes());
       batchesReplayed++;
       LOG.info("Application {}: replayed batch {} onto the restored state in {} ms", env.applicationId(), t,
           (env.clock().monotonicNanos() - started) / 1_000_000L);
@@ -206,6 +208,11 @@ public final class JobDriver {
   /** How many completed batches this driver replayed to rebuild state. */
   public long batchesReplayed() {
     return batchesReplayed;
+  }
+
+  /** Each stateful operator's size after its last update and its recorded snapshots, in graph order. */
+  public List<StateOperatorStatus> stateStatus() {
+    return state == null ? List.of() : state.status();
   }
 
   /** Whether batches were planned (their input recorded) but not yet completed. */
@@ -268,6 +275,7 @@ public final class JobDriver {
     long processingMs = (env.clock().monotonicNanos() - startNanos) / 1_000_000L;
     graph.accumulators().commitBatch();
     state.completed(batch, outcome.snapshots(), false);
+    state.sized(outcome.stateSizes());
     recent.addLast(BatchStats.newBuilder().setBatchTimeMs(t).setProcessingMs(processingMs)
         .setSchedulingDelayMs(started - t).setTasks(outcome.tasks()).setEpoch(epoch)
         .setSnapshotBytes(outcome.snapshots().stream().mapToLong(SnapshotWritten::getBytes).sum())

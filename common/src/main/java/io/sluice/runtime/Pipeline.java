@@ -185,7 +185,7 @@ final class Pipeline {
       @Override
       void flush() throws Exception {
         update.run(batchValues, task.partition(), task.batch(), task.state(), task.stateStores(),
-            task.hadoopConf(), out).forEach(task.result()::addSnapshots);
+            task.hadoopConf(), out).addTo(task.result());
       }
     };
   }

@@ -6,11 +6,14 @@ import io.sluice.graph.StreamGraph;
 import io.sluice.proto.BatchRecord;
 import io.sluice.proto.SnapshotWritten;
 import io.sluice.proto.StateAccess;
+import io.sluice.proto.StateOperatorStatus;
+import io.sluice.proto.StateSize;
 import io.sluice.proto.StateSnapshot;
 import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -98,6 +101,8 @@ final class StateCheckpoints {
   private final int fullEvery;
   private final long startTimeMs;
   private final Map<PartitionId, Chain> chains = new LinkedHashMap<>();
+  /** Each partition's size after the last task that updated it, as the task reported it. */
+  private final Map<PartitionId, StateSize> sizes = new HashMap<>();
   private final List<BatchRecord> replayLog = new ArrayList<>();
   private final Deque<Retired> retired = new ArrayDeque<>();
   private final List<String> newlyRetired = new ArrayList<>();
@@ -388,6 +393,37 @@ final class StateCheckpoints {
       return 0;
     }
     return chains.values().stream().mapToLong(Chain::batchMs).min().orElse(0);
+  }
+
+  /** Takes in the sizes a batch's tasks reported for the partitions they updated. */
+  void sized(List<StateSize> reported) {
+    reported.forEach(s -> sizes.put(new PartitionId(s.getNodeId(), s.getPartition()), s));
+  }
+
+  /** Each stateful operator's size and recorded snapshots, in graph order, for the status. */
+  List<StateOperatorStatus> status() {
+    List<StateOperatorStatus> out = new ArrayList<>();
+    for (OperatorNode n : stateful) {
+      StateOperatorStatus.Builder b = StateOperatorStatus.newBuilder().setNodeId(n.id()).setPartitions(n.partitions());
+      long oldestSnapshot = Long.MAX_VALUE;
+      for (int p = 0; p < n.partitions(); p++) {
+        PartitionId id = new PartitionId(n.id(), p);
+        StateSize size = sizes.get(id);
+        if (size != null) {
+          b.setKeys(b.getKeys() + size.getKeys()).setChangedKeys(b.getChangedKeys() + size.getChangedKeys());
+        }
+        Chain chain = chains.get(id);
+        if (chain == null || chain.files().isEmpty()) {
+          oldestSnapshot = 0;
+        } else {
+          oldestSnapshot = Math.min(oldestSnapshot, chain.batchMs());
+          b.setSnapshotFiles(b.getSnapshotFiles() + chain.files().size())
+              .setSnapshotKeys(b.getSnapshotKeys() + chain.fullKeys() + chain.deltaKeys());
+        }
+      }
+      out.add(b.setSnapshotBatchMs(oldestSnapshot == Long.MAX_VALUE ? 0 : oldestSnapshot).build());
+    }
+    return out;
   }
 
   List<StateSnapshot> snapshots() {

@@ -14,6 +14,8 @@ import io.sluice.graph.OperatorKind;
 import io.sluice.graph.OperatorNode;
 import io.sluice.proto.SnapshotWritten;
 import io.sluice.proto.StateAccess;
+import io.sluice.proto.StateSize;
+import io.sluice.proto.TaskResult;
 import io.sluice.state.BackgroundSnapshots;
 import io.sluice.state.PartitionState;
 import io.sluice.state.SnapshotFiles;
@@ -42,6 +44,13 @@ import org.apache.hadoop.conf.Configuration;
 final class StatefulUpdate {
   /** Where the operator's records go; {@code snapshots} is null when nothing reads the state stream. */
   record Outputs(Emitter main, Emitter snapshots) {}
+
+  /** What an update of a state partition reports: its snapshots written since its last task, and its size. */
+  record Applied(List<SnapshotWritten> snapshots, StateSize size) {
+    void addTo(TaskResult.Builder result) {
+      result.addAllSnapshots(snapshots).addStateSizes(size);
+    }
+  }
 
   private final OperatorNode node;
   private final boolean mapsWithState;
@@ -75,9 +84,9 @@ final class StatefulUpdate {
   /**
    * Runs the update on the records of the batch's shuffle blocks for this partition, written by
    * this operator's own shuffle or, when {@code fusedInto} is not null, by the parent shuffle whose
-   * reduce task it runs in; returns the partition's snapshots written since its last task.
+   * reduce task it runs in.
    */
-  List<SnapshotWritten> runOnBlocks(Iterable<ShuffleChunk> blocks, ShuffleOperator fusedInto, int partition, BatchInfo batch,
+  Applied runOnBlocks(Iterable<ShuffleChunk> blocks, ShuffleOperator fusedInto, int partition, BatchInfo batch,
       StateAccess access, StateStores stores, Configuration conf, Outputs out) throws Exception {
     ShuffleOperator grouping = fusedInto == null ? shuffle : fusedInto;
     if (node.kind() == OperatorKind.UPDATE_STATE_BY_KEY) {
@@ -93,10 +102,9 @@ final class StatefulUpdate {
 
   /**
    * Runs the update with the batch's values per key ({@code batchValues}: encoded key to a list of
-   * values, or to their combined value for a windowed operator); returns the partition's snapshots
-   * written since its last task.
+   * values, or to their combined value for a windowed operator).
    */
-  List<SnapshotWritten> run(Map<ByteBuffer, Object> batchValues, int partition, BatchInfo batch,
+  Applied run(Map<ByteBuffer, Object> batchValues, int partition, BatchInfo batch,
       StateAccess access, StateStores stores, Configuration conf, Outputs out) throws Exception {
     long batchMs = batch.time().millis();
     return applyToPartition(partition, batch, access, stores, conf, out, state -> {
@@ -118,10 +126,10 @@ final class StatefulUpdate {
   /**
    * Brings the partition to the version the batch needs, applies {@code change} (undone if it
    * fails, so that the batch can run again on the same state), takes a snapshot when asked, and
-   * emits. The snapshot is taken here and encoded and written in the background; what this returns
-   * is the partition's previous snapshot, which an earlier task took, if written by now.
+   * emits. The snapshot is taken here and encoded and written in the background; the snapshots this
+   * reports are the partition's previous one, which an earlier task took, if written by now.
    */
-  private List<SnapshotWritten> applyToPartition(int partition, BatchInfo batch, StateAccess access,
+  private Applied applyToPartition(int partition, BatchInfo batch, StateAccess access,
       StateStores stores, Configuration conf, Outputs out, StateChange change) throws Exception {
     long batchMs = batch.time().millis();
     PartitionState state = stores.partition(node.id(), partition);
@@ -164,7 +172,8 @@ final class StatefulUpdate {
       if (request != null) {
         stores.snapshots().write(request, snapshot, conf);
       }
-      return reports;
+      return new Applied(reports, StateSize.newBuilder().setNodeId(node.id()).setPartition(partition)
+          .setKeys(state.size()).setChangedKeys(state.changedByLastUpdate()).build());
     }
   }
 

@@ -121,13 +121,13 @@ public final class TaskRunner {
       Pipeline pipeline = new Pipeline(graph, root, ctx);
       if (root.kind().isStateful()) {
         new StatefulUpdate(root).runOnBlocks(blocks, null, read.getPartition(), ctx.batch(), state, stateStores,
-            hadoopConf, pipeline.stateOutputs(root)).forEach(ctx.result()::addSnapshots);
+            hadoopConf, pipeline.stateOutputs(root)).addTo(ctx.result());
       } else if (feedsOnlyItsFusedState(root, state)) {
         // The shuffle's records go to the state update as they are, keys still encoded: decoding each
         // key into a record and encoding it again for the state would double the batch's work.
         OperatorNode stateful = graph.node(state.getNodeId());
         new StatefulUpdate(stateful).runOnBlocks(blocks, new ShuffleOperator(root), read.getPartition(), ctx.batch(),
-            state, stateStores, hadoopConf, pipeline.stateOutputs(stateful)).forEach(ctx.result()::addSnapshots);
+            state, stateStores, hadoopConf, pipeline.stateOutputs(stateful)).addTo(ctx.result());
       } else {
         new ShuffleOperator(root).read(blocks, pipeline.rootOutput(root));
       }

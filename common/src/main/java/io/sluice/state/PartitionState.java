@@ -507,6 +507,11 @@ public final class PartitionState {
     return size;
   }
 
+  /** Keys the last update inserted, replaced or removed (0 once it can no longer be undone). */
+  public int changedByLastUpdate() {
+    return undoable ? undo.size : 0;
+  }
+
   private int capacity() {
     return encodedKeys.length;
   }

@@ -8,19 +8,27 @@ import io.sluice.api.Pair;
 import io.sluice.api.PairDStream;
 import io.sluice.api.SluiceException;
 import io.sluice.api.StreamingApp;
+import io.sluice.checkpoint.MetadataStore;
 import io.sluice.graph.GraphBuilder;
+import io.sluice.proto.StateOperatorStatus;
+import io.sluice.proto.StateSnapshot;
+import io.sluice.runtime.StateStatusText;
 import io.sluice.source.WordGenerator;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -136,6 +144,43 @@ class StatefulStreamTest {
     for (long b = 0; b < 8; b++) {
       assertThat(stateAfterBatch.get(b)).as("state after batch " + b).isEqualTo(reference(b));
     }
+  }
+
+  @Test
+  void theStatusGivesEachStatefulOperatorsKeysTheBatchsChangesAndTheSnapshotARestartRestores() throws Exception {
+    try (LocalRunner job = LocalRunner.start(app(Duration.ofSeconds(3)), settings())) {
+      job.runBatches(1);
+      assertThat(job.stateStatus()).singleElement().satisfies(s -> {
+        assertThat(s.getNodeId()).isEqualTo("running-counts");
+        assertThat(s.getPartitions()).isEqualTo(2);
+        assertThat(s.getKeys()).isEqualTo(reference(0).size());
+        assertThat(s.getChangedKeys()).isEqualTo(distinctWords(0));
+        assertThat(s.getSnapshotBatchMs()).isZero();
+        assertThat(StateStatusText.describe(s)).isEqualTo(reference(0).size() + " keys in 2 partitions, "
+            + distinctWords(0) + " changed by the last batch; no snapshot recorded yet (a restart replays every batch)");
+      });
+      job.runBatches(6);
+      StateOperatorStatus s = job.stateStatus().get(0);
+      assertThat(s.getKeys()).isEqualTo(reference(6).size());
+      assertThat(s.getChangedKeys()).isEqualTo(distinctWords(6));
+      List<StateSnapshot> recorded = new MetadataStore(FileSystem.getLocal(new Configuration()),
+          new org.apache.hadoop.fs.Path(tmp.resolve("cp").toUri()), 10).readNewestValid(w -> {}).orElseThrow()
+          .checkpoint().getStateSnapshotsList();
+      assertThat(s.getSnapshotBatchMs()).isPositive()
+          .isEqualTo(recorded.stream().mapToLong(StateSnapshot::getBatchTimeMs).min().orElseThrow());
+      assertThat(s.getSnapshotFiles()).isEqualTo(recorded.stream().mapToInt(StateSnapshot::getFilesCount).sum())
+          .isGreaterThanOrEqualTo(2);
+      assertThat(s.getSnapshotKeys()).isPositive();
+    }
+  }
+
+  /** The words batch {@code b} holds, each once: the keys its update changes. */
+  private static long distinctWords(long b) {
+    Set<String> words = new HashSet<>();
+    for (long j = 0; j < LINES; j++) {
+      words.addAll(Arrays.asList(WordGenerator.line(b, j, VOCABULARY).split(" ")));
+    }
+    return words.size();
   }
 
   @Test

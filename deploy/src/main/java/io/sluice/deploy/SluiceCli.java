@@ -4,6 +4,7 @@ import io.sluice.api.Duration;
 import io.sluice.api.SluiceException;
 import io.sluice.checkpoint.MetadataStore;
 import io.sluice.proto.StatusResponse;
+import io.sluice.runtime.StateStatusText;
 import io.sluice.runtime.Clock;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -144,6 +145,8 @@ public final class SluiceCli {
               s.getStartedFromArchive() ? " (this attempt started from it)" : "");
           out.printf("checkpoint  %s, metadata sequence %d, %d bytes%n", s.getCheckpointDir(),
               s.getLastCheckpointSequence(), s.getCheckpointBytes());
+          s.getStateOperatorsList().forEach(o ->
+              out.printf("state       %s: %s%n", o.getNodeId(), StateStatusText.describe(o)));
           out.printf("status page %s (direct: %s)%n", report.getTrackingUrl(), s.getTrackingUrl());
         });
       }

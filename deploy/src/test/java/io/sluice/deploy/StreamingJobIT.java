@@ -120,7 +120,8 @@ class StreamingJobIT {
     assertThat(SluiceCli.run(new String[] {"status", id.toString()}, new PrintStream(out, true), System.err,
         CLUSTER::conf)).isZero();
     assertThat(out.toString(StandardCharsets.UTF_8)).contains("RUNNING").contains("epoch 1").contains("executors   2")
-        .contains("delays      processing ").contains("checkpoint  hdfs://");
+        .contains("delays      processing ").contains("checkpoint  hdfs://")
+        .contains("state       counts: 100 keys in 2 partitions, 100 changed by the last batch; ");
 
     // MiniYARNCluster's ResourceManager writes proxy URLs with the port it was configured with (0),
     // not the one its web server got; a real cluster's are whole.
@@ -130,7 +131,8 @@ class StreamingJobIT {
     HttpClient http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NORMAL).build();
     String html = http.send(HttpRequest.newBuilder(URI.create(page)).build(), HttpResponse.BodyHandlers.ofString()).body();
     assertThat(html).contains("<h1>Sluice " + id + "</h1>").contains("<table id=\"status\">")
-        .contains("<th>state</th><td>RUNNING</td>").contains("<svg id=\"batch-chart\"").contains("<rect ");
+        .contains("<th>state</th><td>RUNNING</td>").contains("<svg id=\"batch-chart\"").contains("<rect ")
+        .contains("<th>state counts</th><td>100 keys in 2 partitions, 100 changed by the last batch; ");
     if (HeadlessChromium.isInstalled()) {
       // The same page as a browser renders it, through the ResourceManager's proxy.
       String dom = HeadlessChromium.dumpDom(page);

@@ -48,7 +48,7 @@ final class Bench {
   /** One configuration's figures. */
   record Result(long vocabulary, long lines, String setting, long medianMs, long p95Ms, long meanMs, long maxDelayMs,
       long checkpointBytes, boolean invariantHeld, long stateKeys, long snapshotCostMs, long nextBatchCostMs,
-      String note) {}
+      String snapshotBatches, String note) {}
 
   /** The state probe's figures for one R: the batches' vocabulary, and the keys the state held. */
   record ProbeResult(long vocabulary, long seedVocabulary, long lines, Timing timing, long stateKeys,
@@ -162,11 +162,25 @@ final class Bench {
       previousTook = b.getSnapshotTaken();
     }
     Collections.sort(neither);
-    long snapshotCost = mean(withSnapshot) - percentile(neither, 50);
-    long nextBatchCost = mean(afterSnapshot) - percentile(neither, 50);
+    long median = percentile(neither, 50);
+    long snapshotCost = mean(withSnapshot) - median;
+    long nextBatchCost = mean(afterSnapshot) - median;
+    // One by one, since the first snapshot of each executor JVM can cost what the later ones do not.
+    StringBuilder each = new StringBuilder();
+    StringBuilder after = new StringBuilder();
+    previousTook = false;
+    for (int i = 0; i < measured.size(); i++) {
+      BatchStats b = measured.get(i);
+      StringBuilder to = b.getSnapshotTaken() ? each : previousTook ? after : null;
+      if (to != null) {
+        to.append(to.isEmpty() ? "" : ", ").append(String.format("#%d %+d", options.warmup() + i,
+            b.getProcessingMs() - median));
+      }
+      previousTook = b.getSnapshotTaken();
+    }
     return new Result(k, r, setting, timing.medianMs(), timing.p95Ms(), timing.meanMs(), timing.maxDelayMs(),
         fs.getContentSummary(new org.apache.hadoop.fs.Path(dir + "/checkpoint")).getLength(), ok, keys.orElse(0L),
-        snapshotCost, nextBatchCost,
+        snapshotCost, nextBatchCost, each + " ms | " + after + " ms",
         report.getFinalApplicationStatus() == FinalApplicationStatus.SUCCEEDED ? "" : report.getDiagnostics());
   }
 
@@ -370,6 +384,14 @@ final class Bench {
         + "| snapshot adds (its batch / the next) | checkpoint dir | keys at the end | invariant |");
     out.println("|---:|---:|:---:|---:|---:|---:|---:|---:|:---:|---:|---:|---:|:---:|");
     results.forEach(r -> out.println(row(r)));
+    List<Result> snapshotting = results.stream().filter(r -> r.setting().equals("A")).toList();
+    if (!snapshotting.isEmpty()) {
+      out.println();
+      out.println("| K | R | checkpoint | each snapshot batch minus the median of the others | each batch after one |");
+      out.println("|---:|---:|:---:|:---|:---|");
+      snapshotting.forEach(r -> out.printf("| %d | %d | %s | %s |%n", r.vocabulary(), r.lines(), r.setting(),
+          r.snapshotBatches()));
+    }
     if (!recoveries.isEmpty()) {
       out.println();
       out.println("| K | R | kill -9 of the AM to the first batch the next AM committed | outputs |");

@@ -49,10 +49,10 @@ final class Bench {
   /** One configuration's figures. */
   record Result(long vocabulary, long lines, String setting, long medianMs, long p95Ms, long meanMs, long maxDelayMs,
       long checkpointBytes, boolean invariantHeld, long stateKeys, long snapshotCostMs, long nextBatchCostMs,
-      String snapshotBatches, String note) {}
+      String eachSnapshotBatch, String eachBatchAfterOne, String note) {}
 
   /** The state probe's figures for one R: the batches' vocabulary, and the keys the state held. */
-  record ProbeResult(long vocabulary, long seedVocabulary, long lines, Timing timing, long stateKeys,
+  record ProbeResult(long vocabulary, long lines, Timing timing, long stateKeys,
       boolean invariantHeld, String note) {}
 
   /** Processing-time statistics of measured batches. */
@@ -181,7 +181,7 @@ final class Bench {
     }
     return new Result(k, r, setting, timing.medianMs(), timing.p95Ms(), timing.meanMs(), timing.maxDelayMs(),
         fs.getContentSummary(new org.apache.hadoop.fs.Path(dir + "/checkpoint")).getLength(), ok, keys.orElse(0L),
-        snapshotCost, nextBatchCost, each + " ms | " + after + " ms",
+        snapshotCost, nextBatchCost, each + " ms", after + " ms",
         report.getFinalApplicationStatus() == FinalApplicationStatus.SUCCEEDED ? "" : report.getDiagnostics());
   }
 
@@ -213,7 +213,7 @@ final class Bench {
     }
     ApplicationReport seeded = awaitEnd(client, seed, fs, dir, -1);
     if (seeded.getFinalApplicationStatus() != FinalApplicationStatus.SUCCEEDED) {
-      return new ProbeResult(k, seedK, r, new Timing(0, 0, 0, 0), 0, false, seeded.getDiagnostics());
+      return new ProbeResult(k, r, new Timing(0, 0, 0, 0), 0, false, seeded.getDiagnostics());
     }
     MetadataStore store = new MetadataStore(fs, new org.apache.hadoop.fs.Path(dir + "/checkpoint"), 10);
     MetadataCheckpoint afterSeed = store.readNewestValid(w -> {}).orElseThrow().checkpoint();
@@ -232,7 +232,7 @@ final class Bench {
     Optional<Long> keys = keysIfInvariantHolds(fs, dir, seedK, r, (int) cp.getBatchesCompleted());
     boolean ok = report.getFinalApplicationStatus() == FinalApplicationStatus.SUCCEEDED && keys.isPresent()
         && allResumed;
-    return new ProbeResult(k, seedK, r, Timing.of(measured), keys.orElse(0L), ok,
+    return new ProbeResult(k, r, Timing.of(measured), keys.orElse(0L), ok,
         report.getFinalApplicationStatus() != FinalApplicationStatus.SUCCEEDED ? report.getDiagnostics()
             : allResumed ? "" : "the measured batches are not all the resumed application's");
   }
@@ -390,8 +390,8 @@ final class Bench {
       out.println();
       out.println("| K | R | checkpoint | each snapshot batch minus the median of the others | each batch after one |");
       out.println("|---:|---:|:---:|:---|:---|");
-      snapshotting.forEach(r -> out.printf("| %d | %d | %s | %s |%n", r.vocabulary(), r.lines(), r.setting(),
-          r.snapshotBatches()));
+      snapshotting.forEach(r -> out.printf("| %d | %d | %s | %s | %s |%n", r.vocabulary(), r.lines(), r.setting(),
+          r.eachSnapshotBatch(), r.eachBatchAfterOne()));
     }
     if (!recoveries.isEmpty()) {
       out.println();

@@ -39,7 +39,7 @@ import org.slf4j.LoggerFactory;
 public final class JobDriver {
   private static final Logger LOG = LoggerFactory.getLogger(JobDriver.class);
   /** Completed batches whose statistics the metadata keeps. */
-  static final int RECENT_BATCHES_KEPT = 100;
+  public static final int RECENT_BATCHES_KEPT = 100;
 
   /**
    * What the driver runs in. {@code maxAttempts} is how many attempts YARN gives the driver (0:

@@ -4,8 +4,9 @@ import io.sluice.api.Duration;
 import io.sluice.api.SluiceException;
 import io.sluice.checkpoint.MetadataStore;
 import io.sluice.proto.StatusResponse;
-import io.sluice.runtime.StateStatusText;
 import io.sluice.runtime.Clock;
+import io.sluice.runtime.JobDriver;
+import io.sluice.runtime.StateStatusText;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -338,6 +339,11 @@ public final class SluiceCli {
     @Override
     public Integer call() throws Exception {
       requirePositive("--batches", batches);
+      if (batches > JobDriver.RECENT_BATCHES_KEPT) {
+        throw new SluiceException("--batches can be at most " + JobDriver.RECENT_BATCHES_KEPT + ", got " + batches
+            + ": the benchmark reads the batches' times from the metadata, which keeps the last "
+            + JobDriver.RECENT_BATCHES_KEPT);
+      }
       if (warmup < 0 || warmup >= batches) {
         throw new SluiceException("--warmup must be between 0 and --batches - 1, got " + warmup);
       }

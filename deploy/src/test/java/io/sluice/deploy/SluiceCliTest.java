@@ -84,6 +84,10 @@ class SluiceCliTest {
     assertThat(run("submit", "--jar", emptyJar.toString(), "--class", "C", "--executor-memory", "lots")).isEqualTo(1);
     assertThat(error()).isEqualTo("sluice: --executor-memory lots is not a memory size (examples: 512m, 2g)");
     err.reset();
+    assertThat(run("bench", "--batches", "101")).isEqualTo(1);
+    assertThat(error()).isEqualTo("sluice: --batches can be at most 100, got 101: the benchmark reads the batches' "
+        + "times from the metadata, which keeps the last 100");
+    err.reset();
     assertThat(run("bench", "--vocabulary", "10000", "--state-probe")).isEqualTo(1);
     assertThat(error()).isEqualTo("sluice: --state-probe needs two --vocabulary values: the batches' words come from "
         + "the smaller, the state is seeded with the larger");

@@ -7,7 +7,7 @@ public final class StateStatusText {
   private StateStatusText() {}
 
   /**
-   * For example: {@code 1000000 keys in 2 partitions, 400000 changed by the last batch; restores
+   * For example: {@code 1000000 keys in 2 partitions, 400000 changed by the last batch; restorable
    * from the snapshot of batch 1700000010000 (3 files, 1400000 keys)}.
    */
   public static String describe(StateOperatorStatus s) {
@@ -16,7 +16,7 @@ public final class StateStatusText {
     if (s.getSnapshotBatchMs() == 0) {
       return size + "no snapshot recorded yet (a restart replays every batch)";
     }
-    return size + "restores from the snapshot of batch " + s.getSnapshotBatchMs() + " (" + s.getSnapshotFiles()
+    return size + "restorable from the snapshot of batch " + s.getSnapshotBatchMs() + " (" + s.getSnapshotFiles()
         + " files, " + s.getSnapshotKeys() + " keys)";
   }
 }

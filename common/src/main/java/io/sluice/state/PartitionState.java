@@ -507,7 +507,10 @@ public final class PartitionState {
     return size;
   }
 
-  /** Keys the last update inserted, replaced or removed (0 once it can no longer be undone). */
+  /**
+   * Keys the last update inserted, replaced or removed, as its undo log counts them: a key changed
+   * twice in one update counts twice, which no operator does today. 0 once it can no longer be undone.
+   */
   public int changedByLastUpdate() {
     return undoable ? undo.size : 0;
   }

@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.yarn.api.records.ApplicationId;
 import org.apache.hadoop.yarn.api.records.ApplicationReport;
@@ -48,8 +49,8 @@ final class Bench {
 
   /** One configuration's figures. */
   record Result(long vocabulary, long lines, String setting, long medianMs, long p95Ms, long meanMs, long maxDelayMs,
-      long checkpointBytes, boolean invariantHeld, long stateKeys, long snapshotCostMs, long nextBatchCostMs,
-      String eachSnapshotBatch, String eachBatchAfterOne, String note) {}
+      long checkpointBytes, boolean invariantHeld, long stateKeys, String snapshotAdds, String eachSnapshotBatch,
+      String eachBatchAfterOne, String note) {}
 
   /** The state probe's figures for one R: the batches' vocabulary, and the keys the state held. */
   record ProbeResult(long vocabulary, long lines, Timing timing, long stateKeys,
@@ -138,50 +139,50 @@ final class Bench {
     return conf;
   }
 
+  /** Submits the benchmark's application on the checkpoint directory under {@code dir}. */
+  private ApplicationId submit(SluiceClient client, String dir, int maxAttempts, Map<String, String> conf)
+      throws Exception {
+    return client.submit(new Submission(Demo.examplesJar(), GeneratedWordCount.class.getName(), dir + "/checkpoint",
+        Duration.ofSeconds(1), 2, options.executorMemoryMb(), 1, null, maxAttempts, conf));
+  }
+
+  /** The newest valid metadata checkpoint of the application under {@code dir}. */
+  private static MetadataCheckpoint newestCheckpoint(FileSystem fs, String dir) throws java.io.IOException {
+    return new MetadataStore(fs, new org.apache.hadoop.fs.Path(dir + "/checkpoint"), 10).readNewestValid(w -> {})
+        .orElseThrow().checkpoint();
+  }
+
   private Result runOne(SluiceClient client, FileSystem fs, long k, long r, String setting) throws Exception {
     String dir = "/bench/" + name(k, r, setting);
     out.printf("running K=%d R=%d setting %s ...%n", k, r, setting);
     out.flush();
-    ApplicationId id = client.submit(new Submission(Demo.examplesJar(), GeneratedWordCount.class.getName(),
-        dir + "/checkpoint", Duration.ofSeconds(1), 2, options.executorMemoryMb(), 1, null, 1,
-        sweepConf(k, r, setting, dir)));
+    ApplicationId id = submit(client, dir, 1, sweepConf(k, r, setting, dir));
     ApplicationReport report = awaitEnd(client, id, fs, dir, -1);
-    MetadataCheckpoint cp = new MetadataStore(fs, new org.apache.hadoop.fs.Path(dir + "/checkpoint"), 10)
-        .readNewestValid(w -> {}).orElseThrow().checkpoint();
+    MetadataCheckpoint cp = newestCheckpoint(fs, dir);
     List<BatchStats> measured = cp.getRecentBatchesList().stream().skip(options.warmup()).toList();
     Timing timing = Timing.of(measured);
     Optional<Long> keys = keysIfInvariantHolds(fs, dir, k, r, options.batches());
     boolean ok = report.getFinalApplicationStatus() == FinalApplicationStatus.SUCCEEDED && keys.isPresent();
     // Snapshots are written in the background, after the batch that took them: what they cost shows
     // in that batch (encoding) and in the next (the write, on the same cores).
-    List<Long> withSnapshot = new ArrayList<>();
-    List<Long> afterSnapshot = new ArrayList<>();
+    List<Integer> took = new ArrayList<>();
+    List<Integer> followed = new ArrayList<>();
     List<Long> neither = new ArrayList<>();
-    boolean previousTook = false;
-    for (BatchStats b : measured) {
-      (b.getSnapshotTaken() ? withSnapshot : previousTook ? afterSnapshot : neither).add(b.getProcessingMs());
-      previousTook = b.getSnapshotTaken();
+    for (int i = 0; i < measured.size(); i++) {
+      if (measured.get(i).getSnapshotTaken()) {
+        took.add(i);
+      } else if (i > 0 && measured.get(i - 1).getSnapshotTaken()) {
+        followed.add(i);
+      } else {
+        neither.add(measured.get(i).getProcessingMs());
+      }
     }
     Collections.sort(neither);
     long median = percentile(neither, 50);
-    long snapshotCost = mean(withSnapshot) - median;
-    long nextBatchCost = mean(afterSnapshot) - median;
-    // One by one, since the first snapshot of each executor JVM can cost what the later ones do not.
-    StringBuilder each = new StringBuilder();
-    StringBuilder after = new StringBuilder();
-    previousTook = false;
-    for (int i = 0; i < measured.size(); i++) {
-      BatchStats b = measured.get(i);
-      StringBuilder to = b.getSnapshotTaken() ? each : previousTook ? after : null;
-      if (to != null) {
-        to.append(to.isEmpty() ? "" : ", ").append(String.format("#%d %+d", options.warmup() + i,
-            b.getProcessingMs() - median));
-      }
-      previousTook = b.getSnapshotTaken();
-    }
     return new Result(k, r, setting, timing.medianMs(), timing.p95Ms(), timing.meanMs(), timing.maxDelayMs(),
         fs.getContentSummary(new org.apache.hadoop.fs.Path(dir + "/checkpoint")).getLength(), ok, keys.orElse(0L),
-        snapshotCost, nextBatchCost, each + " ms", after + " ms",
+        meanExcess(measured, took, median) + " / " + meanExcess(measured, followed, median) + " ms",
+        eachExcess(measured, took, median), eachExcess(measured, followed, median),
         report.getFinalApplicationStatus() == FinalApplicationStatus.SUCCEEDED ? "" : report.getDiagnostics());
   }
 
@@ -202,8 +203,7 @@ final class Bench {
     out.flush();
     Map<String, String> seedConf = sweepConf(seedK, r, "A", dir);
     seedConf.remove(SettingKeys.STOP_AFTER_BATCHES);
-    ApplicationId seed = client.submit(new Submission(Demo.examplesJar(), GeneratedWordCount.class.getName(),
-        dir + "/checkpoint", Duration.ofSeconds(1), 2, options.executorMemoryMb(), 1, null, 1, seedConf));
+    ApplicationId seed = submit(client, dir, 1, seedConf);
     while (committedBatches(fs, dir) < seedBatches && client.report(seed).getFinalApplicationStatus()
         == FinalApplicationStatus.UNDEFINED) {
       clock.waitUntil(clock.wallMillis() + 100);
@@ -215,16 +215,14 @@ final class Bench {
     if (seeded.getFinalApplicationStatus() != FinalApplicationStatus.SUCCEEDED) {
       return new ProbeResult(k, r, new Timing(0, 0, 0, 0), 0, false, seeded.getDiagnostics());
     }
-    MetadataStore store = new MetadataStore(fs, new org.apache.hadoop.fs.Path(dir + "/checkpoint"), 10);
-    MetadataCheckpoint afterSeed = store.readNewestValid(w -> {}).orElseThrow().checkpoint();
+    MetadataCheckpoint afterSeed = newestCheckpoint(fs, dir);
     int measuredBatches = options.batches() - options.warmup();
     Map<String, String> conf = sweepConf(k, r, "A", dir);
     conf.put(SettingKeys.STOP_AFTER_BATCHES,
         Long.toString(afterSeed.getBatchesCompleted() + PROBE_DISCARDED_BATCHES + measuredBatches));
-    ApplicationId id = client.submit(new Submission(Demo.examplesJar(), GeneratedWordCount.class.getName(),
-        dir + "/checkpoint", Duration.ofSeconds(1), 2, options.executorMemoryMb(), 1, null, 1, conf));
+    ApplicationId id = submit(client, dir, 1, conf);
     ApplicationReport report = awaitEnd(client, id, fs, dir, -1);
-    MetadataCheckpoint cp = store.readNewestValid(w -> {}).orElseThrow().checkpoint();
+    MetadataCheckpoint cp = newestCheckpoint(fs, dir);
     List<BatchStats> recent = cp.getRecentBatchesList();
     List<BatchStats> measured = recent.subList(Math.max(0, recent.size() - measuredBatches), recent.size());
     boolean allResumed = measured.size() == measuredBatches
@@ -242,9 +240,7 @@ final class Bench {
     String dir = "/bench/recovery-k" + k;
     out.printf("recovery: K=%d R=%d, kill -9 of the AM after 15 batches ...%n", k, r);
     out.flush();
-    ApplicationId id = client.submit(new Submission(Demo.examplesJar(), GeneratedWordCount.class.getName(),
-        dir + "/checkpoint", Duration.ofSeconds(1), 2, options.executorMemoryMb(), 1, null, 2,
-        conf(k, r, "A", dir, batches)));
+    ApplicationId id = submit(client, dir, 2, conf(k, r, "A", dir, batches));
     long[] killToFirst = new long[1];
     ApplicationReport report = awaitEnd(client, id, fs, dir, 15, killToFirst);
     boolean ok = report.getFinalApplicationStatus() == FinalApplicationStatus.SUCCEEDED
@@ -355,12 +351,24 @@ final class Bench {
     return String.format("| %d | %d | %s | %d ms | %d ms | %d ms | %d ms | %s | %s | %s | %.1f MiB | %d | %s |",
         r.vocabulary(), r.lines(), r.setting(), r.medianMs(), r.p95Ms(), r.meanMs(), r.maxDelayMs(),
         r.medianMs() == 0 ? "-" : String.format("%.1fM", words / (r.medianMs() / 1000.0) / 1e6),
-        r.medianMs() < 1000 ? "yes" : "no", r.setting().equals("A") ? r.snapshotCostMs() + " / " + r.nextBatchCostMs() + " ms" : "-",
+        r.medianMs() < 1000 ? "yes" : "no", r.setting().equals("A") ? r.snapshotAdds() : "-",
         r.checkpointBytes() / 1048576.0, r.stateKeys(), r.invariantHeld() ? "held" : "BROKEN " + r.note());
   }
 
-  private static long mean(List<Long> values) {
-    return (long) values.stream().mapToLong(Long::longValue).average().orElse(0);
+  /** The mean time of the batches at {@code at} in {@code measured}, minus {@code median}; "-" when there are none. */
+  private static String meanExcess(List<BatchStats> measured, List<Integer> at, long median) {
+    return at.isEmpty() ? "-"
+        : Long.toString((long) at.stream().mapToLong(i -> measured.get(i).getProcessingMs()).average().orElseThrow()
+            - median);
+  }
+
+  /**
+   * Each batch at {@code at} in {@code measured}, by its number, minus {@code median}: the first
+   * snapshot of each executor JVM can cost what the later ones do not.
+   */
+  private String eachExcess(List<BatchStats> measured, List<Integer> at, long median) {
+    return at.isEmpty() ? "-" : at.stream().map(i -> String.format("#%d %+d", options.warmup() + i,
+        measured.get(i).getProcessingMs() - median)).collect(Collectors.joining(", ")) + " ms";
   }
 
   private static long percentile(List<Long> sorted, int p) {

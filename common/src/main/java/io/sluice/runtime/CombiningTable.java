@@ -2,6 +2,7 @@ package io.sluice.runtime;
 
 import io.sluice.api.Functions.ReduceFunction;
 import io.sluice.api.Reducers;
+import java.nio.charset.StandardCharsets;
 
 /**
  * A map task's values per key, each record combined into its key's value as it arrives. With ten
@@ -44,21 +45,41 @@ final class CombiningTable {
 
   /** Combines {@code value} into the value of {@code key}, or makes it the value of a new key. */
   void add(Object key, Object value) throws Exception {
-    if (key instanceof String s && s.length() <= PACKED_CHARS) {
-      int length = s.length();
-      long tag = (long) (length + 1) << PACKED_LENGTH_SHIFT;
-      int allChars = 0;
-      for (int c = 0; c < length; c++) {
-        char ch = s.charAt(c);
-        allChars |= ch;
-        tag |= (long) ch << (7 * c);
-      }
-      if (allChars <= 0x7F) {
-        addPacked(s, tag, value);
-        return;
-      }
+    long tag = packedTag(key);
+    if (tag != 0) {
+      addPacked((String) key, tag, value);
+    } else {
+      addByEquals(key == null ? NULL_KEY : key, value);
     }
-    addByEquals(key == null ? NULL_KEY : key, value);
+  }
+
+  /**
+   * The tag of a {@code String} of up to eight ASCII characters: its characters 7 bits each and its
+   * length plus one above them, so it is never 0 and uses none of the top four bits. 0 for any other key.
+   */
+  static long packedTag(Object key) {
+    if (!(key instanceof String s) || s.length() > PACKED_CHARS) {
+      return 0;
+    }
+    int length = s.length();
+    long tag = (long) (length + 1) << PACKED_LENGTH_SHIFT;
+    int allChars = 0;
+    for (int c = 0; c < length; c++) {
+      char ch = s.charAt(c);
+      allChars |= ch;
+      tag |= (long) ch << (7 * c);
+    }
+    return allChars <= 0x7F ? tag : 0;
+  }
+
+  /** The key whose {@link #packedTag} is {@code tag}. */
+  static String unpack(long tag) {
+    int length = (int) (tag >>> PACKED_LENGTH_SHIFT & 0xF) - 1;
+    byte[] chars = new byte[length];
+    for (int c = 0; c < length; c++) {
+      chars[c] = (byte) (tag >>> (7 * c) & 0x7F);
+    }
+    return new String(chars, StandardCharsets.US_ASCII);
   }
 
   private void addPacked(String key, long tag, Object value) throws Exception {

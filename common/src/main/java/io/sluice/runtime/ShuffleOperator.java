@@ -7,6 +7,7 @@ import io.sluice.api.Codec;
 import io.sluice.api.Codecs;
 import io.sluice.api.Functions.ReduceFunction;
 import io.sluice.api.Pair;
+import io.sluice.api.Reducers;
 import io.sluice.codec.BytesInput;
 import io.sluice.codec.ChunkEncoder;
 import io.sluice.codec.RecordCodecs;
@@ -29,10 +30,10 @@ import java.util.Map;
  */
 final class ShuffleOperator {
   /**
-   * After this many records a map task checks whether combining pays: with nearly as many keys as
-   * records (a large key space), each record costs a lookup in a large hash table for little
-   * saving in the shuffle, so the task stops combining, as Trino's adaptive partial aggregation
-   * does.
+   * After this many records a map task checks whether combining in one table pays: with nearly as
+   * many keys as records (a large key space), each record costs a lookup in a large hash table for
+   * little saving in the shuffle, so the task stops combining, as Trino's adaptive partial
+   * aggregation does; a sum of longs goes on in {@link BucketedSums}, which costs little per record.
    */
   private static final long COMBINE_PROBE_RECORDS = 100_000;
   /** Combining stops when more than this share of the probed records had distinct keys. */
@@ -102,7 +103,7 @@ final class ShuffleOperator {
   /**
    * The values of a shuffle block as {@code codec} writes them, except that a {@code Long} is a
    * zigzag varint: a count of 1 takes two bytes instead of nine, and at a million keys, where a map
-   * task cannot combine, a word count's blocks are mostly such counts. Blocks live only for their
+   * task sees each key a few times, a word count's blocks are mostly small counts. Blocks live only for their
    * batch, inside one version of the application, so no file holds this form.
    */
   private static final class BlockLongs implements Codec<Object> {
@@ -187,8 +188,9 @@ final class ShuffleOperator {
 
   /**
    * The map side: combines (or collects) records per key, then writes one block per partition.
-   * Combining stops when it does not pay (see {@link #COMBINE_PROBE_RECORDS}): what was combined is
-   * written, and later records go to their blocks as they come; the reduce side combines anyway.
+   * Combining in one table stops when it does not pay (see {@link #COMBINE_PROBE_RECORDS}): what
+   * was combined is written, and later records go to their blocks as they come, or for a sum of
+   * longs to {@link BucketedSums} until the task ends; the reduce side combines anyway.
    */
   OperatorEmitter writer(ShuffleStore store, long batchMs, String taskId, int incomingEdges, Runnable onWritten) {
     return new Writer(store, batchMs, taskId, incomingEdges, onWritten);
@@ -200,8 +202,10 @@ final class ShuffleOperator {
     private final String taskId;
     private final Runnable onWritten;
     private final BlockWriter blocks;
-    /** Null once combining stopped, and for a shuffle that keeps every value. */
+    /** Null once combining in one table stopped, and for a shuffle that keeps every value. */
     private CombiningTable combined = combiner == null ? null : new CombiningTable(combiner);
+    /** Where a sum of longs goes on combining once {@link #combined} stopped; else null. */
+    private BucketedSums bucketed;
     private long records;
 
     Writer(ShuffleStore store, long batchMs, String taskId, int incomingEdges, Runnable onWritten) {
@@ -219,13 +223,18 @@ final class ShuffleOperator {
         Object key = keyOf(record);
         Object value = valueOf(record);
         if (combined == null) {
-          blocks.append(key, value);
+          if (bucketed == null || !bucketed.add(key, value)) {
+            blocks.append(key, value);
+          }
           return;
         }
         combined.add(key, value);
         if (++records == COMBINE_PROBE_RECORDS && combined.size() > records * COMBINE_MAX_DISTINCT_RATIO) {
           writeCombined();
           combined = null;
+          if (combiner == (Object) Reducers.longSum()) {
+            bucketed = new BucketedSums(store.buffers());
+          }
         }
       } catch (Exception e) {
         throw failure(e);
@@ -235,6 +244,10 @@ final class ShuffleOperator {
     private void writeCombined() throws Exception {
       if (combined != null) {
         combined.forEach(blocks::append);
+      }
+      if (bucketed != null) {
+        bucketed.drain(blocks::append);
+        bucketed = null;
       }
     }
 

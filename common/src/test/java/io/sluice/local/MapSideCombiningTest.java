@@ -2,7 +2,9 @@ package io.sluice.local;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.sluice.api.Functions.ReduceFunction;
 import io.sluice.api.Pair;
+import io.sluice.api.Reducers;
 import io.sluice.api.StreamingApp;
 import io.sluice.source.WordGenerator;
 import java.nio.file.Path;
@@ -14,12 +16,14 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * reduceByKey and the state updated from it count exactly whether the map tasks combine (few
- * distinct keys) or stop combining after their probe (nearly every key distinct): 26,000 lines of
- * ten words in 2 partitions give each map task 130,000 records, past the 100,000 it probes.
+ * reduceByKey and the state updated from it count exactly whether the map tasks combine in one
+ * table (few distinct keys), go on in buckets after their probe (many distinct keys, a sum of
+ * longs, keys that pack into a long), or write records as they come (a reduce function of the
+ * application's own, or keys too long to pack): 26,000 lines of ten words in 2 partitions give
+ * each map task 130,000 records, past the 100,000 it probes.
  */
 class MapSideCombiningTest {
   private static final long LINES = 26_000;
@@ -27,16 +31,17 @@ class MapSideCombiningTest {
 
   @TempDir Path tmp;
 
-  @ParameterizedTest(name = "vocabulary {0}")
-  @ValueSource(longs = {1_000, 100_000_000})
-  void countsAreExactWhetherMapTasksCombineOrNot(long vocabulary) throws Exception {
+  @ParameterizedTest(name = "vocabulary {0}, Reducers.longSum() {1}")
+  @CsvSource({"1000, true", "300000, true", "100000000, true", "1000, false", "300000, false"})
+  void countsAreExactWhetherMapTasksCombineOrNot(long vocabulary, boolean knownSum) throws Exception {
+    ReduceFunction<Long> sum = knownSum ? Reducers.longSum() : Long::sum;
     Map<Long, Map<String, Long>> batchCounts = new ConcurrentHashMap<>();
     Map<Long, Map<String, Long>> totals = new ConcurrentHashMap<>();
     StreamingApp app = ctx -> {
       var counts = ctx.generatedLines(LINES, vocabulary, 2)
           .flatMap(l -> Arrays.asList(l.split(" ")))
           .mapToPair(w -> Pair.of(w, 1L))
-          .reduceByKey(Long::sum);
+          .reduceByKey(sum);
       counts.foreachBatch((batch, records) -> batchCounts.put(batch.index(), asMap(records)));
       counts.updateStateByKey((List<Long> values, Optional<Long> total) ->
               Optional.of(total.orElse(0L) + values.stream().mapToLong(Long::longValue).sum()))

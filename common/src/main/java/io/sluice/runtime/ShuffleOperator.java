@@ -13,6 +13,7 @@ import io.sluice.codec.ChunkEncoder;
 import io.sluice.codec.RecordCodecs;
 import io.sluice.graph.OperatorNode;
 import io.sluice.graph.WindowSpec;
+import io.sluice.state.PartitionState;
 import java.io.DataInput;
 import java.io.DataOutput;
 import java.io.IOException;
@@ -36,6 +37,8 @@ final class ShuffleOperator {
    * aggregation does; a sum of longs goes on in {@link BucketedSums}, which costs little per record.
    */
   private static final long COMBINE_PROBE_RECORDS = 100_000;
+  /** Map tasks that write records by region of the state table write 2^this regions. */
+  private static final int REGION_BITS = 6;
   /** Combining stops when more than this share of the probed records had distinct keys. */
   private static final double COMBINE_MAX_DISTINCT_RATIO = 0.5;
 
@@ -246,7 +249,7 @@ final class ShuffleOperator {
         combined.forEach(blocks::append);
       }
       if (bucketed != null) {
-        bucketed.drain(blocks::append);
+        bucketed.drain(blocks::appendByRegion);
         bucketed = null;
       }
     }
@@ -275,24 +278,58 @@ final class ShuffleOperator {
     private final ChunkEncoder keys = new ChunkEncoder();
     private final ChunkEncoder values = new ChunkEncoder();
     private final PartitionBlock[] partitions = new PartitionBlock[node.partitions()];
+    /** Per partition, the records of {@link #appendByRegion} by region; null until one comes. */
+    private PartitionBlock[][] regions;
 
     BlockWriter(ShuffleBuffers buffers) {
       this.buffers = buffers;
     }
 
     void append(Object key, Object value) {
-      keys.encode(keyCodec, key, node.id());
-      values.encode(blockValueCodec, value, node.id());
-      int p = partitionOf(keys.array(), keys.size());
+      int p = encode(key, value);
       if (partitions[p] == null) {
         partitions[p] = new PartitionBlock();
       }
       partitions[p].append(keys, values);
     }
 
-    /** Partition {@code p}'s chunks, none when it got no record. */
+    /**
+     * Appends a record after the others of its key's region of a state table (the high bits of
+     * {@link PartitionState#keyHash}), so that a stateful reduce task looks the block's keys up a
+     * region of its table at a time, each in the CPU's cache, where in the order they came each
+     * lookup of a large partition misses it. For many records of distinct keys only: each region
+     * takes an array of its own.
+     */
+    void appendByRegion(Object key, Object value) {
+      int p = encode(key, value);
+      if (regions == null) {
+        regions = new PartitionBlock[node.partitions()][1 << REGION_BITS];
+      }
+      int r = PartitionState.keyHash(keys.array(), 0, keys.size()) >>> (Integer.SIZE - REGION_BITS);
+      if (regions[p][r] == null) {
+        regions[p][r] = new PartitionBlock();
+      }
+      regions[p][r].append(keys, values);
+    }
+
+    /** Encodes a record into {@link #keys} and {@link #values}; returns its partition. */
+    private int encode(Object key, Object value) {
+      keys.encode(keyCodec, key, node.id());
+      values.encode(blockValueCodec, value, node.id());
+      return partitionOf(keys.array(), keys.size());
+    }
+
+    /** Partition {@code p}'s chunks, none when it got no record: those appended in order, then by region. */
     List<ShuffleChunk> block(int p) {
-      return partitions[p] == null ? List.of() : partitions[p].finish();
+      List<ShuffleChunk> block = new ArrayList<>(partitions[p] == null ? List.of() : partitions[p].finish());
+      if (regions != null) {
+        for (PartitionBlock region : regions[p]) {
+          if (region != null) {
+            block.addAll(region.finish());
+          }
+        }
+      }
+      return block;
     }
 
     private final class PartitionBlock {

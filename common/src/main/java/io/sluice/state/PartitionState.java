@@ -177,7 +177,7 @@ public final class PartitionState {
 
   /** The slot of the key in {@code bytes[offset, offset + length)}, or -1 when the partition does not hold it. */
   public int slotOf(byte[] bytes, int offset, int length) {
-    int slot = probe(bytes, offset, length, hash(bytes, offset, length));
+    int slot = probe(bytes, offset, length, keyHash(bytes, offset, length));
     return slot >= 0 ? slot : -1;
   }
 
@@ -192,12 +192,11 @@ public final class PartitionState {
       hashes = new int[count];
     }
     for (int i = 0; i < count; i++) {
-      hashes[i] = hash(bytes[i], offsets[i], lengths[i]);
+      hashes[i] = keyHash(bytes[i], offsets[i], lengths[i]);
     }
-    int mask = capacity() - 1;
     long touched = 0;
     for (int i = 0; i < count; i++) {
-      int home = hashes[i] & mask;
+      int home = homeSlot(hashes[i]);
       touched += rowWarmth(home) + (pending[home] == null ? 0 : 1);
     }
     warmed = touched;
@@ -325,7 +324,7 @@ public final class PartitionState {
     }
     for (int i = undo.size - 1; i >= 0; i--) {
       byte[] key = undo.encodedKey(i);
-      int slot = probe(key, 0, key.length, hash(key, 0, key.length));
+      int slot = probe(key, 0, key.length, keyHash(key, 0, key.length));
       switch (undo.changes[i]) {
         case INSERTED -> {
           deleteAt(slot);
@@ -350,7 +349,7 @@ public final class PartitionState {
 
   public void put(ByteBuffer key, Object decodedKey, Object state) {
     byte[] bytes = bytesOf(key);
-    int hash = hash(bytes, 0, bytes.length);
+    int hash = keyHash(bytes, 0, bytes.length);
     int slot = probe(bytes, 0, bytes.length, hash);
     if (slot >= 0) {
       replaceAt(slot, state);
@@ -541,7 +540,7 @@ public final class PartitionState {
     long low = inline ? pack(bytes, offset, Math.min(length, 8)) : 0;
     long high = inline && length > 8 ? pack(bytes, offset + 8, length - 8) : 0;
     int mask = capacity() - 1;
-    for (int i = hash & mask; ; i = (i + 1) & mask) {
+    for (int i = homeSlot(hash); ; i = (i + 1) & mask) {
       int at = i * LONGS_PER_SLOT;
       long meta = slots[at];
       if (meta == 0) {
@@ -594,7 +593,7 @@ public final class PartitionState {
     for (int old = 0; old < oldKeys.length; old++) {
       long meta = oldSlots[old * LONGS_PER_SLOT];
       if (meta != 0) {
-        int i = (int) (meta >>> 32) & mask;
+        int i = homeSlot((int) (meta >>> 32));
         while (slots[i * LONGS_PER_SLOT] != 0) {
           i = (i + 1) & mask;
         }
@@ -612,7 +611,7 @@ public final class PartitionState {
     int mask = capacity() - 1;
     int hole = slot;
     for (int i = (slot + 1) & mask; slots[i * LONGS_PER_SLOT] != 0; i = (i + 1) & mask) {
-      int home = (int) (slots[i * LONGS_PER_SLOT] >>> 32) & mask;
+      int home = homeSlot((int) (slots[i * LONGS_PER_SLOT] >>> 32));
       // The entry at i may move to the hole if the hole lies between its own slot and i.
       if (((i - home) & mask) >= ((i - hole) & mask)) {
         System.arraycopy(slots, i * LONGS_PER_SLOT, slots, hole * LONGS_PER_SLOT, LONGS_PER_SLOT);
@@ -645,8 +644,21 @@ public final class PartitionState {
     return packed;
   }
 
-  /** A well-mixed, non-zero hash of the key's bytes (their partition is a hash of them too). */
-  private static int hash(byte[] bytes, int offset, int length) {
+  /**
+   * A key's own slot: the high bits of its hash. Keys in the order of their hashes are then looked
+   * up in the order of the table, a region at a time, which is why map tasks write their records
+   * in the order of {@link #keyHash}'s high bits when they can.
+   */
+  private int homeSlot(int hash) {
+    return (int) ((Integer.toUnsignedLong(hash) * capacity()) >>> 32);
+  }
+
+  /**
+   * A well-mixed, non-zero hash of an encoded key, which places it in the table: its high bits are
+   * the key's region of the table whatever the table's size (see {@link #homeSlot}). Their
+   * partition is another hash of the same bytes.
+   */
+  public static int keyHash(byte[] bytes, int offset, int length) {
     int h = 1;
     for (int i = offset; i < offset + length; i++) {
       h = 31 * h + bytes[i];

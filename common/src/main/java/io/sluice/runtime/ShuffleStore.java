@@ -55,6 +55,8 @@ public final class ShuffleStore {
   }
 
   private final Map<BlockId, Block> blocks = new ConcurrentHashMap<>();
+  /** Per shuffle and map task: the records its last run in this JVM wrote, what its next run can expect. */
+  private final Map<String, Long> recordsLastWritten = new ConcurrentHashMap<>();
   private final ShuffleBuffers buffers;
 
   public ShuffleStore(ShuffleBuffers buffers) {
@@ -89,6 +91,16 @@ public final class ShuffleStore {
       }
     }
     return new ShuffleInput(chunks, () -> held.forEach(Block::removeReader));
+  }
+
+  /** Notes how many records a run of map task {@code taskId} wrote into shuffle {@code nodeId}. */
+  public void noteRecordsWritten(String nodeId, String taskId, long records) {
+    recordsLastWritten.put(nodeId + "/" + taskId, records);
+  }
+
+  /** The records the last run of map task {@code taskId} in this JVM wrote into shuffle {@code nodeId}; 0 if none. */
+  public long recordsLastWritten(String nodeId, String taskId) {
+    return recordsLastWritten.getOrDefault(nodeId + "/" + taskId, 0L);
   }
 
   /** Drops every block of batches up to and including {@code batchMs}. */

@@ -20,25 +20,27 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * reduceByKey and the state updated from it count exactly whether the map tasks combine in one
- * table (few distinct keys), go on in buckets after their probe (many distinct keys, a sum of
- * longs, keys that pack into a long), or write records as they come (a reduce function of the
- * application's own, or keys too long to pack): 26,000 lines of ten words in 2 partitions give
- * each map task 130,000 records, past the 100,000 it probes.
+ * table (few distinct keys), go on in buckets after their probe (many distinct keys but over two
+ * records per key, a sum of longs, keys that pack into a long, and a run before that told the task
+ * how many records to expect), or write records as they come (a reduce function of the
+ * application's own, keys too long to pack, or the first batch): 50,000 lines of ten words in 2
+ * partitions give each map task 250,000 records, past the 100,000 it probes; over 120,000 keys
+ * that is 2.4 records per key. (Nearly every key distinct, fewer lines do.)
  */
 class MapSideCombiningTest {
-  private static final long LINES = 26_000;
-  private static final int BATCHES = 2;
 
   @TempDir Path tmp;
 
-  @ParameterizedTest(name = "vocabulary {0}, Reducers.longSum() {1}")
-  @CsvSource({"1000, true", "300000, true", "100000000, true", "1000, false", "300000, false"})
-  void countsAreExactWhetherMapTasksCombineOrNot(long vocabulary, boolean knownSum) throws Exception {
+  @ParameterizedTest(name = "vocabulary {0}, Reducers.longSum() {1}, {2} lines, {3} batches")
+  @CsvSource({"1000, true, 50000, 3", "120000, true, 50000, 3", "100000000, true, 26000, 2", "1000, false, 50000, 3",
+      "120000, false, 50000, 3"})
+  void countsAreExactWhetherMapTasksCombineOrNot(long vocabulary, boolean knownSum, long lines, int batches)
+      throws Exception {
     ReduceFunction<Long> sum = knownSum ? Reducers.longSum() : Long::sum;
     Map<Long, Map<String, Long>> batchCounts = new ConcurrentHashMap<>();
     Map<Long, Map<String, Long>> totals = new ConcurrentHashMap<>();
     StreamingApp app = ctx -> {
-      var counts = ctx.generatedLines(LINES, vocabulary, 2)
+      var counts = ctx.generatedLines(lines, vocabulary, 2)
           .flatMap(l -> Arrays.asList(l.split(" ")))
           .mapToPair(w -> Pair.of(w, 1L))
           .reduceByKey(sum);
@@ -49,12 +51,12 @@ class MapSideCombiningTest {
           .foreachBatch((batch, records) -> totals.put(batch.index(), asMap(records)));
     };
     try (LocalRunner job = LocalRunner.start(app, Map.of("sluice.checkpoint.dir", tmp.resolve("cp").toString()))) {
-      job.runBatches(BATCHES);
+      job.runBatches(batches);
     }
     Map<String, Long> expectedTotals = new HashMap<>();
-    for (long b = 0; b < BATCHES; b++) {
+    for (long b = 0; b < batches; b++) {
       Map<String, Long> expected = new HashMap<>();
-      for (long j = 0; j < LINES; j++) {
+      for (long j = 0; j < lines; j++) {
         for (String w : WordGenerator.line(b, j, vocabulary).split(" ")) {
           expected.merge(w, 1L, Long::sum);
         }

@@ -1,6 +1,7 @@
 package io.sluice.runtime;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import io.sluice.api.Codecs;
 import io.sluice.api.Pair;
@@ -21,17 +22,16 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 class ShuffleOperatorTest {
-  private static final long BATCH_MS = 1000;
-
   @Test
-  void aMapTaskWithManyKeysSumsThemInBucketsAndWritesThemByRegionOfTheStateTable() throws Exception {
+  void aMapTaskWithManyKeysSumsThemInBucketsOnceItKnowsToExpectManyRecordsAndWritesThemByRegionOfTheStateTable()
+      throws Exception {
     OperatorNode reduce = GraphBuilder.build(ctx -> ctx.textFileStream("/in").mapToPair(w -> Pair.of(w, 1L))
         .withCodecs(Codecs.STRING, Codecs.LONG).reduceByKey(Reducers.longSum()).foreachBatch((b, r) -> {}),
         new Settings(Map.of())).node("reduceByKey-2");
     ShuffleStore store = new ShuffleStore(new ShuffleBuffers(1L << 30));
-    OperatorEmitter writer = new ShuffleOperator(reduce).writer(store, BATCH_MS, "m-0", 1, () -> {});
-
-    // 400,000 records over 200,000 keys: the first 100,000 hold too many distinct keys for one table.
+    // 400,000 records over 200,000 keys: the first 100,000 hold too many distinct keys for one
+    // table, and the whole about 2.3 records per key.
+    List<Pair<String, Long>> input = new ArrayList<>();
     Map<String, Long> expected = new HashMap<>();
     Set<String> probed = new HashSet<>();
     Set<String> later = new HashSet<>();
@@ -39,33 +39,54 @@ class ShuffleOperatorTest {
     for (int i = 0; i < 400_000; i++) {
       String word = "w" + random.nextInt(200_000);
       long count = i % 10 == 0 ? 3 : 1;
-      writer.emit(Pair.of(word, count));
+      input.add(Pair.of(word, count));
       expected.merge(word, count, Long::sum);
       (i < 100_000 ? probed : later).add(word);
     }
-    writer.finish();
 
-    Map<String, Long> sums = new HashMap<>();
-    int records = 0;
-    for (int p = 0; p < reduce.partitions(); p++) {
-      List<String> keys = new ArrayList<>();
-      List<Integer> regions = new ArrayList<>();
-      new ShuffleOperator(reduce).forEachRecord(store.read(BATCH_MS, reduce.id(), List.of("m-0"), p).chunks(),
-          (bytes, offset, length, value) -> {
-            String key = (String) RecordCodecs.decode(Codecs.STRING, Arrays.copyOfRange(bytes, offset, offset + length));
-            sums.merge(key, (Long) value, Long::sum);
-            keys.add(key);
-            regions.add(PartitionState.keyHash(bytes, offset, length) >>> (Integer.SIZE - 6));
-          });
-      records += keys.size();
-      // The keys of the probe's table first, as that table held them; then each later key once, by region.
-      int byRegion = (int) keys.stream().distinct().filter(later::contains).count();
-      assertThat(byRegion).isPositive();
-      for (int i = keys.size() - byRegion + 1; i < keys.size(); i++) {
-        assertThat(regions.get(i)).as("region of record %d of partition %d", i, p).isGreaterThanOrEqualTo(regions.get(i - 1));
+    for (long batchMs : new long[] {1000, 2000}) {
+      OperatorEmitter writer = new ShuffleOperator(reduce).writer(store, batchMs, "m-0", 1, () -> {});
+      for (Pair<String, Long> record : input) {
+        writer.emit(record);
       }
+      writer.finish();
+      Map<String, Long> sums = new HashMap<>();
+      int records = 0;
+      for (int p = 0; p < reduce.partitions(); p++) {
+        List<String> keys = new ArrayList<>();
+        List<Integer> regions = new ArrayList<>();
+        new ShuffleOperator(reduce).forEachRecord(store.read(batchMs, reduce.id(), List.of("m-0"), p).chunks(),
+            (bytes, offset, length, value) -> {
+              String key = (String) RecordCodecs.decode(Codecs.STRING, Arrays.copyOfRange(bytes, offset, offset + length));
+              sums.merge(key, (Long) value, Long::sum);
+              keys.add(key);
+              regions.add(PartitionState.keyHash(bytes, offset, length) >>> (Integer.SIZE - 6));
+            });
+        records += keys.size();
+        if (batchMs == 2000) {
+          // The keys of the probe's table first, as that table held them; then each later key once, by region.
+          int byRegion = (int) keys.stream().distinct().filter(later::contains).count();
+          assertThat(byRegion).isPositive();
+          for (int i = keys.size() - byRegion + 1; i < keys.size(); i++) {
+            assertThat(regions.get(i)).as("region of record %d of partition %d", i, p)
+                .isGreaterThanOrEqualTo(regions.get(i - 1));
+          }
+        }
+      }
+      assertThat(sums).as("sums of batch %d", batchMs).isEqualTo(expected);
+      assertThat(records).as("records of batch %d", batchMs).isEqualTo(batchMs == 1000
+          ? probed.size() + input.size() - 100_000 // a first run: each record after the probe as it came
+          : probed.size() + later.size()); // a record per key of the probe, and one per key after it
     }
-    assertThat(sums).isEqualTo(expected);
-    assertThat(records).as("a record per key of the probe, and one per key after it").isEqualTo(probed.size() + later.size());
+  }
+
+  @Test
+  void theDistinctKeysExpectedFollowFromTheProbeAsDrawsFromAUniformKeySpace() {
+    // A million keys: 100,000 records hold 95,163 distinct, five million 993,262.
+    assertThat(ShuffleOperator.expectedDistinctKeys(100_000, 95_163, 5_000_000)).isCloseTo(993_262, within(1_000.0));
+    assertThat(ShuffleOperator.expectedDistinctKeys(100_000, 95_163, 1_000_000)).isCloseTo(632_121, within(1_000.0));
+    // Ten thousand keys: all of them in 100,000 records (to the nearest unit), and no more later.
+    assertThat(ShuffleOperator.expectedDistinctKeys(100_000, 9_999, 5_000_000)).isCloseTo(10_000, within(10.0));
+    assertThat(ShuffleOperator.expectedDistinctKeys(100_000, 100_000, 5_000_000)).as("every key distinct").isEqualTo(5_000_000);
   }
 }

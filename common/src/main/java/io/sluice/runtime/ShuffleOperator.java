@@ -232,7 +232,8 @@ final class ShuffleOperator {
         high = middle;
       }
     }
-    return Math.min(records, (low + high) / 2 * -Math.expm1(-records / ((low + high) / 2)));
+    double keySpace = (low + high) / 2;
+    return Math.min(records, keySpace * -Math.expm1(-records / keySpace));
   }
 
   private final class Writer extends OperatorEmitter {

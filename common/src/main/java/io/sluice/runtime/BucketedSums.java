@@ -4,9 +4,7 @@ import io.sluice.api.Reducers;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 
 /**
  * A map task's sums per key when it sees too many distinct keys for one table in the CPU's cache,
@@ -31,14 +29,14 @@ final class BucketedSums {
   private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.nativeOrder());
 
   private final ShuffleBuffers buffers;
-  private final Bucket[] buckets = new Bucket[1 << BUCKET_BITS];
+  private final PooledChunks[] buckets = new PooledChunks[1 << BUCKET_BITS];
   /** One bucket's sums while it is summed: per slot its tag (0 for an empty slot) and its sum. */
   private long[] table = new long[2 * 1024];
 
   BucketedSums(ShuffleBuffers buffers) {
     this.buffers = buffers;
     for (int b = 0; b < buckets.length; b++) {
-      buckets[b] = new Bucket();
+      buckets[b] = new PooledChunks(buffers);
     }
   }
 
@@ -51,11 +49,11 @@ final class BucketedSums {
     if (tag == 0) {
       return false;
     }
-    Bucket bucket = buckets[(int) ((tag * GOLDEN) >>> (64 - BUCKET_BITS))];
+    PooledChunks bucket = buckets[(int) ((tag * GOLDEN) >>> (64 - BUCKET_BITS))];
     if (sum == 1) {
-      bucket.append(tag);
+      append(bucket, tag);
     } else {
-      bucket.append(tag | VALUE_FOLLOWS, sum);
+      append(bucket, tag | VALUE_FOLLOWS, sum);
     }
     return true;
   }
@@ -65,7 +63,7 @@ final class BucketedSums {
    * arrays given back before its sums are passed on, so the visitor can take them again.
    */
   void drain(CombiningTable.EntryVisitor visitor) throws Exception {
-    for (Bucket bucket : buckets) {
+    for (PooledChunks bucket : buckets) {
       int size = 0;
       Arrays.fill(table, 0L);
       for (ShuffleChunk chunk : bucket.finish()) {
@@ -134,49 +132,18 @@ final class BucketedSums {
     return (int) (((tag * GOLDEN) << BUCKET_BITS) >>> 32) & mask;
   }
 
-  /** One bucket's records, in arrays from {@link #buffers} that grow from the smallest size to the largest. */
-  private final class Bucket {
-    private final List<ShuffleChunk> chunks = new ArrayList<>();
-    private byte[] chunk;
-    private int used;
-    private int nextSize = ShuffleBuffers.SMALLEST;
+  /** Appends a record of a value of 1: its tag alone. */
+  private static void append(PooledChunks bucket, long tag) {
+    byte[] chunk = bucket.room(8);
+    LONGS.set(chunk, bucket.used(), tag);
+    bucket.wrote(bucket.used() + 8);
+  }
 
-    void append(long tag) {
-      ensureRoom(8);
-      LONGS.set(chunk, used, tag);
-      used += 8;
-    }
-
-    void append(long tag, long value) {
-      ensureRoom(16);
-      LONGS.set(chunk, used, tag);
-      LONGS.set(chunk, used + 8, value);
-      used += 16;
-    }
-
-    private void ensureRoom(int bytes) {
-      if (chunk == null || used + bytes > chunk.length) {
-        seal();
-        chunk = buffers.take(nextSize);
-        nextSize = Math.min(nextSize * 2, ShuffleBuffers.LARGEST);
-      }
-    }
-
-    private void seal() {
-      if (chunk != null) {
-        chunks.add(new ShuffleChunk(chunk, used));
-        chunk = null;
-        used = 0;
-      }
-    }
-
-    /** The bucket's arrays, which it no longer holds. */
-    List<ShuffleChunk> finish() {
-      seal();
-      List<ShuffleChunk> all = new ArrayList<>(chunks);
-      chunks.clear();
-      nextSize = ShuffleBuffers.SMALLEST;
-      return all;
-    }
+  /** Appends a record of another value: its tag, marked {@link #VALUE_FOLLOWS}, and the value. */
+  private static void append(PooledChunks bucket, long markedTag, long value) {
+    byte[] chunk = bucket.room(16);
+    LONGS.set(chunk, bucket.used(), markedTag);
+    LONGS.set(chunk, bucket.used() + 8, value);
+    bucket.wrote(bucket.used() + 16);
   }
 }

@@ -320,16 +320,15 @@ final class ShuffleOperator {
   /**
    * One block per partition of (length, key, length, value) records, in chunks that each hold
    * whole records. Each key and value is encoded once into a reused buffer and copied into its
-   * block's chunk: no allocation per record. Chunks grow from {@link ShuffleBuffers#SMALLEST} to
-   * {@link ShuffleBuffers#LARGEST} bytes, so a partition that gets little data takes little memory.
+   * block's chunk ({@link PooledChunks}): no allocation per record.
    */
   private final class BlockWriter {
     private final ShuffleBuffers buffers;
     private final ChunkEncoder keys = new ChunkEncoder();
     private final ChunkEncoder values = new ChunkEncoder();
-    private final PartitionBlock[] partitions = new PartitionBlock[node.partitions()];
+    private final PooledChunks[] partitions = new PooledChunks[node.partitions()];
     /** Per partition, the records of {@link #appendByRegion} by region; null until one comes. */
-    private PartitionBlock[][] regions;
+    private PooledChunks[][] regions;
 
     BlockWriter(ShuffleBuffers buffers) {
       this.buffers = buffers;
@@ -338,9 +337,9 @@ final class ShuffleOperator {
     void append(Object key, Object value) {
       int p = encode(key, value);
       if (partitions[p] == null) {
-        partitions[p] = new PartitionBlock();
+        partitions[p] = new PooledChunks(buffers);
       }
-      partitions[p].append(keys, values);
+      appendTo(partitions[p]);
     }
 
     /**
@@ -353,13 +352,13 @@ final class ShuffleOperator {
     void appendByRegion(Object key, Object value) {
       int p = encode(key, value);
       if (regions == null) {
-        regions = new PartitionBlock[node.partitions()][1 << REGION_BITS];
+        regions = new PooledChunks[node.partitions()][1 << REGION_BITS];
       }
       int r = PartitionState.keyHash(keys.array(), 0, keys.size()) >>> (Integer.SIZE - REGION_BITS);
       if (regions[p][r] == null) {
-        regions[p][r] = new PartitionBlock();
+        regions[p][r] = new PooledChunks(buffers);
       }
-      regions[p][r].append(keys, values);
+      appendTo(regions[p][r]);
     }
 
     /** Encodes a record into {@link #keys} and {@link #values}; returns its partition. */
@@ -373,7 +372,7 @@ final class ShuffleOperator {
     List<ShuffleChunk> block(int p) {
       List<ShuffleChunk> block = new ArrayList<>(partitions[p] == null ? List.of() : partitions[p].finish());
       if (regions != null) {
-        for (PartitionBlock region : regions[p]) {
+        for (PooledChunks region : regions[p]) {
           if (region != null) {
             block.addAll(region.finish());
           }
@@ -382,35 +381,10 @@ final class ShuffleOperator {
       return block;
     }
 
-    private final class PartitionBlock {
-      private final List<ShuffleChunk> chunks = new ArrayList<>();
-      private byte[] chunk;
-      private int used;
-      private int nextSize = ShuffleBuffers.SMALLEST;
-
-      void append(ChunkEncoder key, ChunkEncoder value) {
-        int size = 2 * ChunkEncoder.MAX_FRAMING_BYTES + key.size() + value.size();
-        if (chunk == null || used + size > chunk.length) {
-          seal();
-          chunk = buffers.take(Math.max(nextSize, size));
-          nextSize = Math.min(nextSize * 2, ShuffleBuffers.LARGEST);
-        }
-        used = key.copyChunkTo(chunk, used);
-        used = value.copyChunkTo(chunk, used);
-      }
-
-      private void seal() {
-        if (chunk != null) {
-          chunks.add(new ShuffleChunk(chunk, used));
-          chunk = null;
-          used = 0;
-        }
-      }
-
-      List<ShuffleChunk> finish() {
-        seal();
-        return chunks;
-      }
+    /** Appends a record from {@link #keys} and {@link #values} to a partition's (or region's) chunks. */
+    private void appendTo(PooledChunks block) {
+      byte[] chunk = block.room(2 * ChunkEncoder.MAX_FRAMING_BYTES + keys.size() + values.size());
+      block.wrote(values.copyChunkTo(chunk, keys.copyChunkTo(chunk, block.used())));
     }
   }
 

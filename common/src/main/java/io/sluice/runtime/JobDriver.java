@@ -191,8 +191,7 @@ public final class JobDriver {
       long started = env.clock().monotonicNanos();
       BatchExecution.Outcome outcome = execution.run(batch,
           new BatchInfo(new Time(t), new Time(startTimeMs), interval, epoch), true, state, this::checkNotFenced);
-      state.completed(batch, outcome.snapshots(), true);
-      state.sized(outcome.stateSizes());
+      recordState(batch, outcome, true);
       batchesReplayed++;
       LOG.info("Application {}: replayed batch {} onto the restored state in {} ms", env.applicationId(), t,
           (env.clock().monotonicNanos() - started) / 1_000_000L);
@@ -208,6 +207,12 @@ public final class JobDriver {
   /** How many completed batches this driver replayed to rebuild state. */
   public long batchesReplayed() {
     return batchesReplayed;
+  }
+
+  /** Records what a completed (or {@code replayed}) batch did to the state: its snapshots and the partitions' sizes. */
+  private void recordState(BatchRecord batch, BatchExecution.Outcome outcome, boolean replayed) {
+    state.completed(batch, outcome.snapshots(), replayed);
+    state.sized(outcome.stateSizes());
   }
 
   /** Each stateful operator's size after its last update and its recorded snapshots, in graph order. */
@@ -274,8 +279,7 @@ public final class JobDriver {
     BatchExecution.Outcome outcome = runWithRetries(batch, info);
     long processingMs = (env.clock().monotonicNanos() - startNanos) / 1_000_000L;
     graph.accumulators().commitBatch();
-    state.completed(batch, outcome.snapshots(), false);
-    state.sized(outcome.stateSizes());
+    recordState(batch, outcome, false);
     recent.addLast(BatchStats.newBuilder().setBatchTimeMs(t).setProcessingMs(processingMs)
         .setSchedulingDelayMs(started - t).setTasks(outcome.tasks()).setEpoch(epoch)
         .setSnapshotBytes(outcome.snapshots().stream().mapToLong(SnapshotWritten::getBytes).sum())

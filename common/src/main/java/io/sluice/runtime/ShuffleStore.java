@@ -15,6 +15,8 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class ShuffleStore {
   private record BlockId(long batchMs, String nodeId, String taskId, int partition) {}
 
+  private record MapTaskId(String nodeId, String taskId) {}
+
   /** A stored block and its readers. */
   private final class Block {
     private final List<ShuffleChunk> chunks;
@@ -56,7 +58,7 @@ public final class ShuffleStore {
 
   private final Map<BlockId, Block> blocks = new ConcurrentHashMap<>();
   /** Per shuffle and map task: the records its last run in this JVM wrote, what its next run can expect. */
-  private final Map<String, Long> recordsLastWritten = new ConcurrentHashMap<>();
+  private final Map<MapTaskId, Long> recordsLastWritten = new ConcurrentHashMap<>();
   private final ShuffleBuffers buffers;
 
   public ShuffleStore(ShuffleBuffers buffers) {
@@ -95,12 +97,12 @@ public final class ShuffleStore {
 
   /** Notes how many records a run of map task {@code taskId} wrote into shuffle {@code nodeId}. */
   public void noteRecordsWritten(String nodeId, String taskId, long records) {
-    recordsLastWritten.put(nodeId + "/" + taskId, records);
+    recordsLastWritten.put(new MapTaskId(nodeId, taskId), records);
   }
 
   /** The records the last run of map task {@code taskId} in this JVM wrote into shuffle {@code nodeId}; 0 if none. */
   public long recordsLastWritten(String nodeId, String taskId) {
-    return recordsLastWritten.getOrDefault(nodeId + "/" + taskId, 0L);
+    return recordsLastWritten.getOrDefault(new MapTaskId(nodeId, taskId), 0L);
   }
 
   /** Drops every block of batches up to and including {@code batchMs}. */

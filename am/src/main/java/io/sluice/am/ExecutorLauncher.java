@@ -43,11 +43,14 @@ final class ExecutorLauncher implements AutoCloseable {
 
   /**
    * The parallel collector: a state partition is a large, long-lived heap that each batch rewrites
-   * in part, where it finished the K = 1M benchmark batches in about two thirds of G1's time.
-   * Transparent huge pages where the kernel offers them: a lookup in a state table of a million
-   * keys otherwise misses the TLB as well as the caches (K = 1M R = 500k in the local runner: about
-   * 10% less per batch). Where the kernel has none, the JVM says so once and goes on without. A
-   * metaspace threshold above what an executor loads: at the default (about 21 MB) the classes
+   * in part, where it finished the K = 1M benchmark batches in about two thirds of G1's time. The
+   * heap touched at start, so that the young collections that promote a growing state into the old
+   * generation do not also fault its pages in: without it they took 250-360 ms in an executor's
+   * first seconds, mostly in the kernel, and a K = 1M R = 50k batch after the first snapshot 137-187
+   * ms more than the median; with it, at most 27 ms, for about half a second more at the start of a
+   * 2 GiB container. No transparent huge pages: touching a heap of them took 2-4 s here (the kernel
+   * compacts memory for each), and with the heap touched they made no difference to the batches.
+   * A metaspace threshold above what an executor loads: at the default (about 21 MB) the classes
    * its first snapshot write loads set off a full collection, which took 450-500 ms of a batch
    * at K = 1M. Objects that live through two young collections go to the old generation: what a
    * batch allocates is gone by the next batch, and what lives longer is mostly new state entries,
@@ -56,7 +59,7 @@ final class ExecutorLauncher implements AutoCloseable {
    * promoted by the hundred thousand in one collection, 120-180 ms of a batch.
    */
   private static final String DEFAULT_EXECUTOR_JAVA_OPTS =
-      "-XX:+UseParallelGC -XX:+UseTransparentHugePages -XX:MetaspaceSize=256m -XX:MaxTenuringThreshold=2";
+      "-XX:+UseParallelGC -XX:+AlwaysPreTouch -XX:MetaspaceSize=256m -XX:MaxTenuringThreshold=2";
 
   private final Configuration conf;
   private final JobSpec spec;

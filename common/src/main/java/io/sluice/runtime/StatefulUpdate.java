@@ -126,14 +126,17 @@ final class StatefulUpdate {
   /**
    * Brings the partition to the version the batch needs, applies {@code change} (undone if it
    * fails, so that the batch can run again on the same state), takes a snapshot when asked, and
-   * emits. The snapshot is taken here and encoded and written in the background; the snapshots this
-   * reports are the partition's previous one, which an earlier task took, if written by now.
+   * emits. The snapshot is taken here and copied, encoded and written in the background; the
+   * snapshots this reports are the partition's previous one, which an earlier task took, if written
+   * by now.
    */
   private Applied applyToPartition(int partition, BatchInfo batch, StateAccess access,
       StateStores stores, Configuration conf, Outputs out, StateChange change) throws Exception {
     long batchMs = batch.time().millis();
     PartitionState state = stores.partition(node.id(), partition);
     synchronized (state) {
+      // The partition's last snapshot is of the state as its last task left it.
+      stores.snapshots().copyBeforeChange(node.id(), partition);
       ensureVersion(state, partition, access, stores, conf);
       state.beginUpdate();
       try {

@@ -58,6 +58,9 @@ public final class BackgroundSnapshots implements AutoCloseable {
 
   private record PartitionId(String nodeId, int partition) {}
 
+  /** A snapshot not yet reported: its entries, copied by the writer or the partition's next task, and its write. */
+  private record Unreported(SnapshotFiles.Taken snapshot, CompletableFuture<Outcome> outcome) {}
+
   /**
    * The longest a write is held back for running tasks, in all: after it the write goes on beside
    * them, so that a JVM whose tasks never pause still writes its snapshots. Half the default
@@ -66,7 +69,7 @@ public final class BackgroundSnapshots implements AutoCloseable {
    */
   static final Duration MAX_HELD_BACK = Duration.ofSeconds(5);
 
-  private final Map<PartitionId, CompletableFuture<Outcome>> unreported = new ConcurrentHashMap<>();
+  private final Map<PartitionId, Unreported> unreported = new ConcurrentHashMap<>();
   private final Duration maxHeldBack;
   @GuardedBy("this")
   private int runningTasks;
@@ -120,11 +123,16 @@ public final class BackgroundSnapshots implements AutoCloseable {
     }
   }
 
-  /** Starts encoding and writing {@code snapshot}; the outcome is the partition's unreported snapshot until {@link #writtenUnreported}. */
+  /**
+   * Starts copying, encoding and writing {@code snapshot}; the outcome is the partition's unreported
+   * snapshot until {@link #writtenUnreported}. The copy of its entries waits for the time to write
+   * like the rest, unless the partition's next task makes it first ({@link #copyBeforeChange}).
+   */
   public void write(Request request, SnapshotFiles.Taken snapshot, Configuration conf) {
     CompletableFuture<Outcome> outcome = CompletableFuture.supplyAsync(() -> {
       try {
         long deadline = System.nanoTime() + maxHeldBack.toNanos();
+        awaitTimeToWrite(request.batchMs(), deadline);
         return new Outcome(request, Optional.of(SnapshotFiles.write(snapshot, new Path(request.path()), conf,
             () -> awaitTimeToWrite(request.batchMs(), deadline))), "");
       } catch (Exception e) {
@@ -132,10 +140,22 @@ public final class BackgroundSnapshots implements AutoCloseable {
         return new Outcome(request, Optional.empty(), String.valueOf(e.getMessage()));
       }
     }, writer);
-    CompletableFuture<Outcome> earlier = unreported.put(new PartitionId(request.nodeId(), request.partition()), outcome);
+    Unreported earlier = unreported.put(new PartitionId(request.nodeId(), request.partition()),
+        new Unreported(snapshot, outcome));
     if (earlier != null) {
       throw new IllegalStateException("partition " + request.partition() + " of " + request.nodeId()
           + " took a snapshot before reporting the one before it");
+    }
+  }
+
+  /**
+   * Copies the entries of the partition's unreported snapshot if the writer has not yet: for the
+   * partition's next task, before it changes the state. Never waits for a write.
+   */
+  public void copyBeforeChange(String nodeId, int partition) {
+    Unreported last = unreported.get(new PartitionId(nodeId, partition));
+    if (last != null) {
+      last.snapshot().copyEntries();
     }
   }
 
@@ -146,11 +166,11 @@ public final class BackgroundSnapshots implements AutoCloseable {
    */
   public Optional<Outcome> writtenUnreported(String nodeId, int partition) {
     PartitionId id = new PartitionId(nodeId, partition);
-    CompletableFuture<Outcome> outcome = unreported.get(id);
-    if (outcome == null || !outcome.isDone() || !unreported.remove(id, outcome)) {
+    Unreported last = unreported.get(id);
+    if (last == null || !last.outcome().isDone() || !unreported.remove(id, last)) {
       return Optional.empty();
     }
-    return Optional.of(outcome.join());
+    return Optional.of(last.outcome().join());
   }
 
   /**
@@ -160,13 +180,13 @@ public final class BackgroundSnapshots implements AutoCloseable {
    * not counted while it waits, so that the write does not wait for it.
    */
   public void awaitWritten(String nodeId, int partition) throws InterruptedException {
-    CompletableFuture<Outcome> outcome = unreported.get(new PartitionId(nodeId, partition));
-    if (outcome == null) {
+    Unreported last = unreported.get(new PartitionId(nodeId, partition));
+    if (last == null) {
       return;
     }
     changeRunningTasks(-1);
     try {
-      joined(outcome);
+      joined(last.outcome());
     } finally {
       changeRunningTasks(1);
     }
@@ -187,9 +207,9 @@ public final class BackgroundSnapshots implements AutoCloseable {
   public List<SnapshotWritten> awaitAllUnreported() throws InterruptedException {
     List<SnapshotWritten> reports = new ArrayList<>();
     for (PartitionId id : List.copyOf(unreported.keySet())) {
-      CompletableFuture<Outcome> outcome = unreported.remove(id);
-      if (outcome != null) {
-        reports.add(joined(outcome).report());
+      Unreported last = unreported.remove(id);
+      if (last != null) {
+        reports.add(joined(last.outcome()).report());
       }
     }
     return reports;
@@ -200,8 +220,9 @@ public final class BackgroundSnapshots implements AutoCloseable {
    * Its file is deleted once written, so that no metadata file can refer to it by mistake.
    */
   public void drop(String nodeId, int partition, Configuration conf) {
-    CompletableFuture<Outcome> outcome = unreported.remove(new PartitionId(nodeId, partition));
-    if (outcome != null) {
+    Unreported last = unreported.remove(new PartitionId(nodeId, partition));
+    if (last != null) {
+      CompletableFuture<Outcome> outcome = last.outcome();
       // Queued behind the write on the one writer thread, so the write has finished when this runs,
       // and close() waits for it like for a write.
       writer.execute(() -> {

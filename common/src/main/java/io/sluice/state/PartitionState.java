@@ -164,6 +164,11 @@ public final class PartitionState {
     this.versionMs = versionMs;
   }
 
+  /** The snapshot generation: entries written in it are those a delta taken now holds. */
+  int generation() {
+    return generation;
+  }
+
   /** The batch of the snapshot that a delta taken now would follow; -1 when only a full snapshot would do. */
   public long snapshotMs() {
     return snapshotMs;
@@ -427,15 +432,16 @@ public final class PartitionState {
   }
 
   /**
-   * A copy of the entries as they are now, for a snapshot to encode while the task goes on changing
-   * this partition: each slot's row, encoded key and state, and which entries changed since the last
-   * snapshot ({@link #changedSinceSnapshotAt}), read with this class's own methods. The decoded keys
-   * are not copied: {@link #keyAt} of a copy is null. Copying the arrays costs as much in the first
-   * snapshot of a JVM as in the next ones, where a scan that picked the entries out ran interpreted
-   * the first time, 50-130 ms at 500,000 keys. It copies into the arrays of the copy {@link
-   * #recycle} gave back, or that the table allocated when it last grew, when they fit.
+   * A copy of the entries as they are now, for a snapshot to encode while tasks go on changing this
+   * partition: each slot's row, encoded key and state, and which entries changed in the snapshot
+   * generation {@code generation} ({@link #changedSinceSnapshotAt}), read with this class's own
+   * methods. The decoded keys are not copied: {@link #keyAt} of a copy is null. Copying the arrays
+   * costs as much in the first snapshot of a JVM as in the next ones, where a scan that picked the
+   * entries out ran interpreted the first time, 50-130 ms at 500,000 keys. It copies into the arrays
+   * of the copy {@link #recycle} gave back, or that the table allocated when it last grew, when they
+   * fit.
    */
-  public PartitionState copyForSnapshot() {
+  public PartitionState copyForSnapshot(int generation) {
     PartitionState copy = spareCopy.getAndSet(null);
     if (copy == null || copy.capacity() != capacity()) {
       copy = copyArraysFor(capacity());

@@ -59,6 +59,34 @@ class BackgroundSnapshotsTest {
   }
 
   @Test
+  void theNextTaskCopiesASnapshotTheWriterHasNotCopiedYetBeforeChangingThePartition() throws Exception {
+    BackgroundSnapshots snapshots = new BackgroundSnapshots(Duration.ofMinutes(1));
+    PartitionState state = new PartitionState();
+    ByteBuffer a = ByteBuffer.wrap(RecordCodecs.encode(KEYS, "a", "op"));
+    state.put(a, "a", 1L);
+    state.setVersionMs(1000);
+    try (BackgroundSnapshots.TaskRunning task = snapshots.taskRunning()) {
+      snapshots.write(request("0.delta"), SnapshotFiles.take(state, false, Codecs.auto(), "op"), conf);
+    }
+    // The batch is not done: the writer has copied nothing when the partition's next task begins.
+    try (BackgroundSnapshots.TaskRunning task = snapshots.taskRunning()) {
+      snapshots.copyBeforeChange("op", 0);
+      state.put(a, "a", 2L);
+      state.put(ByteBuffer.wrap(RecordCodecs.encode(KEYS, "b", "op")), "b", 1L);
+      state.setVersionMs(2000);
+      snapshots.batchDone(2000);
+    }
+    assertThat(assertTimeoutPreemptively(Duration.ofSeconds(30), snapshots::awaitAllUnreported)).singleElement()
+        .satisfies(r -> assertThat(r.getKeys()).isEqualTo(1));
+    PartitionState restored = new PartitionState();
+    assertThat(SnapshotFiles.restore(restored, List.of(tmp.resolve("0.delta").toUri().toString()), KEYS,
+        Codecs.auto(), conf)).isEqualTo(1000);
+    assertThat(restored.size()).isEqualTo(1);
+    assertThat(restored.stateAt(restored.slotOf(a))).isEqualTo(1L);
+    snapshots.close();
+  }
+
+  @Test
   void aTaskWaitingForTheWriteDoesNotHoldItBack() throws Exception {
     BackgroundSnapshots snapshots = new BackgroundSnapshots(Duration.ofMinutes(1));
     snapshots.batchDone(1000);

@@ -74,8 +74,9 @@ class PartitionStateTest {
     state.put(key("c"), "c", List.of(3));
     state.setVersionMs(2000);
 
-    PartitionState copy = state.copyForSnapshot();
+    int taken = state.generation();
     state.markSnapshotted();
+    PartitionState copy = state.copyForSnapshot(taken);
     state.beginUpdate();
     state.put(key("b"), "b", 20L);
     state.remove(key("c"));
@@ -85,18 +86,18 @@ class PartitionStateTest {
     assertThat(copy.mayHoldObjectStates()).isTrue();
 
     state.recycle(copy);
-    PartitionState second = state.copyForSnapshot();
+    PartitionState second = state.copyForSnapshot(state.generation());
     assertThat(second).as("the arrays given back, copied into again").isSameAs(copy);
     assertThat(encoded(second, false)).containsExactly(Map.entry("b", 20L));
     assertThat(encoded(second, true)).containsExactly(Map.entry("a", 10L), Map.entry("b", 20L));
-    assertThat(state.copyForSnapshot()).as("a copy still out is not handed out twice").isNotSameAs(second);
+    assertThat(state.copyForSnapshot(state.generation())).as("a copy still out is not handed out twice").isNotSameAs(second);
 
     state.markSnapshotted();
     for (int k = 0; k < 100; k++) {
       state.put(key("grow" + k), "grow" + k, (long) k);
     }
     state.recycle(second);
-    PartitionState afterGrowing = state.copyForSnapshot();
+    PartitionState afterGrowing = state.copyForSnapshot(state.generation());
     assertThat(afterGrowing).as("copied into arrays that fit the grown table").isNotSameAs(second);
     assertThat(encoded(afterGrowing, false)).hasSize(100).containsEntry("grow99", 99L);
     assertThat(encoded(afterGrowing, true)).hasSize(102);

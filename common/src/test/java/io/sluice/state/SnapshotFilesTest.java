@@ -57,13 +57,14 @@ class SnapshotFilesTest {
   }
 
   @Test
-  void aSnapshotHoldsTheStateAsTakenWhateverTheTaskDoesToItBeforeTheFileIsWritten() throws Exception {
+  void aSnapshotHoldsTheStateAsTakenWhateverTheTaskDoesToItOnceItsEntriesAreCopied() throws Exception {
     PartitionState state = new PartitionState();
     List<Integer> mutable = new ArrayList<>(List.of(1));
     state.put(key("a"), "a", mutable);
     state.put(key("b"), "b", 1L);
     state.setVersionMs(1000);
     SnapshotFiles.Taken taken = SnapshotFiles.take(state, true, Codecs.auto(), "op");
+    taken.copyEntries();
     mutable.add(2);
     state.put(key("b"), "b", 5L);
     state.put(key("c"), "c", 1L);

@@ -125,14 +125,14 @@ public final class BackgroundSnapshots implements AutoCloseable {
 
   /**
    * Starts copying, encoding and writing {@code snapshot}; the outcome is the partition's unreported
-   * snapshot until {@link #writtenUnreported}. The copy of its entries waits for the time to write
-   * like the rest, unless the partition's next task makes it first ({@link #copyBeforeChange}).
+   * snapshot until {@link #writtenUnreported}. The file is begun at once; the copy of its entries
+   * waits for the time to write like the rest, unless the partition's next task makes it first
+   * ({@link #copyBeforeChange}).
    */
   public void write(Request request, SnapshotFiles.Taken snapshot, Configuration conf) {
     CompletableFuture<Outcome> outcome = CompletableFuture.supplyAsync(() -> {
       try {
         long deadline = System.nanoTime() + maxHeldBack.toNanos();
-        awaitTimeToWrite(request.batchMs(), deadline);
         return new Outcome(request, Optional.of(SnapshotFiles.write(snapshot, new Path(request.path()), conf,
             () -> awaitTimeToWrite(request.batchMs(), deadline))), "");
       } catch (Exception e) {

@@ -169,12 +169,13 @@ public final class SnapshotFiles {
   /**
    * Encodes a snapshot and writes it, with its checksum, under a temporary name, then renames it to
    * {@code path}. Streamed to the file as it is encoded, in pieces of 64 KiB, each after {@code
-   * pacing} let it go: a large snapshot is never held encoded in memory. A snapshot is written once:
-   * its copy of the entries then goes back to its partition, written or not.
+   * pacing} let it go: a large snapshot is never held encoded in memory. The entries are copied
+   * (if the partition's next task has not) once the file is begun and {@code pacing} lets the first
+   * piece go. A snapshot is written once: its copy of the entries then goes back to its partition,
+   * written or not.
    */
   public static Written write(Taken snapshot, Path path, Configuration conf, Pacing pacing) throws IOException {
     try {
-      snapshot.copyEntries();
       return writeFile(snapshot, path, conf, pacing);
     } finally {
       PartitionState entries = snapshot.entries();
@@ -194,6 +195,9 @@ public final class SnapshotFiles {
     long keys;
     long writtenNs;
     try (FSDataOutputStream file = fs.create(temp, true)) {
+      // The file is begun at once; the copy, like each piece, waits for the pacing.
+      awaitPacing(pacing);
+      snapshot.copyEntries();
       keys = encode(snapshot, paced(new CheckedOutputStream(file, crc), pacing));
       file.writeInt((int) crc.getValue());
       bytes = file.getPos();
@@ -258,15 +262,19 @@ public final class SnapshotFiles {
     return new FilterOutputStream(out) {
       @Override
       public void write(byte[] b, int off, int len) throws IOException {
-        try {
-          pacing.beforePiece();
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new InterruptedIOException("interrupted while writing a snapshot");
-        }
+        awaitPacing(pacing);
         out.write(b, off, len);
       }
     };
+  }
+
+  private static void awaitPacing(Pacing pacing) throws InterruptedIOException {
+    try {
+      pacing.beforePiece();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted while writing a snapshot");
+    }
   }
 
   private static void writeBytes(CodedOutputStream out, byte[] bytes, int length) throws IOException {

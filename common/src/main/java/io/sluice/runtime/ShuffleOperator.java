@@ -23,7 +23,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.DoubleUnaryOperator;
 
 /**
  * How a shuffle operator splits its input records into keys and values, combines values, and
@@ -217,23 +216,26 @@ final class ShuffleOperator {
     if (distinct >= probed) {
       return records;
     }
-    DoubleUnaryOperator distinctIn = keySpace -> keySpace * -Math.expm1(-probed / keySpace);
     double low = distinct;
     double high = 2.0 * distinct;
-    while (distinctIn.applyAsDouble(high) < distinct) {
+    while (distinctKeys(high, probed) < distinct) {
       low = high;
       high *= 2;
     }
     for (int i = 0; i < 60; i++) {
       double middle = (low + high) / 2;
-      if (distinctIn.applyAsDouble(middle) < distinct) {
+      if (distinctKeys(middle, probed) < distinct) {
         low = middle;
       } else {
         high = middle;
       }
     }
-    double keySpace = (low + high) / 2;
-    return Math.min(records, keySpace * -Math.expm1(-records / keySpace));
+    return Math.min(records, distinctKeys((low + high) / 2, records));
+  }
+
+  /** The distinct keys expected in {@code draws} uniform draws from {@code keySpace} keys: K(1 - e^(-n/K)). */
+  private static double distinctKeys(double keySpace, long draws) {
+    return keySpace * -Math.expm1(-draws / keySpace);
   }
 
   private final class Writer extends OperatorEmitter {

@@ -441,7 +441,7 @@ public final class PartitionState {
    * of the copy {@link #recycle} gave back, or that the table allocated when it last grew, when they
    * fit.
    */
-  public PartitionState copyForSnapshot(int generation) {
+  PartitionState copyForSnapshot(int generation) {
     PartitionState copy = spareCopy.getAndSet(null);
     if (copy == null || copy.capacity() != capacity()) {
       copy = copyArraysFor(capacity());

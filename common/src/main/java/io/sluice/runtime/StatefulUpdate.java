@@ -24,7 +24,6 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -196,9 +195,10 @@ final class StatefulUpdate {
   /**
    * updateStateByKey straight from the shuffle's records: each record is grouped into its key's
    * slot of the state (one lookup, no copy of the key), then the function runs once per key of the
-   * batch and its result replaces the state in place. Only keys new to the partition are copied
-   * and grouped in a map of their own. Keys are looked up, and entries read, {@link #LOOKUP_BATCH}
-   * at a time, so that the cache misses of a large partition overlap.
+   * batch and its result replaces the state in place. A key new to the partition gets its entry as
+   * its records are grouped (see {@link RecordGrouper}), and its first state from the function. Keys
+   * are looked up, and entries read, {@link #LOOKUP_BATCH} at a time, so that the cache misses of a
+   * large partition overlap.
    */
   @SuppressWarnings("unchecked")
   private void updateFromRecords(PartitionState state, Iterable<ShuffleChunk> blocks, ShuffleOperator grouping)
@@ -209,17 +209,22 @@ final class StatefulUpdate {
     try {
       grouping.forEachRecord(blocks, grouper);
       grouper.lookUpBuffered();
+      grouper.addAbsentKeys();
       int[] touched = grouper.touched;
       for (int from = 0; from < grouper.touchedCount; from += LOOKUP_BATCH) {
         int to = Math.min(from + LOOKUP_BATCH, grouper.touchedCount);
         state.warmSlots(touched, from, to);
         for (int i = from; i < to; i++) {
           int slot = touched[i];
-          Optional<Object> updated = f.apply(values(grouping, state.pendingAt(slot)), Optional.of(state.stateAt(slot)));
-          if (updated.isPresent()) {
-            state.replaceAt(slot, updated.get());
-          } else {
+          boolean added = state.awaitsStateAt(slot);
+          Optional<Object> updated = f.apply(values(grouping, state.pendingAt(slot)),
+              added ? Optional.empty() : Optional.of(state.stateAt(slot)));
+          if (updated.isEmpty()) {
             emptied.add(state.encodedKeyAt(slot));
+          } else if (added) {
+            state.setFirstStateAt(slot, shuffle.decodeKey(ByteBuffer.wrap(state.encodedKeyAt(slot))), updated.get());
+          } else {
+            state.replaceAt(slot, updated.get());
           }
         }
       }
@@ -229,32 +234,26 @@ final class StatefulUpdate {
       }
     }
     state.removeAll(emptied);
-    for (Map.Entry<ByteBuffer, Object> n : grouper.newKeys.entrySet()) {
-      Optional<Object> updated = f.apply(values(grouping, n.getValue()), Optional.empty());
-      if (updated.isPresent()) {
-        state.put(n.getKey(), shuffle.decodeKey(n.getKey()), updated.get());
-      }
-    }
   }
 
   /**
    * Groups a batch's shuffle records into the slots of the keys' state entries, looking keys up
-   * {@link #LOOKUP_BATCH} at a time; the records of keys new to the partition go to {@link #newKeys}.
-   * Puts nothing in the partition, so the slots found stay valid.
+   * {@link #LOOKUP_BATCH} at a time. A key the partition does not hold is added to it, awaiting its
+   * state, while the table has room; once it has none, such records wait until every record was
+   * looked up, and the table grows once for all their keys. Records may come in the order of the
+   * keys' hashes, which is the order of the table: growing as they come would crowd the keys into
+   * the part of the table already passed, where linear probes then run for thousands of slots.
    */
   private static final class RecordGrouper implements ShuffleOperator.RecordVisitor {
     private final PartitionState state;
     private final ShuffleOperator grouping;
-    private final byte[][] keyBytes = new byte[LOOKUP_BATCH][];
-    private final int[] keyOffsets = new int[LOOKUP_BATCH];
-    private final int[] keyLengths = new int[LOOKUP_BATCH];
-    private final Object[] values = new Object[LOOKUP_BATCH];
+    private final Records buffered = new Records(LOOKUP_BATCH);
     private final int[] found = new int[LOOKUP_BATCH];
-    private int buffered;
-    /** The slots holding values of this batch, each once, in the order first seen; the first {@link #touchedCount}. */
+    /** The records whose keys the partition did not hold when they were looked up. */
+    private final Records absent = new Records(LOOKUP_BATCH);
+    /** The slots holding values of this batch, each once; the first {@link #touchedCount}. */
     int[] touched = new int[1024];
     int touchedCount;
-    final Map<ByteBuffer, Object> newKeys = new HashMap<>();
 
     RecordGrouper(PartitionState state, ShuffleOperator grouping) {
       this.state = state;
@@ -263,37 +262,121 @@ final class StatefulUpdate {
 
     @Override
     public void visit(byte[] bytes, int keyOffset, int keyLength, Object value) throws Exception {
-      keyBytes[buffered] = bytes;
-      keyOffsets[buffered] = keyOffset;
-      keyLengths[buffered] = keyLength;
-      values[buffered] = value;
-      if (++buffered == LOOKUP_BATCH) {
+      buffered.add(bytes, keyOffset, keyLength, value);
+      if (buffered.count == LOOKUP_BATCH) {
         lookUpBuffered();
       }
     }
 
-    /** Groups the records buffered so far. */
+    /** Groups the records buffered so far into the slots of the keys the partition holds. */
     void lookUpBuffered() throws Exception {
-      state.slotsOf(keyBytes, keyOffsets, keyLengths, buffered, found);
-      for (int i = 0; i < buffered; i++) {
-        int slot = found[i];
-        if (slot >= 0) {
-          Object sofar = state.pendingAt(slot);
-          if (sofar == null) {
-            if (touchedCount == touched.length) {
-              touched = Arrays.copyOf(touched, touchedCount * 2);
-            }
-            touched[touchedCount++] = slot;
-          }
-          state.setPendingAt(slot, collect(grouping, sofar, values[i]));
+      Records r = buffered;
+      state.slotsOf(r.keyBytes, r.keyOffsets, r.keyLengths, r.count, found);
+      for (int i = 0; i < r.count; i++) {
+        if (found[i] >= 0) {
+          group(found[i], r.values[i]);
+        } else if (state.hasRoomFor(1)) {
+          // Looked up again: an earlier record of this lookup may have added the key. Adding one
+          // moves no entry, so the slots found stay valid.
+          group(state.slotAddingKey(r.keyBytes[i], r.keyOffsets[i], r.keyLengths[i]), r.values[i]);
         } else {
-          ByteBuffer key = ByteBuffer.wrap(Arrays.copyOfRange(keyBytes[i], keyOffsets[i], keyOffsets[i] + keyLengths[i]));
-          newKeys.put(key, collect(grouping, newKeys.get(key), values[i]));
+          absent.add(r.keyBytes[i], r.keyOffsets[i], r.keyLengths[i], r.values[i]);
         }
       }
-      Arrays.fill(keyBytes, 0, buffered, null);
-      Arrays.fill(values, 0, buffered, null);
-      buffered = 0;
+      r.clear();
+    }
+
+    /** Adds the keys of the records looked up and not found, and groups those records; after the last record. */
+    void addAbsentKeys() throws Exception {
+      Records r = absent;
+      if (r.count == 0) {
+        return;
+      }
+      state.reserve(distinctKeys(r));
+      for (int i = 0; i < r.count; i++) {
+        group(state.slotAddingKey(r.keyBytes[i], r.keyOffsets[i], r.keyLengths[i]), r.values[i]);
+      }
+      r.clear();
+      // The table grew: the slots grouped so far moved.
+      touchedCount = 0;
+      for (int slot = state.nextSlot(-1); slot >= 0; slot = state.nextSlot(slot)) {
+        if (state.pendingAt(slot) != null) {
+          touch(slot);
+        }
+      }
+    }
+
+    /**
+     * About how many distinct keys {@code records} hold, by linear counting (Whang et al.) of their
+     * hashes in a bitmap of four to eight bits per record: within a fraction of a percent. Keys
+     * counted short merely make the table grow as they come.
+     */
+    private static int distinctKeys(Records records) {
+      int bits = Integer.highestOneBit(Math.min(Math.max(records.count, 16), 1 << 26)) * 8;
+      long[] bitmap = new long[bits / Long.SIZE];
+      for (int i = 0; i < records.count; i++) {
+        int bit = PartitionState.keyHash(records.keyBytes[i], records.keyOffsets[i], records.keyLengths[i]) & (bits - 1);
+        bitmap[bit >>> 6] |= 1L << bit;
+      }
+      long set = 0;
+      for (long word : bitmap) {
+        set += Long.bitCount(word);
+      }
+      double estimate = -bits * Math.log1p(-(double) set / bits);
+      return (int) Math.min(records.count, Math.ceil(estimate * 1.01));
+    }
+
+    private void group(int slot, Object value) throws Exception {
+      Object sofar = state.pendingAt(slot);
+      if (sofar == null) {
+        touch(slot);
+      }
+      state.setPendingAt(slot, collect(grouping, sofar, value));
+    }
+
+    private void touch(int slot) {
+      if (touchedCount == touched.length) {
+        touched = Arrays.copyOf(touched, touchedCount * 2);
+      }
+      touched[touchedCount++] = slot;
+    }
+  }
+
+  /** Shuffle records by reference: each key in its block, as {@link ShuffleOperator.RecordVisitor} gets it, and the value. */
+  private static final class Records {
+    byte[][] keyBytes;
+    int[] keyOffsets;
+    int[] keyLengths;
+    Object[] values;
+    int count;
+
+    Records(int capacity) {
+      keyBytes = new byte[capacity][];
+      keyOffsets = new int[capacity];
+      keyLengths = new int[capacity];
+      values = new Object[capacity];
+    }
+
+    void add(byte[] bytes, int keyOffset, int keyLength, Object value) {
+      if (count == values.length) {
+        int capacity = count * 2;
+        keyBytes = Arrays.copyOf(keyBytes, capacity);
+        keyOffsets = Arrays.copyOf(keyOffsets, capacity);
+        keyLengths = Arrays.copyOf(keyLengths, capacity);
+        values = Arrays.copyOf(values, capacity);
+      }
+      keyBytes[count] = bytes;
+      keyOffsets[count] = keyOffset;
+      keyLengths[count] = keyLength;
+      values[count] = value;
+      count++;
+    }
+
+    /** Forgets the records, and lets go of their blocks and values. */
+    void clear() {
+      Arrays.fill(keyBytes, 0, count, null);
+      Arrays.fill(values, 0, count, null);
+      count = 0;
     }
   }
 

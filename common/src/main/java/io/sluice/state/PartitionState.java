@@ -36,7 +36,10 @@ import java.util.concurrent.atomic.AtomicReference;
  * returns what the next delta must hold to before it.
  *
  * <p>Slots are how callers address entries between calls: a slot stays valid until the next put,
- * remove or rollback, which may move entries.
+ * remove or rollback, which may move entries. An update that groups a batch's records in the slots
+ * of their keys gives the keys new to the partition entries {@linkplain #slotAddingKey awaiting their
+ * first state}, rather than grouping them in a map of their own and putting them afterwards: at a
+ * million new keys such a map cost a few cache misses per record, 3.4 s of a 4.2 s update.
  *
  * <p>A snapshot works on a {@link #copyForSnapshot copy} of the arrays, which a background thread
  * encodes while the task goes on changing the partition.
@@ -67,6 +70,9 @@ public final class PartitionState {
   private static final long IDENTITY_MASK = ~(LONG_FLAG | GENERATION_MASK);
 
   private enum Change { INSERTED, REPLACED, REMOVED }
+
+  /** The state of an entry that {@link #slotAddingKey} added and no state was set for yet. */
+  private static final Object AWAITING_STATE = new Object();
 
   /**
    * The changes of one update, oldest first: what each did to an entry, and the entry's slot row
@@ -303,6 +309,59 @@ public final class PartitionState {
     pending[slot] = values;
   }
 
+  /** Whether {@code keys} more entries fit without growing the table, which moves entries. */
+  public boolean hasRoomFor(int keys) {
+    return (size + (long) keys) * LOAD_DENOMINATOR <= (long) capacity() * LOAD_NUMERATOR;
+  }
+
+  /** Grows the table now, if needed, so that {@code keys} more entries fit. Moves entries when it grows. */
+  public void reserve(int keys) {
+    int capacity = capacity();
+    while ((size + (long) keys) * LOAD_DENOMINATOR > (long) capacity * LOAD_NUMERATOR) {
+      capacity *= 2;
+    }
+    if (capacity != capacity()) {
+      resize(capacity);
+    }
+  }
+
+  /**
+   * The slot of the key in {@code bytes[offset, offset + length)}, adding an entry for it that
+   * awaits its first state ({@link #awaitsStateAt}) if the partition does not hold it. The update
+   * must then either {@link #setFirstStateAt set} that state or remove the key; the addition is
+   * undone by {@link #rollBack()} like a put. Moves other entries only if the table has no
+   * {@linkplain #hasRoomFor room} for the key.
+   */
+  public int slotAddingKey(byte[] bytes, int offset, int length) {
+    int hash = keyHash(bytes, offset, length);
+    int slot = probe(bytes, offset, length, hash);
+    if (slot >= 0) {
+      return slot;
+    }
+    byte[] key = Arrays.copyOfRange(bytes, offset, offset + length);
+    slot = insertAt(slot, identity(hash, length) | generationBits(), 0, null, key, AWAITING_STATE);
+    if (undoable) {
+      undo.add(Change.INSERTED, slots, slot * LONGS_PER_SLOT, key, null, null);
+    }
+    if (!removed.isEmpty()) {
+      removed.remove(ByteBuffer.wrap(key));
+    }
+    return slot;
+  }
+
+  /** Whether the entry in {@code slot} was added by {@link #slotAddingKey} and has no state yet. */
+  public boolean awaitsStateAt(int slot) {
+    // The row is in the cache when an update asks; states[slot] may not be, and a long state needs no look at it.
+    return (slots[slot * LONGS_PER_SLOT] & LONG_FLAG) == 0 && states[slot] == AWAITING_STATE;
+  }
+
+  /** Sets the decoded key and the first state of an entry that {@link #awaitsStateAt awaits it}. */
+  public void setFirstStateAt(int slot, Object decodedKey, Object state) {
+    keys[slot] = decodedKey;
+    // Its addition is in the undo log already: undoing it removes the entry, whatever state it got.
+    writeStateAt(slot, slots[slot * LONGS_PER_SLOT], state);
+  }
+
   /** Starts the update of a batch: its changes can be undone by {@link #rollBack()} until the next update. */
   public void beginUpdate() {
     undo.clear();
@@ -384,6 +443,13 @@ public final class PartitionState {
       undo.add(Change.REPLACED, slots, at, length > INLINE_KEY_BYTES ? encodedKeys[slot] : null, null,
           wasLong ? null : states[slot]);
     }
+    writeStateAt(slot, meta, state);
+  }
+
+  /** Writes {@code state} in {@code slot}, whose meta word was {@code meta}, in the current generation. */
+  private void writeStateAt(int slot, long meta, Object state) {
+    int at = slot * LONGS_PER_SLOT;
+    boolean wasLong = (meta & LONG_FLAG) != 0;
     meta = (meta & IDENTITY_MASK) | generationBits();
     if (state instanceof Long l) {
       slots[at] = meta | LONG_FLAG;
@@ -565,7 +631,7 @@ public final class PartitionState {
    */
   private int insertAt(int missingSlot, long meta, long longState, Object key, byte[] encodedKey, Object state) {
     if ((size + 1) * LOAD_DENOMINATOR > capacity() * LOAD_NUMERATOR) {
-      grow();
+      resize(capacity() * 2);
       missingSlot = probe(encodedKey, 0, encodedKey.length, (int) (meta >>> 32));
     }
     int slot = -1 - missingSlot;
@@ -579,22 +645,23 @@ public final class PartitionState {
     keys[slot] = key;
     encodedKeys[slot] = encodedKey;
     states[slot] = state;
-    holdsObjectStates |= state != null;
+    holdsObjectStates |= state != null && state != AWAITING_STATE;
     size++;
     return slot;
   }
 
-  private void grow() {
+  /** Moves the entries to a table of {@code capacity} slots, a power of two that holds them. */
+  private void resize(int capacity) {
     long[] oldSlots = slots;
     Object[] oldKeys = keys;
     byte[][] oldEncodedKeys = encodedKeys;
     Object[] oldStates = states;
     Object[] oldPending = pending;
-    allocate(oldKeys.length * 2);
+    allocate(capacity);
     // The arrays the next snapshot copies into, allocated now rather than by that snapshot: they
     // stay, so they reach the old generation, and a million keys' copy moved there during the
     // batch after the first snapshot took 90 ms of it (40 MB into pages the JVM had not touched).
-    spareCopy.set(copyArraysFor(capacity()));
+    spareCopy.set(copyArraysFor(capacity));
     int mask = capacity() - 1;
     for (int old = 0; old < oldKeys.length; old++) {
       long meta = oldSlots[old * LONGS_PER_SLOT];

@@ -20,10 +20,10 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * reduceByKey and the state updated from it count exactly whether the map tasks combine in one
- * table (few distinct keys), go on in buckets after their probe (many distinct keys but over two
- * records per key, a sum of longs, keys that pack into a long, and a run before that told the task
- * how many records to expect), or write records as they come (a reduce function of the
- * application's own, keys too long to pack, or the first batch): 50,000 lines of ten words in 2
+ * table (few distinct keys), go on in buckets after their probe (many distinct keys, a sum of
+ * longs, keys that pack into a long, and either a first run or a run before that had over two
+ * records per key), or write records as they come (a reduce function of the application's own,
+ * keys too long to pack, or too few records per key): 50,000 lines of ten words in 2
  * partitions give each map task 250,000 records, past the 100,000 it probes; over 120,000 keys
  * that is 2.4 records per key. (Nearly every key distinct, fewer lines do.)
  */

@@ -4,8 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.sluice.api.Duration;
+import io.sluice.api.Functions.ReduceFunction;
 import io.sluice.api.Pair;
 import io.sluice.api.PairDStream;
+import io.sluice.api.Reducers;
 import io.sluice.api.SluiceException;
 import io.sluice.api.StreamingApp;
 import io.sluice.checkpoint.MetadataStore;
@@ -78,17 +80,21 @@ class StatefulStreamTest {
 
   /** The same computation, written plainly. */
   private static Map<String, Long> reference(long lastBatch) {
+    return reference(lastBatch, LINES, VOCABULARY, LIMIT);
+  }
+
+  private static Map<String, Long> reference(long lastBatch, long lines, long vocabulary, long limit) {
     Map<String, Long> state = new TreeMap<>();
     for (long b = 0; b <= lastBatch; b++) {
       Map<String, Long> batch = new TreeMap<>();
-      for (long j = 0; j < LINES; j++) {
-        for (String w : WordGenerator.line(b, j, VOCABULARY).split(" ")) {
+      for (long j = 0; j < lines; j++) {
+        for (String w : WordGenerator.line(b, j, vocabulary).split(" ")) {
           batch.merge(w, 1L, Long::sum);
         }
       }
       batch.forEach((w, n) -> {
         long next = state.getOrDefault(w, 0L) + n;
-        if (next > LIMIT) {
+        if (next > limit) {
           state.remove(w);
         } else {
           state.put(w, next);
@@ -112,6 +118,43 @@ class StatefulStreamTest {
     }
     long held = reference(11).values().stream().mapToLong(Long::longValue).sum();
     assertThat(held).as("keys were removed along the way").isLessThan(WordGenerator.WORDS_PER_LINE * LINES * 12);
+  }
+
+  /**
+   * Batches of far more new keys than a state partition has room for, whose records come from the
+   * map tasks in the order of the state's table (summed in buckets, {@code Reducers.longSum()}) or
+   * in no order (a reducer the engine does not know), so that keys are added to the table both as
+   * they come and after it grew for them; a key whose first count passes the limit is never kept.
+   */
+  @Test
+  void batchesOfManyNewKeysAgreeWithAPlainComputationWhateverTheOrderOfTheirRecords() throws Exception {
+    long lines = 30_000;
+    long vocabulary = 200_000;
+    long limit = 2;
+    for (ReduceFunction<Long> reducer : List.<ReduceFunction<Long>>of(Reducers.longSum(), (a, b) -> a + b)) {
+      stateAfterBatch.clear();
+      StreamingApp app = ctx -> ctx.generatedLines(lines, vocabulary, 2)
+          .flatMap(line -> Arrays.asList(line.split(" ")))
+          .mapToPair(w -> Pair.of(w, 1L))
+          .reduceByKey(reducer)
+          .updateStateByKey((List<Long> values, Optional<Long> state) -> {
+            long next = state.orElse(0L) + values.stream().mapToLong(Long::longValue).sum();
+            return next > limit ? Optional.<Long>empty() : Optional.of(next);
+          })
+          .uid("counts")
+          .foreachBatch((batch, records) -> {
+            Map<String, Long> m = new TreeMap<>();
+            records.forEach(p -> m.put(p.key(), p.value()));
+            stateAfterBatch.put(batch.index(), m);
+          });
+      Path dir = Files.createTempDirectory(tmp, "cp");
+      try (LocalRunner job = LocalRunner.start(app, Map.of("sluice.checkpoint.dir", dir.toString()))) {
+        job.runBatches(3);
+      }
+      for (long b = 0; b < 3; b++) {
+        assertThat(stateAfterBatch.get(b)).as("state after batch " + b).isEqualTo(reference(b, lines, vocabulary, limit));
+      }
+    }
   }
 
   @Test

@@ -125,6 +125,53 @@ class PartitionStateTest {
   }
 
   @Test
+  void aKeyAddedAwaitingItsStateGetsOneOrIsRemovedAndEitherWayRollsBackLikeAPut() {
+    PartitionState state = snapshottedAt1000WithAAndB();
+    state.beginUpdate();
+    byte[] c = bytes("c");
+    int slot = state.slotAddingKey(c, 0, c.length);
+    assertThat(state.awaitsStateAt(slot)).isTrue();
+    assertThat(state.slotAddingKey(c, 0, c.length)).as("added once").isEqualTo(slot);
+    state.setFirstStateAt(slot, "c", 3L);
+    byte[] d = bytes("d");
+    state.slotAddingKey(d, 0, d.length);
+    state.remove(key("d"));
+    byte[] a = bytes("a");
+    int held = state.slotAddingKey(a, 0, a.length);
+    assertThat(state.awaitsStateAt(held)).as("a key it holds keeps its state").isFalse();
+    state.setVersionMs(2000);
+
+    assertThat(plain(state)).containsExactly(Map.entry("a", 1), Map.entry("b", 2), Map.entry("c", 3L));
+    assertThat(state.hasLongStateAt(state.slotOf(key("c")))).isTrue();
+    assertThat(changed(state)).containsOnlyKeys("c");
+    assertThat(state.changedByLastUpdate()).isEqualTo(3);
+
+    state.rollBack();
+    assertThat(plain(state)).containsExactly(Map.entry("a", 1), Map.entry("b", 2));
+    assertThat(state.size()).isEqualTo(2);
+  }
+
+  @Test
+  void roomForKeysIsMadeAtOnceAndAddingThemThenMovesNoEntry() {
+    PartitionState state = new PartitionState();
+    assertThat(state.hasRoomFor(10)).as("16 slots at most 2/3 full").isTrue();
+    assertThat(state.hasRoomFor(11)).isFalse();
+    state.reserve(1_000);
+    assertThat(state.hasRoomFor(1_000)).isTrue();
+    int[] slots = new int[1_000];
+    for (int n = 0; n < 1_000; n++) {
+      byte[] k = bytes("k" + n);
+      slots[n] = state.slotAddingKey(k, 0, k.length);
+      state.setFirstStateAt(slots[n], "k" + n, (long) n);
+    }
+    for (int n = 0; n < 1_000; n++) {
+      assertThat(state.slotOf(key("k" + n))).isEqualTo(slots[n]);
+      assertThat(state.longStateAt(slots[n])).isEqualTo(n);
+    }
+    assertThat(state.mayHoldObjectStates()).as("an entry that awaited its state is no object state").isFalse();
+  }
+
+  @Test
   void aSecondSnapshotMakesTheUpdateBeforeItFinal() {
     PartitionState state = new PartitionState();
     state.beginUpdate();
@@ -290,6 +337,10 @@ class PartitionStateTest {
 
     assertThat(plain(state)).containsExactly(Map.entry("a", 1L), Map.entry("b", 2L), Map.entry("bc", 3L));
     assertThat(state.slotOf(key(longer + "c"))).isEqualTo(-1);
+  }
+
+  private static byte[] bytes(String k) {
+    return k.getBytes(StandardCharsets.UTF_8);
   }
 
   private static ByteBuffer key(String k) {

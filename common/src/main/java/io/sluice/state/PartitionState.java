@@ -311,13 +311,13 @@ public final class PartitionState {
 
   /** Whether {@code keys} more entries fit without growing the table, which moves entries. */
   public boolean hasRoomFor(int keys) {
-    return (size + (long) keys) * LOAD_DENOMINATOR <= (long) capacity() * LOAD_NUMERATOR;
+    return fits(size + (long) keys, capacity());
   }
 
   /** Grows the table now, if needed, so that {@code keys} more entries fit. Moves entries when it grows. */
   public void reserve(int keys) {
     int capacity = capacity();
-    while ((size + (long) keys) * LOAD_DENOMINATOR > (long) capacity * LOAD_NUMERATOR) {
+    while (!fits(size + (long) keys, capacity)) {
       capacity *= 2;
     }
     if (capacity != capacity()) {
@@ -338,15 +338,7 @@ public final class PartitionState {
     if (slot >= 0) {
       return slot;
     }
-    byte[] key = Arrays.copyOfRange(bytes, offset, offset + length);
-    slot = insertAt(slot, identity(hash, length) | generationBits(), 0, null, key, AWAITING_STATE);
-    if (undoable) {
-      undo.add(Change.INSERTED, slots, slot * LONGS_PER_SLOT, key, null, null);
-    }
-    if (!removed.isEmpty()) {
-      removed.remove(ByteBuffer.wrap(key));
-    }
-    return slot;
+    return insertKey(slot, hash, Arrays.copyOfRange(bytes, offset, offset + length), null, AWAITING_STATE);
   }
 
   /** Whether the entry in {@code slot} was added by {@link #slotAddingKey} and has no state yet. */
@@ -419,18 +411,25 @@ public final class PartitionState {
       replaceAt(slot, state);
       return;
     }
-    long meta = identity(hash, bytes.length) | generationBits();
-    if (state instanceof Long l) {
-      slot = insertAt(slot, meta | LONG_FLAG, l, decodedKey, bytes, null);
-    } else {
-      slot = insertAt(slot, meta, 0, decodedKey, bytes, state);
-    }
+    insertKey(slot, hash, bytes, decodedKey, state);
+  }
+
+  /**
+   * Inserts a key the partition does not hold, at the empty slot {@code -1 - missingSlot} that
+   * {@link #probe} returned, as a change the update can undo; returns the slot it went to.
+   */
+  private int insertKey(int missingSlot, int hash, byte[] encodedKey, Object decodedKey, Object state) {
+    long meta = identity(hash, encodedKey.length) | generationBits();
+    int slot = state instanceof Long l
+        ? insertAt(missingSlot, meta | LONG_FLAG, l, decodedKey, encodedKey, null)
+        : insertAt(missingSlot, meta, 0, decodedKey, encodedKey, state);
     if (undoable) {
-      undo.add(Change.INSERTED, slots, slot * LONGS_PER_SLOT, bytes, null, null);
+      undo.add(Change.INSERTED, slots, slot * LONGS_PER_SLOT, encodedKey, null, null);
     }
     if (!removed.isEmpty()) {
-      removed.remove(key);
+      removed.remove(ByteBuffer.wrap(encodedKey));
     }
+    return slot;
   }
 
   /** Sets the state in {@code slot}, an occupied slot of this partition, without looking its key up. */
@@ -630,7 +629,7 @@ public final class PartitionState {
    * the table first if it is full; returns the slot it went to.
    */
   private int insertAt(int missingSlot, long meta, long longState, Object key, byte[] encodedKey, Object state) {
-    if ((size + 1) * LOAD_DENOMINATOR > capacity() * LOAD_NUMERATOR) {
+    if (!hasRoomFor(1)) {
       resize(capacity() * 2);
       missingSlot = probe(encodedKey, 0, encodedKey.length, (int) (meta >>> 32));
     }
@@ -701,6 +700,11 @@ public final class PartitionState {
     states[hole] = null;
     pending[hole] = null;
     size--;
+  }
+
+  /** Whether a table of {@code capacity} slots holds {@code entries} at most 2/3 full. */
+  private static boolean fits(long entries, int capacity) {
+    return entries * LOAD_DENOMINATOR <= (long) capacity * LOAD_NUMERATOR;
   }
 
   /** The meta word's bits that identify a key: its hash and its length (0xffff for any longer). */

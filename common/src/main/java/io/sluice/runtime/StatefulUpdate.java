@@ -36,9 +36,10 @@ import org.apache.hadoop.conf.Configuration;
  * JVM does not hold it), calls the user's function for the batch's keys only, snapshots when
  * asked, and emits what the operator carries.
  *
- * <p>{@code mapWithState} keeps each key's state as a pair (batch of its last record, state), so
- * that idle keys can time out; its calls emit the mapped records, and the whole state goes to
- * {@code stateSnapshots()} only when the application reads that stream.
+ * <p>{@code mapWithState} with an idle timeout keeps each key's state as a pair (batch of its last
+ * record, state), so that idle keys can time out; without one, the state alone. Its calls emit the
+ * mapped records, and the whole state goes to {@code stateSnapshots()} only when the application
+ * reads that stream.
  */
 final class StatefulUpdate {
   /** Where the operator's records go; {@code snapshots} is null when nothing reads the state stream. */
@@ -53,7 +54,15 @@ final class StatefulUpdate {
 
   private final OperatorNode node;
   private final boolean mapsWithState;
+  /**
+   * Whether each mapWithState entry holds, beside its state, the batch that last updated it: only
+   * with an idle timeout, which needs it. Without one an entry holds the state alone, which a long
+   * state keeps unboxed; a pair per key updated per batch, promoted with the partition, cost young
+   * collections of 100-260 ms at a million keys.
+   */
+  private final boolean timed;
   private final ShuffleOperator shuffle;
+  /** How snapshots hold a state, as they are restored; {@link #snapshotCodec} for writing them. */
   private final Codec<Object> stateCodec;
   /** Null unless the operator is windowed. */
   private final WindowedUpdate windowed;
@@ -63,12 +72,14 @@ final class StatefulUpdate {
     this.node = node;
     this.shuffle = new ShuffleOperator(node);
     this.mapsWithState = node.kind() == OperatorKind.MAP_WITH_STATE;
+    this.timed = mapsWithState && ((StateSpec<?, ?, ?, ?>) node.function()).idleTimeout().isPresent();
     this.windowed = node.kind().isWindowed() ? new WindowedUpdate(node, shuffle) : null;
     if (windowed != null) {
       this.stateCodec = windowed.stateCodec();
     } else if (mapsWithState) {
       StateSpec<?, ?, ?, ?> spec = (StateSpec<?, ?, ?, ?>) node.function();
-      this.stateCodec = (Codec<Object>) (Codec<?>) Codecs.pair(Codecs.LONG, spec.codec());
+      this.stateCodec = timed ? (Codec<Object>) (Codec<?>) Codecs.pair(Codecs.LONG, spec.codec())
+          : new LastUpdatedCodec((Codec<Object>) spec.codec(), 0);
     } else {
       Codec<?> own = node.codec();
       this.stateCodec = own instanceof Codecs.PairCodec<?, ?> pc ? (Codec<Object>) pc.values() : Codecs.auto();
@@ -91,6 +102,11 @@ final class StatefulUpdate {
     if (node.kind() == OperatorKind.UPDATE_STATE_BY_KEY) {
       return applyToPartition(partition, batch, access, stores, conf, out,
           state -> updateFromRecords(state, blocks, grouping));
+    }
+    if (mapsWithState) {
+      long batchMs = batch.time().millis();
+      return applyToPartition(partition, batch, access, stores, conf, out,
+          state -> mapFromRecords(state, blocks, grouping, batchMs, out.main()));
     }
     Map<ByteBuffer, Object> batchValues = grouping.merge(blocks);
     if (fusedInto != null) {
@@ -153,14 +169,14 @@ final class StatefulUpdate {
         long base = state.snapshotMs();
         // The driver counts on a delta following its last snapshot; after a restore or a restart it may not.
         boolean full = access.getFullSnapshot() || base != access.getDeltaBaseBatchMs();
-        snapshot = SnapshotFiles.take(state, full, stateCodec, node.id());
+        snapshot = SnapshotFiles.take(state, full, snapshotCodec(batchMs), node.id());
         request = new BackgroundSnapshots.Request(node.id(), partition, access.getSnapshotPath(), batchMs, full,
             full ? 0 : base);
       }
       if (mapsWithState) {
         if (out.snapshots() != null) {
           for (int slot = state.nextSlot(-1); slot >= 0; slot = state.nextSlot(slot)) {
-            out.snapshots().emit(Pair.of(state.keyAt(slot), ((Pair<?, ?>) state.stateAt(slot)).value()));
+            out.snapshots().emit(Pair.of(state.keyAt(slot), mappedState(state, slot)));
           }
           out.snapshots().finish();
         }
@@ -193,17 +209,74 @@ final class StatefulUpdate {
   private static final int LOOKUP_BATCH = 256;
 
   /**
-   * updateStateByKey straight from the shuffle's records: each record is grouped into its key's
-   * slot of the state (one lookup, no copy of the key), then the function runs once per key of the
-   * batch and its result replaces the state in place. A key new to the partition gets its entry as
-   * its records are grouped (see {@link RecordGrouper}), and its first state from the function. Keys
-   * are looked up, and entries read, {@link #LOOKUP_BATCH} at a time, so that the cache misses of a
-   * large partition overlap.
+   * updateStateByKey straight from the shuffle's records (see {@link #updateSlotsFromRecords}): the
+   * function runs once per key of the batch, and its result replaces the state in place.
    */
   @SuppressWarnings("unchecked")
   private void updateFromRecords(PartitionState state, Iterable<ShuffleChunk> blocks, ShuffleOperator grouping)
       throws Exception {
     UpdateFunction<Object, Object> f = (UpdateFunction<Object, Object>) node.function();
+    updateSlotsFromRecords(state, blocks, grouping, (slot, added, values) -> {
+      Optional<Object> updated = f.apply(values, added ? Optional.empty() : Optional.of(state.stateAt(slot)));
+      if (updated.isEmpty()) {
+        return false;
+      }
+      if (added) {
+        state.setFirstStateAt(slot, shuffle.decodeKey(ByteBuffer.wrap(state.encodedKeyAt(slot))), updated.get());
+      } else {
+        state.replaceAt(slot, updated.get());
+      }
+      return true;
+    });
+  }
+
+  /**
+   * mapWithState straight from the shuffle's records (see {@link #updateSlotsFromRecords}): the
+   * function runs once per value of each key of the batch, then idle keys time out.
+   */
+  @SuppressWarnings("unchecked")
+  private void mapFromRecords(PartitionState state, Iterable<ShuffleChunk> blocks, ShuffleOperator grouping,
+      long batchMs, Emitter mapped) throws Exception {
+    MappingFunction<Object, Object, Object, Object> f =
+        ((StateSpec<Object, Object, Object, Object>) node.function()).mappingFunction();
+    updateSlotsFromRecords(state, blocks, grouping, (slot, added, values) -> {
+      Object key = added ? shuffle.decodeKey(ByteBuffer.wrap(state.encodedKeyAt(slot))) : state.keyAt(slot);
+      KeyState s = added ? new KeyState(null, false, false) : new KeyState(mappedState(state, slot), true, false);
+      for (Object value : values) {
+        emitIfPresent(f.apply(key, Optional.of(value), s), mapped);
+      }
+      if (!s.exists) {
+        return false;
+      }
+      Object entry = timed ? Pair.of(batchMs, s.value) : s.value;
+      if (added) {
+        state.setFirstStateAt(slot, key, entry);
+      } else {
+        state.replaceAt(slot, entry);
+      }
+      return true;
+    });
+    timeOutIdleKeys(state, batchMs, mapped);
+  }
+
+  /** Changes a state entry that has values in the batch. */
+  private interface SlotUpdate {
+    /**
+     * Gives the entry at {@code slot} its next state ({@code added}: its first) from the batch's
+     * {@code values} of its key; returns false, changing nothing, when the key is to be removed.
+     */
+    boolean apply(int slot, boolean added, List<Object> values) throws Exception;
+  }
+
+  /**
+   * A stateful update straight from the shuffle's records: each record is grouped into its key's
+   * slot of the state (one lookup, no copy of the key), then {@code update} runs once per key of the
+   * batch on that slot. A key new to the partition gets its entry as its records are grouped (see
+   * {@link RecordGrouper}), and its first state from {@code update}. Keys are looked up, and entries
+   * read, {@link #LOOKUP_BATCH} at a time, so that the cache misses of a large partition overlap.
+   */
+  private void updateSlotsFromRecords(PartitionState state, Iterable<ShuffleChunk> blocks, ShuffleOperator grouping,
+      SlotUpdate update) throws Exception {
     RecordGrouper grouper = new RecordGrouper(state, grouping);
     List<byte[]> emptied = new ArrayList<>();
     try {
@@ -216,15 +289,8 @@ final class StatefulUpdate {
         state.warmSlots(touched, from, to);
         for (int i = from; i < to; i++) {
           int slot = touched[i];
-          boolean added = state.awaitsStateAt(slot);
-          Optional<Object> updated = f.apply(values(grouping, state.pendingAt(slot)),
-              added ? Optional.empty() : Optional.of(state.stateAt(slot)));
-          if (updated.isEmpty()) {
+          if (!update.apply(slot, state.awaitsStateAt(slot), values(grouping, state.pendingAt(slot)))) {
             emptied.add(state.encodedKeyAt(slot));
-          } else if (added) {
-            state.setFirstStateAt(slot, shuffle.decodeKey(ByteBuffer.wrap(state.encodedKeyAt(slot))), updated.get());
-          } else {
-            state.replaceAt(slot, updated.get());
           }
         }
       }
@@ -425,31 +491,95 @@ final class StatefulUpdate {
     for (Map.Entry<ByteBuffer, Object> e : batchValues.entrySet()) {
       int old = state.slotOf(e.getKey());
       Object key = old >= 0 ? state.keyAt(old) : shuffle.decodeKey(e.getKey());
-      KeyState s = old < 0 ? new KeyState(null, false, false)
-          : new KeyState(((Pair<Long, Object>) state.stateAt(old)).value(), true, false);
+      KeyState s = old < 0 ? new KeyState(null, false, false) : new KeyState(mappedState(state, old), true, false);
       for (Object value : (List<Object>) e.getValue()) {
         emitIfPresent(f.apply(key, Optional.of(value), s), mapped);
       }
       if (s.exists) {
-        state.put(e.getKey(), key, Pair.of(batchMs, s.value));
+        state.put(e.getKey(), key, timed ? Pair.of(batchMs, s.value) : s.value);
       } else {
         state.remove(e.getKey());
       }
     }
-    Optional<Duration> timeout = spec.idleTimeout();
-    if (timeout.isPresent()) {
-      // Scans the partition: a key idle since long enough has no record in this batch to find it by.
-      List<byte[]> idle = new ArrayList<>();
-      for (int slot = state.nextSlot(-1); slot >= 0; slot = state.nextSlot(slot)) {
-        Pair<Long, Object> lastAndState = (Pair<Long, Object>) state.stateAt(slot);
-        if (batchMs - lastAndState.key() >= timeout.get().millis()) {
-          emitIfPresent(f.apply(state.keyAt(slot), Optional.empty(), new KeyState(lastAndState.value(), true, true)),
-              mapped);
-          idle.add(state.encodedKeyAt(slot));
-        }
-      }
-      state.removeAll(idle);
+    timeOutIdleKeys(state, batchMs, mapped);
+  }
+
+  /** How a snapshot of batch {@code batchMs} writes a state. */
+  private Codec<Object> snapshotCodec(long batchMs) {
+    return stateCodec instanceof LastUpdatedCodec untimed ? new LastUpdatedCodec(untimed.states, batchMs) : stateCodec;
+  }
+
+  /** The state the mapWithState function sees in an entry, without the batch that last updated it. */
+  private Object mappedState(PartitionState state, int slot) {
+    return timed ? ((Pair<?, ?>) state.stateAt(slot)).value() : state.stateAt(slot);
+  }
+
+  /**
+   * How a mapWithState entry without an idle timeout is written in snapshots: as an entry with one
+   * is, the state after the batch that last updated it (here the snapshot's batch), so that a job
+   * can add or drop the timeout across a restart. A long state is written as a long instead, which
+   * {@link #entriesAsTimed} makes an entry of a timed state when restored.
+   */
+  private static final class LastUpdatedCodec implements Codec<Object> {
+    private final Codec<Object> states;
+    private final long batchMs;
+
+    LastUpdatedCodec(Codec<Object> states, long batchMs) {
+      this.states = states;
+      this.batchMs = batchMs;
     }
+
+    @Override
+    public String name() {
+      return "pair(" + Codecs.LONG.name() + "," + states.name() + ")";
+    }
+
+    @Override
+    public void write(Object state, java.io.DataOutput out) throws java.io.IOException {
+      Codecs.LONG.write(batchMs, out);
+      states.write(state, out);
+    }
+
+    @Override
+    public Object read(java.io.DataInput in) throws java.io.IOException {
+      Codecs.LONG.read(in);
+      return states.read(in);
+    }
+  }
+
+  /**
+   * Gives each entry restored as a long, from a snapshot of this operator without an idle timeout,
+   * the restored batch as its last update: a timeout added across a restart counts from there.
+   */
+  private static void entriesAsTimed(PartitionState state) {
+    for (int slot = state.nextSlot(-1); slot >= 0; slot = state.nextSlot(slot)) {
+      if (state.hasLongStateAt(slot)) {
+        state.replaceAt(slot, Pair.of(state.versionMs(), state.longStateAt(slot)));
+      }
+    }
+  }
+
+  /**
+   * mapWithState's last call for each key idle for its timeout or longer, whose entry is then
+   * removed. Scans the partition: such a key has no record in this batch to find it by.
+   */
+  @SuppressWarnings("unchecked")
+  private void timeOutIdleKeys(PartitionState state, long batchMs, Emitter mapped) throws Exception {
+    StateSpec<Object, Object, Object, Object> spec = (StateSpec<Object, Object, Object, Object>) node.function();
+    Optional<Duration> timeout = spec.idleTimeout();
+    if (timeout.isEmpty()) {
+      return;
+    }
+    List<byte[]> idle = new ArrayList<>();
+    for (int slot = state.nextSlot(-1); slot >= 0; slot = state.nextSlot(slot)) {
+      Pair<Long, Object> lastAndState = (Pair<Long, Object>) state.stateAt(slot);
+      if (batchMs - lastAndState.key() >= timeout.get().millis()) {
+        emitIfPresent(spec.mappingFunction().apply(state.keyAt(slot), Optional.empty(),
+            new KeyState(lastAndState.value(), true, true)), mapped);
+        idle.add(state.encodedKeyAt(slot));
+      }
+    }
+    state.removeAll(idle);
   }
 
   private static void emitIfPresent(Object record, Emitter out) throws Exception {
@@ -530,6 +660,9 @@ final class StatefulUpdate {
       return;
     }
     long restored = SnapshotFiles.restore(state, access.getRestoreFilesList(), shuffle.keyCodec(), stateCodec, conf);
+    if (timed) {
+      entriesAsTimed(state);
+    }
     if (restored != access.getBaseBatchMs()) {
       throw new IllegalStateException("the snapshot of " + node.id() + " partition " + partition + " holds batch "
           + restored + " but the batch needs the state at " + access.getBaseBatchMs());

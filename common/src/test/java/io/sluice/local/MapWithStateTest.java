@@ -4,14 +4,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.sluice.api.Duration;
+import io.sluice.api.Functions.ReduceFunction;
 import io.sluice.api.MapWithStateDStream;
 import io.sluice.api.Pair;
+import io.sluice.api.PairDStream;
+import io.sluice.api.Reducers;
 import io.sluice.api.Settings;
 import io.sluice.api.SluiceException;
 import io.sluice.api.StateSpec;
 import io.sluice.api.StreamingApp;
 import io.sluice.graph.GraphBuilder;
 import io.sluice.source.WordGenerator;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -130,6 +134,126 @@ class MapWithStateTest {
     for (long b = 0; b < 10; b++) {
       assertThat(mappedByBatch.get(b)).as("mapped records of batch " + b).isEqualTo(reference(b).key());
       assertThat(stateByBatch.get(b)).as("state after batch " + b).isEqualTo(reference(b).value());
+    }
+  }
+
+  /**
+   * Batches of 300,000 words over 200,000 keys, most of them new to the state, reach mapWithState
+   * three ways: counted per batch with {@code Reducers.longSum()} (records come by region of the
+   * state's table), with a reducer the engine does not know (records in no order), and one record
+   * per word through mapWithState's own shuffle. Keys are added to the table as they come and after
+   * it grew for them; a key whose count passes the limit is removed, and starts again from nothing.
+   */
+  @Test
+  void batchesOfManyNewKeysAgreeWithAPlainComputationHoweverTheirRecordsCome() throws Exception {
+    long lines = 30_000;
+    long vocabulary = 200_000;
+    long limit = 2;
+    List<ReduceFunction<Long>> reducers = Arrays.asList(Reducers.longSum(), (a, b) -> a + b, null);
+    for (ReduceFunction<Long> reducer : reducers) {
+      mappedByBatch.clear();
+      stateByBatch.clear();
+      StreamingApp app = ctx -> {
+        PairDStream<String, Long> words = ctx.generatedLines(lines, vocabulary, 2)
+            .flatMap(line -> Arrays.asList(line.split(" ")))
+            .mapToPair(w -> Pair.of(w, 1L));
+        MapWithStateDStream<String, Long, Long, String> mapped = (reducer == null ? words : words.reduceByKey(reducer))
+            .mapWithState(StateSpec.<String, Long, Long, String>function((word, count, state) -> {
+              long next = (state.exists() ? state.get() : 0) + count.orElseThrow();
+              if (next > limit) {
+                state.remove();
+              } else {
+                state.update(next);
+              }
+              return word + "=" + next;
+            }))
+            .uid("counts");
+        mapped.foreachBatch((batch, records) -> {
+          List<String> sorted = new ArrayList<>(records);
+          sorted.sort(null);
+          mappedByBatch.put(batch.index(), sorted);
+        });
+        mapped.stateSnapshots().foreachBatch((batch, records) -> {
+          Map<String, Long> m = new TreeMap<>();
+          records.forEach(p -> m.put(p.key(), p.value()));
+          stateByBatch.put(batch.index(), m);
+        });
+      };
+      Path dir = Files.createTempDirectory(tmp, "cp");
+      try (LocalRunner job = LocalRunner.start(app, Map.of("sluice.checkpoint.dir", dir.toString()))) {
+        job.runBatches(3);
+      }
+      Map<String, Long> state = new TreeMap<>();
+      for (long b = 0; b < 3; b++) {
+        List<String> expectedMapped = new ArrayList<>();
+        Map<String, Long> counts = new TreeMap<>();
+        for (long j = 0; j < lines; j++) {
+          for (String w : WordGenerator.line(b, j, vocabulary).split(" ")) {
+            counts.merge(w, 1L, Long::sum);
+          }
+        }
+        // Combined per batch, a word's count comes in one call; through the own shuffle, one call per word.
+        counts.forEach((w, c) -> {
+          for (long call = 0; call < (reducer == null ? c : 1); call++) {
+            long next = state.getOrDefault(w, 0L) + (reducer == null ? 1 : c);
+            if (next > limit) {
+              state.remove(w);
+            } else {
+              state.put(w, next);
+            }
+            expectedMapped.add(w + "=" + next);
+          }
+        });
+        expectedMapped.sort(null);
+        String how = (reducer == null ? "own shuffle" : reducer == Reducers.<Long>longSum() ? "longSum" : "lambda")
+            + ", batch " + b;
+        assertThat(mappedByBatch.get(b)).as("mapped records, " + how).isEqualTo(expectedMapped);
+        assertThat(stateByBatch.get(b)).as("state, " + how).isEqualTo(state);
+      }
+    }
+  }
+
+  /**
+   * Counts without an idle timeout (long states, written to snapshots as longs), then resumed from
+   * its checkpoint with one (states paired with their last update), then without again: each
+   * restart restores the other form's snapshots and replays onto them, and the counts go on exactly.
+   * The timeout is longer than the test, so that no key times out.
+   */
+  @Test
+  void countsGoOnExactlyWhenARestartAddsOrDropsTheIdleTimeout() throws Exception {
+    Map<Long, Map<String, Long>> countsByBatch = new ConcurrentHashMap<>();
+    java.util.function.Function<Boolean, StreamingApp> app = timed -> ctx -> {
+      StateSpec<String, Long, Long, Long> spec = StateSpec.function((word, count, total) -> {
+        long next = (total.exists() ? total.get() : 0) + count.orElseThrow();
+        total.update(next);
+        return next;
+      });
+      MapWithStateDStream<String, Long, Long, Long> counts = ctx.generatedLines(LINES, VOCABULARY, 2)
+          .flatMap(line -> Arrays.asList(line.split(" ")))
+          .mapToPair(w -> Pair.of(w, 1L))
+          .reduceByKey(Reducers.longSum())
+          .mapWithState(timed ? spec.timeout(Duration.ofSeconds(100)) : spec)
+          .uid("counts");
+      counts.checkpoint(Duration.ofSeconds(3));
+      counts.stateSnapshots().foreachBatch((batch, records) -> {
+        Map<String, Long> m = new TreeMap<>();
+        records.forEach(p -> m.put(p.key(), p.value()));
+        countsByBatch.put(batch.index(), m);
+      });
+    };
+    for (boolean timed : List.of(false, true, false)) {
+      try (LocalRunner job = LocalRunner.start(app.apply(timed), settings())) {
+        job.runBatches(4);
+      }
+    }
+    Map<String, Long> expected = new TreeMap<>();
+    for (long b = 0; b < 12; b++) {
+      for (long j = 0; j < LINES; j++) {
+        for (String w : WordGenerator.line(b, j, VOCABULARY).split(" ")) {
+          expected.merge(w, 1L, Long::sum);
+        }
+      }
+      assertThat(countsByBatch.get(b)).as("counts after batch " + b).isEqualTo(expected);
     }
   }
 

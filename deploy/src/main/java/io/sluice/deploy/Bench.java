@@ -45,7 +45,7 @@ final class Bench {
 
   /** What to run. */
   record Options(List<Long> lines, List<Long> vocabularies, List<String> settings, int batches, int warmup,
-      boolean recovery, boolean stateProbe, int executorMemoryMb) {}
+      boolean recovery, boolean stateProbe, int executorMemoryMb, String operator) {}
 
   /** One configuration's figures. */
   record Result(long vocabulary, long lines, String setting, long medianMs, long p95Ms, long meanMs, long maxDelayMs,
@@ -79,8 +79,8 @@ final class Bench {
     List<Result> results = new ArrayList<>();
     List<String> recoveries = new ArrayList<>();
     List<ProbeResult> probes = new ArrayList<>();
-    out.printf("# sluice bench: %d batches of 1 s per configuration, the first %d discarded; 2 executors of %d MiB%n",
-        options.batches(), options.warmup(), options.executorMemoryMb());
+    out.printf("# sluice bench: %d batches of 1 s per configuration, the first %d discarded; 2 executors of %d MiB;"
+        + " state kept by %s%n", options.batches(), options.warmup(), options.executorMemoryMb(), options.operator());
     try (EmbeddedCluster cluster = EmbeddedCluster.start(base);
         SluiceClient client = new SluiceClient(cluster.conf())) {
       for (long k : options.vocabularies()) {
@@ -120,7 +120,8 @@ final class Bench {
 
   private Map<String, String> conf(long k, long r, String setting, String dir, int batches) {
     Map<String, String> conf = new HashMap<>(Map.of("workload.R", Long.toString(r), "workload.K", Long.toString(k),
-        "output.dir", dir + "/out", "sluice.stop.afterBatches", Integer.toString(batches)));
+        "output.dir", dir + "/out", "sluice.stop.afterBatches", Integer.toString(batches),
+        "workload.operator", options.operator()));
     switch (setting) {
       case "A" -> { }
       case "B" -> conf.put("workload.checkpointInterval", "1s");

@@ -3,6 +3,7 @@ package io.sluice.deploy;
 import io.sluice.api.Duration;
 import io.sluice.api.SluiceException;
 import io.sluice.checkpoint.MetadataStore;
+import io.sluice.examples.GeneratedWordCount;
 import io.sluice.proto.StatusResponse;
 import io.sluice.runtime.Clock;
 import io.sluice.runtime.JobDriver;
@@ -334,11 +335,18 @@ public final class SluiceCli {
     @Option(names = "--state-probe", description = "also run the smallest K over a state seeded with the largest K's "
         + "keys, per R (setting A)") boolean stateProbe;
     @Option(names = "--executor-memory", defaultValue = "2g", description = "per executor (default ${DEFAULT-VALUE})") String memory;
+    @Option(names = "--operator", defaultValue = GeneratedWordCount.UPDATE_STATE_BY_KEY, description = "the operator "
+        + "that keeps the counts: updateStateByKey, as the workload says, or mapWithState, its output read from "
+        + "stateSnapshots() (default ${DEFAULT-VALUE})") String operator;
     @Option(names = "--base-dir", description = "data directory (default: a new temporary one)") Path baseDir;
 
     @Override
     public Integer call() throws Exception {
       requirePositive("--batches", batches);
+      if (!operator.equals(GeneratedWordCount.UPDATE_STATE_BY_KEY) && !operator.equals(GeneratedWordCount.MAP_WITH_STATE)) {
+        throw new SluiceException("--operator must be " + GeneratedWordCount.UPDATE_STATE_BY_KEY + " or "
+            + GeneratedWordCount.MAP_WITH_STATE + ", got " + operator);
+      }
       if (batches > JobDriver.RECENT_BATCHES_KEPT) {
         throw new SluiceException("--batches can be at most " + JobDriver.RECENT_BATCHES_KEPT + ", got " + batches
             + ": the benchmark reads the batches' times from the metadata, which keeps the last "
@@ -353,7 +361,7 @@ public final class SluiceCli {
             + "smaller, the state is seeded with the larger");
       }
       Bench.Options o = new Bench.Options(counts("--lines", lines), ks, settings, batches, warmup, recovery,
-          stateProbe, parseMemoryMb(memory));
+          stateProbe, parseMemoryMb(memory), operator);
       Path base = baseDir != null ? baseDir : java.nio.file.Files.createTempDirectory("sluice-bench-");
       return new Bench(spec.commandLine().getOut(), o).run(base) ? 0 : 1;
     }

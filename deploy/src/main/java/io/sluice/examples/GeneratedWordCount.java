@@ -1,10 +1,14 @@
 package io.sluice.examples;
 
 import io.sluice.api.Duration;
+import io.sluice.api.DStream;
 import io.sluice.api.LongAccumulator;
+import io.sluice.api.MapWithStateDStream;
 import io.sluice.api.Pair;
-import io.sluice.api.Reducers;
 import io.sluice.api.PairDStream;
+import io.sluice.api.Reducers;
+import io.sluice.api.SluiceException;
+import io.sluice.api.StateSpec;
 import io.sluice.api.StreamingApp;
 import io.sluice.api.StreamingContext;
 import java.util.Arrays;
@@ -17,31 +21,58 @@ import java.util.Optional;
  * {@code saveAsTextFiles(output.dir + "/batch")}; the invariant is total = 10 R (b + 1). The state
  * snapshot interval is {@code workload.checkpointInterval} (default: the engine's). Needs a
  * checkpoint directory. The accumulator {@code lines} counts the lines read, R per committed batch.
+ * With {@code workload.operator=mapWithState} the counts are kept by {@code mapWithState} instead of
+ * {@code updateStateByKey}, and the output reads its {@code stateSnapshots()}.
  */
 public final class GeneratedWordCount implements StreamingApp {
+  /** The values of {@code workload.operator}. */
+  public static final String UPDATE_STATE_BY_KEY = "updateStateByKey";
+  public static final String MAP_WITH_STATE = "mapWithState";
+
   @Override
   public void build(StreamingContext ctx) {
     long lines = ctx.config().getLong("workload.R", 50_000);
     long vocabulary = ctx.config().getLong("workload.K", 10_000);
     int partitions = ctx.config().getInt("workload.P", 2);
     LongAccumulator linesRead = ctx.longAccumulator("lines");
-    PairDStream<String, Long> counts = ctx.generatedLines(lines, vocabulary, partitions)
+    PairDStream<String, Long> batchCounts = ctx.generatedLines(lines, vocabulary, partitions)
         .flatMap(line -> {
           linesRead.add(1);
           return Arrays.asList(line.split(" "));
         })
         .mapToPair(word -> Pair.of(word, 1L))
-        .reduceByKey(Reducers.longSum())
-        .<Long>updateStateByKey((batchCounts, total) -> {
+        .reduceByKey(Reducers.longSum());
+    String operator = ctx.config().get("workload.operator").orElse(UPDATE_STATE_BY_KEY);
+    DStream<?> stateful;
+    PairDStream<String, Long> counts;
+    switch (operator) {
+      case UPDATE_STATE_BY_KEY -> {
+        counts = batchCounts.<Long>updateStateByKey((values, total) -> {
           long sum = total.orElse(0L);
-          for (long c : batchCounts) {
+          for (long c : values) {
             sum += c;
           }
           return Optional.of(sum);
-        })
-        .uid("counts");
-    ctx.config().get("workload.checkpointInterval")
-        .ifPresent(d -> counts.checkpoint(Duration.parse("workload.checkpointInterval", d)));
+        });
+        stateful = counts;
+      }
+      case MAP_WITH_STATE -> {
+        MapWithStateDStream<String, Long, Long, Void> mapped = batchCounts.mapWithState(
+            StateSpec.<String, Long, Long, Void>function((word, count, total) -> {
+              total.update((total.exists() ? total.get() : 0L) + count.orElseThrow());
+              return null;
+            }));
+        counts = mapped.stateSnapshots();
+        stateful = mapped;
+      }
+      default -> throw new SluiceException("workload.operator must be " + UPDATE_STATE_BY_KEY + " or "
+          + MAP_WITH_STATE + ", got " + operator);
+    }
+    stateful.uid("counts");
+    Optional<String> interval = ctx.config().get("workload.checkpointInterval");
+    if (interval.isPresent()) {
+      stateful.checkpoint(Duration.parse("workload.checkpointInterval", interval.get()));
+    }
     counts.map(count -> Pair.of(1L, count.value()))
         .reduce((a, b) -> Pair.of(a.key() + b.key(), a.value() + b.value()))
         .uid("keys-and-total")

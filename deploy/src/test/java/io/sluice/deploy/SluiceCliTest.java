@@ -91,6 +91,9 @@ class SluiceCliTest {
     assertThat(run("bench", "--vocabulary", "10000", "--state-probe")).isEqualTo(1);
     assertThat(error()).isEqualTo("sluice: --state-probe needs two --vocabulary values: the batches' words come from "
         + "the smaller, the state is seeded with the larger");
+    err.reset();
+    assertThat(run("bench", "--operator", "reduceByKeyAndWindow")).isEqualTo(1);
+    assertThat(error()).isEqualTo("sluice: --operator must be updateStateByKey or mapWithState, got reduceByKeyAndWindow");
   }
 
   @Test

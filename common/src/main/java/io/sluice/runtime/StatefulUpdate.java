@@ -103,29 +103,33 @@ final class StatefulUpdate {
       return applyToPartition(partition, batch, access, stores, conf, out,
           state -> updateFromRecords(state, blocks, grouping));
     }
+    long batchMs = batch.time().millis();
     if (mapsWithState) {
-      long batchMs = batch.time().millis();
       return applyToPartition(partition, batch, access, stores, conf, out,
           state -> mapFromRecords(state, blocks, grouping, batchMs, out.main()));
     }
-    Map<ByteBuffer, Object> batchValues = grouping.merge(blocks);
-    if (fusedInto != null) {
-      batchValues.replaceAll((key, combined) -> List.of(combined));
-    }
-    return run(batchValues, partition, batch, access, stores, conf, out);
+    boolean slideDue = node.hasBatchAt(batchMs, batch.startTime().millis());
+    return applyToPartition(partition, batch, access, stores, conf, out, state -> {
+      // A windowed shuffle combines: one value per key.
+      updateSlotsFromRecords(state, blocks, grouping, false, (slot, added, values) -> {
+        windowed.add(state, slot, added, values.get(0), batchMs);
+        return true;
+      });
+      if (slideDue) {
+        windowed.slide(state, batchMs, out.main());
+      }
+    });
   }
 
   /**
-   * Runs the update with the batch's values per key ({@code batchValues}: encoded key to a list of
-   * values, or to their combined value for a windowed operator).
+   * Runs the update of {@code updateStateByKey} or {@code mapWithState} with the batch's values per
+   * key ({@code batchValues}: encoded key to a list of values).
    */
   Applied run(Map<ByteBuffer, Object> batchValues, int partition, BatchInfo batch,
       StateAccess access, StateStores stores, Configuration conf, Outputs out) throws Exception {
     long batchMs = batch.time().millis();
     return applyToPartition(partition, batch, access, stores, conf, out, state -> {
-      if (windowed != null) {
-        windowed.apply(state, batchValues, batchMs, node.hasBatchAt(batchMs, batch.startTime().millis()), out.main());
-      } else if (mapsWithState) {
+      if (mapsWithState) {
         map(state, batchValues, batchMs, out.main());
       } else {
         updateGrouped(state, batchValues);
@@ -216,7 +220,7 @@ final class StatefulUpdate {
   private void updateFromRecords(PartitionState state, Iterable<ShuffleChunk> blocks, ShuffleOperator grouping)
       throws Exception {
     UpdateFunction<Object, Object> f = (UpdateFunction<Object, Object>) node.function();
-    updateSlotsFromRecords(state, blocks, grouping, (slot, added, values) -> {
+    updateSlotsFromRecords(state, blocks, grouping, false, (slot, added, values) -> {
       Optional<Object> updated = f.apply(values, added ? Optional.empty() : Optional.of(state.stateAt(slot)));
       if (updated.isEmpty()) {
         return false;
@@ -239,7 +243,7 @@ final class StatefulUpdate {
       long batchMs, Emitter mapped) throws Exception {
     MappingFunction<Object, Object, Object, Object> f =
         ((StateSpec<Object, Object, Object, Object>) node.function()).mappingFunction();
-    updateSlotsFromRecords(state, blocks, grouping, (slot, added, values) -> {
+    updateSlotsFromRecords(state, blocks, grouping, true, (slot, added, values) -> {
       Object key = added ? shuffle.decodeKey(ByteBuffer.wrap(state.encodedKeyAt(slot))) : state.keyAt(slot);
       KeyState s = added ? new KeyState(null, false, false) : new KeyState(mappedState(state, slot), true, false);
       for (Object value : values) {
@@ -273,10 +277,11 @@ final class StatefulUpdate {
    * slot of the state (one lookup, no copy of the key), then {@code update} runs once per key of the
    * batch on that slot. A key new to the partition gets its entry as its records are grouped (see
    * {@link RecordGrouper}), and its first state from {@code update}. Keys are looked up, and entries
-   * read, {@link #LOOKUP_BATCH} at a time, so that the cache misses of a large partition overlap.
+   * read (with their decoded keys when {@code readsKeys}), {@link #LOOKUP_BATCH} at a time, so that
+   * the cache misses of a large partition overlap.
    */
   private void updateSlotsFromRecords(PartitionState state, Iterable<ShuffleChunk> blocks, ShuffleOperator grouping,
-      SlotUpdate update) throws Exception {
+      boolean readsKeys, SlotUpdate update) throws Exception {
     RecordGrouper grouper = new RecordGrouper(state, grouping);
     List<byte[]> emptied = new ArrayList<>();
     try {
@@ -286,7 +291,7 @@ final class StatefulUpdate {
       int[] touched = grouper.touched;
       for (int from = 0; from < grouper.touchedCount; from += LOOKUP_BATCH) {
         int to = Math.min(from + LOOKUP_BATCH, grouper.touchedCount);
-        state.warmSlots(touched, from, to);
+        state.warmSlots(touched, from, to, readsKeys);
         for (int i = from; i < to; i++) {
           int slot = touched[i];
           if (!update.apply(slot, state.awaitsStateAt(slot), values(grouping, state.pendingAt(slot)))) {

@@ -13,15 +13,15 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 
 /**
  * The state update of the windowed operators. Each key's state is its combined value per batch
  * still in the window (the shuffle has already combined the batch's values per key), plus, with an
- * inverse function, the window's running value. A batch adds its values to the keys it has; at
- * each slide the partition is scanned once: values that left the window are dropped (and taken
- * out of the running value), keys left with nothing are removed, and every other key's window
- * value is emitted.
+ * inverse function, the window's running value. A batch adds its values to the keys it has ({@link
+ * #add}, per key, as {@link StatefulUpdate} groups the batch's records into the partition); at
+ * each slide the partition is scanned once ({@link #slide}): values that left the window are
+ * dropped (and taken out of the running value), keys left with nothing are removed, and every
+ * other key's window value is emitted.
  */
 final class WindowedUpdate {
   private final OperatorNode node;
@@ -41,20 +41,27 @@ final class WindowedUpdate {
     return stateCodec;
   }
 
-  void apply(PartitionState state, Map<ByteBuffer, Object> batchValues, long batchMs, boolean slideDue, Emitter out)
-      throws Exception {
-    // Values of batches at or before this time can be in no window from now on.
-    long leftMs = batchMs - spec.length().millis();
-    for (Map.Entry<ByteBuffer, Object> e : batchValues.entrySet()) {
-      int old = state.slotOf(e.getKey());
-      KeyWindow window = old < 0 ? KeyWindow.EMPTY : ((KeyWindow) state.stateAt(old)).dropUpTo(leftMs, spec.inverse());
-      Object key = old >= 0 ? state.keyAt(old) : shuffle.decodeKey(e.getKey());
-      state.put(e.getKey(), key, window.add(batchMs, e.getValue(), spec));
+  /**
+   * Adds the batch's {@code value} of the key in {@code slot} ({@code added}: a key new to the
+   * partition, awaiting its first state) to its window.
+   */
+  void add(PartitionState state, int slot, boolean added, Object value, long batchMs) throws Exception {
+    if (added) {
+      Object key = shuffle.decodeKey(ByteBuffer.wrap(state.encodedKeyAt(slot)));
+      state.setFirstStateAt(slot, key, KeyWindow.EMPTY.add(batchMs, value, spec));
+    } else {
+      KeyWindow window = ((KeyWindow) state.stateAt(slot)).dropUpTo(leftMs(batchMs), spec.inverse());
+      state.replaceAt(slot, window.add(batchMs, value, spec));
     }
-    if (!slideDue) {
-      return;
-    }
-    // Scans the partition: keys with no value in this batch may have values leaving the window.
+  }
+
+  /**
+   * At a slide, after the batch's values were added: drops the values that left the window, removes
+   * the keys left with nothing, and emits every other key's window value. Scans the partition: keys
+   * with no value in this batch may have values leaving the window.
+   */
+  void slide(PartitionState state, long batchMs, Emitter out) throws Exception {
+    long leftMs = leftMs(batchMs);
     List<byte[]> emptied = new ArrayList<>();
     for (int slot = state.nextSlot(-1); slot >= 0; slot = state.nextSlot(slot)) {
       KeyWindow before = (KeyWindow) state.stateAt(slot);
@@ -69,6 +76,11 @@ final class WindowedUpdate {
       emit(state.keyAt(slot), now.value(spec), out);
     }
     state.removeAll(emptied);
+  }
+
+  /** Values of batches at or before this time can be in no window from batch {@code batchMs} on. */
+  private long leftMs(long batchMs) {
+    return batchMs - spec.length().millis();
   }
 
   private void emit(Object key, Object value, Emitter out) throws Exception {

@@ -218,15 +218,15 @@ public final class PartitionState {
   }
 
   /**
-   * Reads the rows and pending values of the slots in {@code used[from, to)}, for the same reason
-   * as {@link #slotsOf}: a caller about to update each of them in turn then waits on memory once
-   * for all of them.
+   * Reads the rows and pending values of the slots in {@code used[from, to)}, and their decoded keys
+   * when {@code keys}, for the same reason as {@link #slotsOf}: a caller about to update each of
+   * them in turn then waits on memory once for all of them.
    */
-  public void warmSlots(int[] used, int from, int to) {
+  public void warmSlots(int[] used, int from, int to, boolean keys) {
     long touched = 0;
     for (int i = from; i < to; i++) {
       int slot = used[i];
-      touched += rowWarmth(slot) + (pending[slot] == null ? 0 : 1);
+      touched += rowWarmth(slot) + (pending[slot] == null ? 0 : 1) + (keys && this.keys[slot] == null ? 1 : 0);
     }
     warmed = touched;
   }

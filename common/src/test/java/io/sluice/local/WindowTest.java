@@ -7,6 +7,7 @@ import io.sluice.api.DStream;
 import io.sluice.api.Duration;
 import io.sluice.api.Pair;
 import io.sluice.api.PairDStream;
+import io.sluice.api.Reducers;
 import io.sluice.api.SluiceException;
 import io.sluice.api.StreamingApp;
 import io.sluice.source.WordGenerator;
@@ -156,6 +157,42 @@ class WindowTest {
     }
     assertAgreesWithReference(15);
     assertThat(seen.get("window")).hasSize(7);
+  }
+
+  /**
+   * Windows of two batches sliding every batch over 300,000 words from 200,000 keys: most keys are
+   * new to the partition in each batch, and most leave the window the batch after; summed with
+   * {@code Reducers.longSum()} (records come by region of the state's table) and with an inverse.
+   */
+  @Test
+  void windowsOfManyNewKeysAgreeWithAPlainComputation() throws Exception {
+    long lines = 30_000;
+    long vocabulary = 200_000;
+    Duration length = Duration.ofSeconds(2);
+    Duration slide = Duration.ofSeconds(1);
+    StreamingApp app = ctx -> {
+      PairDStream<String, Long> ones = ctx.generatedLines(lines, vocabulary, 2)
+          .flatMap(line -> Arrays.asList(line.split(" ")))
+          .mapToPair(w -> Pair.of(w, 1L));
+      record("sum", ones.reduceByKeyAndWindow(Reducers.longSum(), length, slide).uid("sum"), WindowTest::asMap);
+      record("inverse", ones.reduceByKeyAndWindow(Long::sum, (a, b) -> a - b, length, slide).uid("inverse"),
+          WindowTest::asMap);
+    };
+    try (LocalRunner job = LocalRunner.start(app, settings())) {
+      job.runBatches(4);
+    }
+    for (long b = 0; b < 4; b++) {
+      Map<String, Long> counts = new TreeMap<>();
+      for (long i = Math.max(0, b - 1); i <= b; i++) {
+        for (long j = 0; j < lines; j++) {
+          for (String w : WordGenerator.line(i, j, vocabulary).split(" ")) {
+            counts.merge(w, 1L, Long::sum);
+          }
+        }
+      }
+      assertThat(seen.get("sum").get(b)).as("sum, batch " + b).isEqualTo(counts);
+      assertThat(seen.get("inverse").get(b)).as("with inverse, batch " + b).isEqualTo(counts);
+    }
   }
 
   @Test

@@ -111,10 +111,8 @@ final class StatefulUpdate {
     boolean slideDue = node.hasBatchAt(batchMs, batch.startTime().millis());
     return applyToPartition(partition, batch, access, stores, conf, out, state -> {
       // A windowed shuffle combines: one value per key.
-      updateSlotsFromRecords(state, blocks, grouping, false, (slot, added, values) -> {
-        windowed.add(state, slot, added, values.get(0), batchMs);
-        return true;
-      });
+      updateSlotsFromRecords(state, blocks, grouping, false,
+          (slot, added, key, values) -> windowed.add(added ? null : state.stateAt(slot), values.get(0), batchMs));
       if (slideDue) {
         windowed.slide(state, batchMs, out.main());
       }
@@ -220,63 +218,59 @@ final class StatefulUpdate {
   private void updateFromRecords(PartitionState state, Iterable<ShuffleChunk> blocks, ShuffleOperator grouping)
       throws Exception {
     UpdateFunction<Object, Object> f = (UpdateFunction<Object, Object>) node.function();
-    updateSlotsFromRecords(state, blocks, grouping, false, (slot, added, values) -> {
-      Optional<Object> updated = f.apply(values, added ? Optional.empty() : Optional.of(state.stateAt(slot)));
-      if (updated.isEmpty()) {
-        return false;
-      }
-      if (added) {
-        state.setFirstStateAt(slot, shuffle.decodeKey(ByteBuffer.wrap(state.encodedKeyAt(slot))), updated.get());
-      } else {
-        state.replaceAt(slot, updated.get());
-      }
-      return true;
-    });
+    updateSlotsFromRecords(state, blocks, grouping, false, (slot, added, key, values) ->
+        f.apply(values, added ? Optional.empty() : Optional.of(state.stateAt(slot))).orElse(REMOVE));
   }
 
   /**
    * mapWithState straight from the shuffle's records (see {@link #updateSlotsFromRecords}): the
    * function runs once per value of each key of the batch, then idle keys time out.
    */
-  @SuppressWarnings("unchecked")
   private void mapFromRecords(PartitionState state, Iterable<ShuffleChunk> blocks, ShuffleOperator grouping,
       long batchMs, Emitter mapped) throws Exception {
-    MappingFunction<Object, Object, Object, Object> f =
-        ((StateSpec<Object, Object, Object, Object>) node.function()).mappingFunction();
-    updateSlotsFromRecords(state, blocks, grouping, true, (slot, added, values) -> {
-      Object key = added ? shuffle.decodeKey(ByteBuffer.wrap(state.encodedKeyAt(slot))) : state.keyAt(slot);
-      KeyState s = added ? new KeyState(null, false, false) : new KeyState(mappedState(state, slot), true, false);
-      for (Object value : values) {
-        emitIfPresent(f.apply(key, Optional.of(value), s), mapped);
-      }
-      if (!s.exists) {
-        return false;
-      }
-      Object entry = timed ? Pair.of(batchMs, s.value) : s.value;
-      if (added) {
-        state.setFirstStateAt(slot, key, entry);
-      } else {
-        state.replaceAt(slot, entry);
-      }
-      return true;
-    });
+    updateSlotsFromRecords(state, blocks, grouping, true,
+        (slot, added, key, values) -> mapKey(state, added ? -1 : slot, key, values, batchMs, mapped));
     timeOutIdleKeys(state, batchMs, mapped);
   }
 
-  /** Changes a state entry that has values in the batch. */
+  /**
+   * mapWithState's calls for one key of the batch, one per value; returns the entry the key is to
+   * have after them, or {@link #REMOVE}. {@code slot} is the key's entry, -1 for a key new to the partition.
+   */
+  @SuppressWarnings("unchecked")
+  private Object mapKey(PartitionState state, int slot, Object key, List<Object> values, long batchMs, Emitter mapped)
+      throws Exception {
+    MappingFunction<Object, Object, Object, Object> f =
+        ((StateSpec<Object, Object, Object, Object>) node.function()).mappingFunction();
+    KeyState s = slot < 0 ? new KeyState(null, false, false) : new KeyState(mappedState(state, slot), true, false);
+    for (Object value : values) {
+      emitIfPresent(f.apply(key, Optional.of(value), s), mapped);
+    }
+    if (!s.exists) {
+      return REMOVE;
+    }
+    return timed ? Pair.of(batchMs, s.value) : s.value;
+  }
+
+  /** What a {@link SlotUpdate} returns for a key to be removed from the partition. */
+  private static final Object REMOVE = new Object();
+
+  /** Computes the next state of an entry that has values in the batch. */
   private interface SlotUpdate {
     /**
-     * Gives the entry at {@code slot} its next state ({@code added}: its first) from the batch's
-     * {@code values} of its key; returns false, changing nothing, when the key is to be removed.
+     * The next state of the entry at {@code slot} ({@code added}: a key new to the partition, which
+     * gets its first) from the batch's {@code values} of its key, or {@link #REMOVE}. {@code key} is
+     * the decoded key if the key was added or the update reads keys, else null.
      */
-    boolean apply(int slot, boolean added, List<Object> values) throws Exception;
+    Object apply(int slot, boolean added, Object key, List<Object> values) throws Exception;
   }
 
   /**
    * A stateful update straight from the shuffle's records: each record is grouped into its key's
    * slot of the state (one lookup, no copy of the key), then {@code update} runs once per key of the
-   * batch on that slot. A key new to the partition gets its entry as its records are grouped (see
-   * {@link RecordGrouper}), and its first state from {@code update}. Keys are looked up, and entries
+   * batch on that slot and its result replaces the state in place. A key new to the partition gets
+   * its entry as its records are grouped (see {@link RecordGrouper}), and its decoded key and first
+   * state once {@code update} gives one. Keys are looked up, and entries
    * read (with their decoded keys when {@code readsKeys}), {@link #LOOKUP_BATCH} at a time, so that
    * the cache misses of a large partition overlap.
    */
@@ -294,8 +288,16 @@ final class StatefulUpdate {
         state.warmSlots(touched, from, to, readsKeys);
         for (int i = from; i < to; i++) {
           int slot = touched[i];
-          if (!update.apply(slot, state.awaitsStateAt(slot), values(grouping, state.pendingAt(slot)))) {
+          boolean added = state.awaitsStateAt(slot);
+          Object key = added ? shuffle.decodeKey(ByteBuffer.wrap(state.encodedKeyAt(slot)))
+              : readsKeys ? state.keyAt(slot) : null;
+          Object next = update.apply(slot, added, key, values(grouping, state.pendingAt(slot)));
+          if (next == REMOVE) {
             emptied.add(state.encodedKeyAt(slot));
+          } else if (added) {
+            state.setFirstStateAt(slot, key, next);
+          } else {
+            state.replaceAt(slot, next);
           }
         }
       }
@@ -491,19 +493,14 @@ final class StatefulUpdate {
   @SuppressWarnings("unchecked")
   private void map(PartitionState state, Map<ByteBuffer, Object> batchValues, long batchMs, Emitter mapped)
       throws Exception {
-    StateSpec<Object, Object, Object, Object> spec = (StateSpec<Object, Object, Object, Object>) node.function();
-    MappingFunction<Object, Object, Object, Object> f = spec.mappingFunction();
     for (Map.Entry<ByteBuffer, Object> e : batchValues.entrySet()) {
       int old = state.slotOf(e.getKey());
       Object key = old >= 0 ? state.keyAt(old) : shuffle.decodeKey(e.getKey());
-      KeyState s = old < 0 ? new KeyState(null, false, false) : new KeyState(mappedState(state, old), true, false);
-      for (Object value : (List<Object>) e.getValue()) {
-        emitIfPresent(f.apply(key, Optional.of(value), s), mapped);
-      }
-      if (s.exists) {
-        state.put(e.getKey(), key, timed ? Pair.of(batchMs, s.value) : s.value);
-      } else {
+      Object next = mapKey(state, old, key, (List<Object>) e.getValue(), batchMs, mapped);
+      if (next == REMOVE) {
         state.remove(e.getKey());
+      } else {
+        state.put(e.getKey(), key, next);
       }
     }
     timeOutIdleKeys(state, batchMs, mapped);

@@ -9,7 +9,6 @@ import io.sluice.state.PartitionState;
 import java.io.DataInput;
 import java.io.DataOutput;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -25,13 +24,11 @@ import java.util.List;
  */
 final class WindowedUpdate {
   private final OperatorNode node;
-  private final ShuffleOperator shuffle;
   private final WindowSpec spec;
   private final Codec<Object> stateCodec;
 
   WindowedUpdate(OperatorNode node, ShuffleOperator shuffle) {
     this.node = node;
-    this.shuffle = shuffle;
     this.spec = (WindowSpec) node.function();
     this.stateCodec = new KeyWindowCodec(shuffle.valueCodec(), spec.inverse() != null);
   }
@@ -42,17 +39,12 @@ final class WindowedUpdate {
   }
 
   /**
-   * Adds the batch's {@code value} of the key in {@code slot} ({@code added}: a key new to the
-   * partition, awaiting its first state) to its window.
+   * A key's window after the batch's {@code value} of it was added: its window so far is {@code
+   * window}, or null for a key new to the partition.
    */
-  void add(PartitionState state, int slot, boolean added, Object value, long batchMs) throws Exception {
-    if (added) {
-      Object key = shuffle.decodeKey(ByteBuffer.wrap(state.encodedKeyAt(slot)));
-      state.setFirstStateAt(slot, key, KeyWindow.EMPTY.add(batchMs, value, spec));
-    } else {
-      KeyWindow window = ((KeyWindow) state.stateAt(slot)).dropUpTo(leftMs(batchMs), spec.inverse());
-      state.replaceAt(slot, window.add(batchMs, value, spec));
-    }
+  KeyWindow add(Object window, Object value, long batchMs) throws Exception {
+    KeyWindow kept = window == null ? KeyWindow.EMPTY : ((KeyWindow) window).dropUpTo(leftMs(batchMs), spec.inverse());
+    return kept.add(batchMs, value, spec);
   }
 
   /**

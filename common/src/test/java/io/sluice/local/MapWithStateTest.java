@@ -67,16 +67,7 @@ class MapWithStateTest {
           }).timeout(Duration.ofSeconds(TIMEOUT_BATCHES)).partitions(partitions))
           .uid("running");
       mapped.checkpoint(Duration.ofSeconds(3));
-      mapped.foreachBatch((batch, records) -> {
-        List<String> sorted = new ArrayList<>(records);
-        sorted.sort(null);
-        mappedByBatch.put(batch.index(), sorted);
-      });
-      mapped.stateSnapshots().foreachBatch((batch, records) -> {
-        Map<String, Long> m = new TreeMap<>();
-        records.forEach(p -> m.put(p.key(), p.value()));
-        stateByBatch.put(batch.index(), m);
-      });
+      record(mapped);
     };
   }
 
@@ -105,6 +96,24 @@ class MapWithStateTest {
       mapped.sort(null);
     }
     return Pair.of(mapped, state);
+  }
+
+  /** Records each batch's mapped records, sorted, and the state after it. */
+  private void record(MapWithStateDStream<String, Long, Long, String> mapped) {
+    mapped.foreachBatch((batch, records) -> {
+      List<String> sorted = new ArrayList<>(records);
+      sorted.sort(null);
+      mappedByBatch.put(batch.index(), sorted);
+    });
+    recordState(mapped.stateSnapshots());
+  }
+
+  private void recordState(PairDStream<String, Long> state) {
+    state.foreachBatch((batch, records) -> {
+      Map<String, Long> m = new TreeMap<>();
+      records.forEach(p -> m.put(p.key(), p.value()));
+      stateByBatch.put(batch.index(), m);
+    });
   }
 
   private Map<String, String> settings() {
@@ -168,16 +177,7 @@ class MapWithStateTest {
               return word + "=" + next;
             }))
             .uid("counts");
-        mapped.foreachBatch((batch, records) -> {
-          List<String> sorted = new ArrayList<>(records);
-          sorted.sort(null);
-          mappedByBatch.put(batch.index(), sorted);
-        });
-        mapped.stateSnapshots().foreachBatch((batch, records) -> {
-          Map<String, Long> m = new TreeMap<>();
-          records.forEach(p -> m.put(p.key(), p.value()));
-          stateByBatch.put(batch.index(), m);
-        });
+        record(mapped);
       };
       Path dir = Files.createTempDirectory(tmp, "cp");
       try (LocalRunner job = LocalRunner.start(app, Map.of("sluice.checkpoint.dir", dir.toString()))) {
@@ -221,7 +221,6 @@ class MapWithStateTest {
    */
   @Test
   void countsGoOnExactlyWhenARestartAddsOrDropsTheIdleTimeout() throws Exception {
-    Map<Long, Map<String, Long>> countsByBatch = new ConcurrentHashMap<>();
     java.util.function.Function<Boolean, StreamingApp> app = timed -> ctx -> {
       StateSpec<String, Long, Long, Long> spec = StateSpec.function((word, count, total) -> {
         long next = (total.exists() ? total.get() : 0) + count.orElseThrow();
@@ -235,11 +234,7 @@ class MapWithStateTest {
           .mapWithState(timed ? spec.timeout(Duration.ofSeconds(100)) : spec)
           .uid("counts");
       counts.checkpoint(Duration.ofSeconds(3));
-      counts.stateSnapshots().foreachBatch((batch, records) -> {
-        Map<String, Long> m = new TreeMap<>();
-        records.forEach(p -> m.put(p.key(), p.value()));
-        countsByBatch.put(batch.index(), m);
-      });
+      recordState(counts.stateSnapshots());
     };
     for (boolean timed : List.of(false, true, false)) {
       try (LocalRunner job = LocalRunner.start(app.apply(timed), settings())) {
@@ -253,7 +248,7 @@ class MapWithStateTest {
           expected.merge(w, 1L, Long::sum);
         }
       }
-      assertThat(countsByBatch.get(b)).as("counts after batch " + b).isEqualTo(expected);
+      assertThat(stateByBatch.get(b)).as("counts after batch " + b).isEqualTo(expected);
     }
   }
 

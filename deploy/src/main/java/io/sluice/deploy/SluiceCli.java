@@ -343,10 +343,7 @@ public final class SluiceCli {
     @Override
     public Integer call() throws Exception {
       requirePositive("--batches", batches);
-      if (!operator.equals(GeneratedWordCount.UPDATE_STATE_BY_KEY) && !operator.equals(GeneratedWordCount.MAP_WITH_STATE)) {
-        throw new SluiceException("--operator must be " + GeneratedWordCount.UPDATE_STATE_BY_KEY + " or "
-            + GeneratedWordCount.MAP_WITH_STATE + ", got " + operator);
-      }
+      GeneratedWordCount.requireOperator("--operator", operator);
       if (batches > JobDriver.RECENT_BATCHES_KEPT) {
         throw new SluiceException("--batches can be at most " + JobDriver.RECENT_BATCHES_KEPT + ", got " + batches
             + ": the benchmark reads the batches' times from the metadata, which keeps the last "

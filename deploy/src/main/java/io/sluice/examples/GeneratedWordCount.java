@@ -42,31 +42,27 @@ public final class GeneratedWordCount implements StreamingApp {
         })
         .mapToPair(word -> Pair.of(word, 1L))
         .reduceByKey(Reducers.longSum());
-    String operator = ctx.config().get("workload.operator").orElse(UPDATE_STATE_BY_KEY);
+    String operator = requireOperator("workload.operator",
+        ctx.config().get("workload.operator").orElse(UPDATE_STATE_BY_KEY));
     DStream<?> stateful;
     PairDStream<String, Long> counts;
-    switch (operator) {
-      case UPDATE_STATE_BY_KEY -> {
-        counts = batchCounts.<Long>updateStateByKey((values, total) -> {
-          long sum = total.orElse(0L);
-          for (long c : values) {
-            sum += c;
-          }
-          return Optional.of(sum);
-        });
-        stateful = counts;
-      }
-      case MAP_WITH_STATE -> {
-        MapWithStateDStream<String, Long, Long, Void> mapped = batchCounts.mapWithState(
-            StateSpec.<String, Long, Long, Void>function((word, count, total) -> {
-              total.update((total.exists() ? total.get() : 0L) + count.orElseThrow());
-              return null;
-            }));
-        counts = mapped.stateSnapshots();
-        stateful = mapped;
-      }
-      default -> throw new SluiceException("workload.operator must be " + UPDATE_STATE_BY_KEY + " or "
-          + MAP_WITH_STATE + ", got " + operator);
+    if (operator.equals(MAP_WITH_STATE)) {
+      MapWithStateDStream<String, Long, Long, Void> mapped = batchCounts.mapWithState(
+          StateSpec.<String, Long, Long, Void>function((word, count, total) -> {
+            total.update((total.exists() ? total.get() : 0L) + count.orElseThrow());
+            return null;
+          }));
+      counts = mapped.stateSnapshots();
+      stateful = mapped;
+    } else {
+      counts = batchCounts.<Long>updateStateByKey((values, total) -> {
+        long sum = total.orElse(0L);
+        for (long c : values) {
+          sum += c;
+        }
+        return Optional.of(sum);
+      });
+      stateful = counts;
     }
     stateful.uid("counts");
     Optional<String> interval = ctx.config().get("workload.checkpointInterval");
@@ -79,6 +75,14 @@ public final class GeneratedWordCount implements StreamingApp {
         .transform((batch, summary) -> summary.stream()
             .map(s -> expectedLine(batch.index(), s.key(), s.value())).toList())
         .saveAsTextFiles(ctx.config().require("output.dir") + "/batch");
+  }
+
+  /** {@code value} if it names an operator {@code workload.operator} takes; else an error naming {@code setting}. */
+  public static String requireOperator(String setting, String value) {
+    if (!value.equals(UPDATE_STATE_BY_KEY) && !value.equals(MAP_WITH_STATE)) {
+      throw new SluiceException(setting + " must be " + UPDATE_STATE_BY_KEY + " or " + MAP_WITH_STATE + ", got " + value);
+    }
+    return value;
   }
 
   /** The line this example writes for a batch. */

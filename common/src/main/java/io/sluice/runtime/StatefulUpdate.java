@@ -17,6 +17,7 @@ import io.sluice.proto.StateAccess;
 import io.sluice.proto.StateSize;
 import io.sluice.proto.TaskResult;
 import io.sluice.state.BackgroundSnapshots;
+import io.sluice.state.IdleKeys;
 import io.sluice.state.PartitionState;
 import io.sluice.state.SnapshotFiles;
 import io.sluice.state.StateStores;
@@ -61,6 +62,8 @@ final class StatefulUpdate {
    * collections of 100-260 ms at a million keys.
    */
   private final boolean timed;
+  /** mapWithState's idle timeout; 0 when {@link #timed} is not set. */
+  private final long timeoutMs;
   private final ShuffleOperator shuffle;
   /** How snapshots hold a state, as they are restored; {@link #snapshotCodec} for writing them. */
   private final Codec<Object> stateCodec;
@@ -72,7 +75,9 @@ final class StatefulUpdate {
     this.node = node;
     this.shuffle = new ShuffleOperator(node);
     this.mapsWithState = node.kind() == OperatorKind.MAP_WITH_STATE;
-    this.timed = mapsWithState && ((StateSpec<?, ?, ?, ?>) node.function()).idleTimeout().isPresent();
+    this.timeoutMs = mapsWithState
+        ? ((StateSpec<?, ?, ?, ?>) node.function()).idleTimeout().map(Duration::millis).orElse(0L) : 0;
+    this.timed = timeoutMs > 0;
     this.windowed = node.kind().isWindowed() ? new WindowedUpdate(node, shuffle) : null;
     if (windowed != null) {
       this.stateCodec = windowed.stateCodec();
@@ -228,9 +233,15 @@ final class StatefulUpdate {
    */
   private void mapFromRecords(PartitionState state, Iterable<ShuffleChunk> blocks, ShuffleOperator grouping,
       long batchMs, Emitter mapped) throws Exception {
-    updateSlotsFromRecords(state, blocks, grouping, true,
-        (slot, added, key, values) -> mapKey(state, added ? -1 : slot, key, values, batchMs, mapped));
-    timeOutIdleKeys(state, batchMs, mapped);
+    IdleKeys idle = idleKeys(state);
+    updateSlotsFromRecords(state, blocks, grouping, true, (slot, added, key, values) -> {
+      Object next = mapKey(state, added ? -1 : slot, key, values, batchMs, mapped);
+      if (added && idle != null && next != REMOVE) {
+        idle.add(state.encodedKeyAt(slot), batchMs);
+      }
+      return next;
+    });
+    timeOutIdleKeys(state, idle, batchMs, mapped);
   }
 
   /**
@@ -493,17 +504,21 @@ final class StatefulUpdate {
   @SuppressWarnings("unchecked")
   private void map(PartitionState state, Map<ByteBuffer, Object> batchValues, long batchMs, Emitter mapped)
       throws Exception {
+    IdleKeys idle = idleKeys(state);
     for (Map.Entry<ByteBuffer, Object> e : batchValues.entrySet()) {
       int old = state.slotOf(e.getKey());
       Object key = old >= 0 ? state.keyAt(old) : shuffle.decodeKey(e.getKey());
       Object next = mapKey(state, old, key, (List<Object>) e.getValue(), batchMs, mapped);
       if (next == REMOVE) {
         state.remove(e.getKey());
-      } else {
-        state.put(e.getKey(), key, next);
+        continue;
+      }
+      state.put(e.getKey(), key, next);
+      if (old < 0 && idle != null) {
+        idle.add(state.encodedKeyAt(state.slotOf(e.getKey())), batchMs);
       }
     }
-    timeOutIdleKeys(state, batchMs, mapped);
+    timeOutIdleKeys(state, idle, batchMs, mapped);
   }
 
   /** How a snapshot of batch {@code batchMs} writes a state. */
@@ -562,26 +577,57 @@ final class StatefulUpdate {
   }
 
   /**
-   * mapWithState's last call for each key idle for its timeout or longer, whose entry is then
-   * removed. Scans the partition: such a key has no record in this batch to find it by.
+   * The partition's keys by when they may time out, built by one scan of the partition when it has
+   * none (at its first timed batch in this JVM, and after a rollback or a restore); null without an
+   * idle timeout.
    */
   @SuppressWarnings("unchecked")
-  private void timeOutIdleKeys(PartitionState state, long batchMs, Emitter mapped) throws Exception {
-    StateSpec<Object, Object, Object, Object> spec = (StateSpec<Object, Object, Object, Object>) node.function();
-    Optional<Duration> timeout = spec.idleTimeout();
-    if (timeout.isEmpty()) {
+  private IdleKeys idleKeys(PartitionState state) {
+    if (!timed) {
+      return null;
+    }
+    IdleKeys idle = state.idleKeys();
+    if (idle == null || idle.timeoutMs() != timeoutMs) {
+      idle = new IdleKeys(timeoutMs);
+      for (int slot = state.nextSlot(-1); slot >= 0; slot = state.nextSlot(slot)) {
+        idle.add(state.encodedKeyAt(slot), ((Pair<Long, Object>) state.stateAt(slot)).key());
+      }
+      state.setIdleKeys(idle);
+    }
+    return idle;
+  }
+
+  /**
+   * mapWithState's last call for each key idle for its timeout or longer, whose entry is then
+   * removed. Looks only at the keys {@code idle} has due by this batch, which an update of each
+   * partition's keys keeps listed: such a key has no record in this batch to find it by, and a scan
+   * of the partition every batch would cost O(state) rather than O(keys in the batch).
+   */
+  @SuppressWarnings("unchecked")
+  private void timeOutIdleKeys(PartitionState state, IdleKeys idle, long batchMs, Emitter mapped) throws Exception {
+    if (idle == null) {
       return;
     }
-    List<byte[]> idle = new ArrayList<>();
-    for (int slot = state.nextSlot(-1); slot >= 0; slot = state.nextSlot(slot)) {
-      Pair<Long, Object> lastAndState = (Pair<Long, Object>) state.stateAt(slot);
-      if (batchMs - lastAndState.key() >= timeout.get().millis()) {
-        emitIfPresent(spec.mappingFunction().apply(state.keyAt(slot), Optional.empty(),
-            new KeyState(lastAndState.value(), true, true)), mapped);
-        idle.add(state.encodedKeyAt(slot));
+    MappingFunction<Object, Object, Object, Object> f =
+        ((StateSpec<Object, Object, Object, Object>) node.function()).mappingFunction();
+    for (byte[] key : idle.takeDue(batchMs)) {
+      int slot = state.slotOf(key, 0, key.length);
+      if (slot < 0) {
+        continue;
       }
+      Pair<Long, Object> lastAndState = (Pair<Long, Object>) state.stateAt(slot);
+      if (batchMs - lastAndState.key() < timeoutMs) {
+        idle.add(key, lastAndState.key());
+        continue;
+      }
+      emitIfPresent(f.apply(state.keyAt(slot), Optional.empty(), new KeyState(lastAndState.value(), true, true)),
+          mapped);
+      // Removed at once, found by its key: a key listed twice then finds itself gone.
+      state.remove(ByteBuffer.wrap(key));
     }
-    state.removeAll(idle);
+    if (idle.outgrows(state.size())) {
+      state.setIdleKeys(null);
+    }
   }
 
   private static void emitIfPresent(Object record, Emitter out) throws Exception {

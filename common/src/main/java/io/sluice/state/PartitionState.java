@@ -155,6 +155,12 @@ public final class PartitionState {
   /** Whether the last update can be undone (it was not rolled back, nor followed by a second snapshot). */
   private boolean undoable;
   private long undoToMs;
+  /**
+   * mapWithState's keys by when they may have timed out, kept here for the operator, which builds it
+   * when this is null: a rollback or a clear (and so a restore) changes entries behind its back, and
+   * drops it.
+   */
+  private IdleKeys idleKeys;
   /** Scratch for {@link #slotsOf(byte[][], int[], int[], int, int[])}. */
   private int[] hashes = new int[0];
   /** What the cache-warming reads summed to: stored so that they are not optimized away, never used. */
@@ -168,6 +174,15 @@ public final class PartitionState {
 
   public void setVersionMs(long versionMs) {
     this.versionMs = versionMs;
+  }
+
+  /** The index of keys by idle time that mapWithState keeps with its entries; null when there is none or it was dropped. */
+  public IdleKeys idleKeys() {
+    return idleKeys;
+  }
+
+  public void setIdleKeys(IdleKeys idleKeys) {
+    this.idleKeys = idleKeys;
   }
 
   /** The snapshot generation: entries written in it are those a delta taken now holds. */
@@ -372,6 +387,7 @@ public final class PartitionState {
     if (!undoable) {
       throw new IllegalStateException("the update to batch " + versionMs + " cannot be undone");
     }
+    idleKeys = null;
     if (removedBeforeSnapshot != null) {
       generation--;
       removed = removedBeforeSnapshot;
@@ -564,6 +580,7 @@ public final class PartitionState {
   /** Empties the partition; its next snapshot must be a full one. */
   public void clear() {
     allocate(INITIAL_CAPACITY);
+    idleKeys = null;
     holdsObjectStates = false;
     size = 0;
     undo.clear();

@@ -24,12 +24,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * mapWithState against a plain computation: a running count per word, called once per record,
- * where words come and go (each word's bucket is present two batches in six) so that idle keys
+ * where words come and go (each word's bucket is present three batches in nine) so that idle keys
  * time out after 2 s of batch time.
  */
 class MapWithStateTest {
@@ -40,13 +41,23 @@ class MapWithStateTest {
   @TempDir Path tmp;
   private final Map<Long, List<String>> mappedByBatch = new ConcurrentHashMap<>();
   private final Map<Long, Map<String, Long>> stateByBatch = new ConcurrentHashMap<>();
+  private final AtomicInteger timingOutCalls = new AtomicInteger();
 
-  /** Whether word {@code w} is in batch {@code b}: its bucket's turn comes two batches in six. */
+  /** Whether word {@code w} is in batch {@code b}: its bucket's turn comes three batches in nine. */
   private static boolean present(String w, long b) {
-    return Long.parseLong(w.substring(1)) % 3 == (b / 2) % 3;
+    return Long.parseLong(w.substring(1)) % 3 == (b / 3) % 3;
   }
 
   private StreamingApp app(int partitions) {
+    return app(partitions, 0, 0);
+  }
+
+  /**
+   * The running count; with {@code removeEvery} above 0 the function removes a key's state where it
+   * would update it to a multiple of that, and with {@code failingTimeout} above 0 the call for
+   * that many-th key timing out throws, once, so that its batch is run again.
+   */
+  private StreamingApp app(int partitions, long removeEvery, int failingTimeout) {
     return ctx -> {
       MapWithStateDStream<String, Long, Long, String> mapped = ctx.generatedLines(LINES, VOCABULARY, 2)
           .transform((batch, lines) -> {
@@ -59,9 +70,16 @@ class MapWithStateTest {
           .mapToPair(w -> Pair.of(w, 1L))
           .mapWithState(StateSpec.<String, Long, Long, String>function((word, one, state) -> {
             if (state.isTimingOut()) {
+              if (timingOutCalls.incrementAndGet() == failingTimeout) {
+                throw new IllegalStateException("a failure in the call for " + word + " timing out");
+              }
               return "timeout " + word + "=" + state.get();
             }
             long next = (state.exists() ? state.get() : 0) + one.orElseThrow();
+            if (removeEvery > 0 && next % removeEvery == 0) {
+              state.remove();
+              return "removed " + word;
+            }
             state.update(next);
             return word + "=" + next;
           }).timeout(Duration.ofSeconds(TIMEOUT_BATCHES)).partitions(partitions))
@@ -73,6 +91,10 @@ class MapWithStateTest {
 
   /** What the operator must emit in batch {@code last}, and the state after it, computed plainly. */
   private static Pair<List<String>, Map<String, Long>> reference(long last) {
+    return reference(last, 0);
+  }
+
+  private static Pair<List<String>, Map<String, Long>> reference(long last, long removeEvery) {
     Map<String, Long> state = new TreeMap<>();
     Map<String, Long> lastSeen = new HashMap<>();
     List<String> mapped = new ArrayList<>();
@@ -82,9 +104,14 @@ class MapWithStateTest {
         for (String w : WordGenerator.line(b, j, VOCABULARY).split(" ")) {
           if (present(w, b)) {
             long next = state.getOrDefault(w, 0L) + 1;
-            state.put(w, next);
             lastSeen.put(w, b);
-            mapped.add(w + "=" + next);
+            if (removeEvery > 0 && next % removeEvery == 0) {
+              state.remove(w);
+              mapped.add("removed " + w);
+            } else {
+              state.put(w, next);
+              mapped.add(w + "=" + next);
+            }
           }
         }
       }
@@ -144,6 +171,29 @@ class MapWithStateTest {
       assertThat(mappedByBatch.get(b)).as("mapped records of batch " + b).isEqualTo(reference(b).key());
       assertThat(stateByBatch.get(b)).as("state after batch " + b).isEqualTo(reference(b).value());
     }
+  }
+
+  /**
+   * Idle keys are found by when they may time out, not by a scan: keys the function removes and
+   * that come back are listed twice, and a batch that fails in a timeout's call is run again on a
+   * state that was rolled back or restored, whose list is built anew. Every batch's records and
+   * state still agree with a plain computation.
+   */
+  @Test
+  void idleKeysTimeOutExactlyWhenTheFunctionRemovesKeysAndABatchFailsWhileTimingThemOut() throws Exception {
+    long removeEvery = 7;
+    try (LocalRunner job = LocalRunner.start(app(2, removeEvery, 25), settings())) {
+      job.runBatches(15);
+    }
+    for (long b = 0; b < 15; b++) {
+      assertThat(mappedByBatch.get(b)).as("mapped records of batch " + b).isEqualTo(reference(b, removeEvery).key());
+      assertThat(stateByBatch.get(b)).as("state after batch " + b).isEqualTo(reference(b, removeEvery).value());
+    }
+    List<String> all = mappedByBatch.values().stream().flatMap(List::stream).toList();
+    assertThat(all).anyMatch(r -> r.startsWith("removed "));
+    long timedOut = all.stream().filter(r -> r.startsWith("timeout ")).count();
+    assertThat(timedOut).isGreaterThan(5);
+    assertThat(timingOutCalls.get()).as("calls for keys timing out, the failed run's among them").isGreaterThan((int) timedOut);
   }
 
   /**

@@ -14,6 +14,21 @@ import org.junit.jupiter.api.Test;
 class PartitionStateTest {
 
   @Test
+  void aRollbackOrAClearDropsTheIndexOfIdleKeys() {
+    PartitionState state = snapshottedAt1000WithAAndB();
+    state.setIdleKeys(new IdleKeys(1000));
+    state.beginUpdate();
+    state.put(key("c"), "c", 3);
+    assertThat(state.idleKeys()).isNotNull();
+    state.rollBack();
+    assertThat(state.idleKeys()).isNull();
+
+    state.setIdleKeys(new IdleKeys(1000));
+    state.clear();
+    assertThat(state.idleKeys()).isNull();
+  }
+
+  @Test
   void rollingBackABatchRestoresEntriesVersionAndWhatTheNextDeltaMustHold() {
     PartitionState state = snapshottedAt1000WithAAndB();
 

@@ -43,9 +43,9 @@ final class Bench {
    */
   private static final int PROBE_DISCARDED_BATCHES = 45;
 
-  /** What to run. */
+  /** What to run; {@code idleTimeout} is mapWithState's, or null for none. */
   record Options(List<Long> lines, List<Long> vocabularies, List<String> settings, int batches, int warmup,
-      boolean recovery, boolean stateProbe, int executorMemoryMb, String operator) {}
+      boolean recovery, boolean stateProbe, int executorMemoryMb, String operator, String idleTimeout) {}
 
   /** One configuration's figures. */
   record Result(long vocabulary, long lines, String setting, long medianMs, long p95Ms, long meanMs, long maxDelayMs,
@@ -80,7 +80,8 @@ final class Bench {
     List<String> recoveries = new ArrayList<>();
     List<ProbeResult> probes = new ArrayList<>();
     out.printf("# sluice bench: %d batches of 1 s per configuration, the first %d discarded; 2 executors of %d MiB;"
-        + " state kept by %s%n", options.batches(), options.warmup(), options.executorMemoryMb(), options.operator());
+        + " state kept by %s%s%n", options.batches(), options.warmup(), options.executorMemoryMb(), options.operator(),
+        options.idleTimeout() == null ? "" : ", idle timeout " + options.idleTimeout());
     try (EmbeddedCluster cluster = EmbeddedCluster.start(base);
         SluiceClient client = new SluiceClient(cluster.conf())) {
       for (long k : options.vocabularies()) {
@@ -122,6 +123,9 @@ final class Bench {
     Map<String, String> conf = new HashMap<>(Map.of("workload.R", Long.toString(r), "workload.K", Long.toString(k),
         "output.dir", dir + "/out", "sluice.stop.afterBatches", Integer.toString(batches),
         "workload.operator", options.operator()));
+    if (options.idleTimeout() != null) {
+      conf.put("workload.idleTimeout", options.idleTimeout());
+    }
     switch (setting) {
       case "A" -> { }
       case "B" -> conf.put("workload.checkpointInterval", "1s");

@@ -30,10 +30,10 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** The {@code sluice} command line. Errors are one line on stderr and a non-zero exit. */
-@Command(name = "sluice", mixinStandardHelpOptions = true, version = "sluice 0.1.0",
+@Command(name = "sluice", mixinStandardHelpOptions = true, version = "sluice 0.1.0", scope = CommandLine.ScopeType.INHERIT,
     description = "Micro-batch streaming on YARN with driver recovery from checkpoints in HDFS.",
     subcommands = {SluiceCli.Submit.class, SluiceCli.Status.class, SluiceCli.Stop.class, SluiceCli.Kill.class, SluiceCli.CheckUpgrade.class, SluiceCli.Checkpoint.class,
-        SluiceCli.MiniCluster.class, SluiceCli.DemoCommand.class, SluiceCli.BenchCommand.class})
+        SluiceCli.MiniCluster.class, SluiceCli.DemoCommand.class, SluiceCli.BenchCommand.class, CommandLine.HelpCommand.class})
 public final class SluiceCli {
   /** Exit code of a usage or input error. */
   static final int USAGE_ERROR = 2;
@@ -67,7 +67,7 @@ public final class SluiceCli {
     cli.setOut(new java.io.PrintWriter(out, true));
     cli.setErr(new java.io.PrintWriter(err, true));
     cli.setParameterExceptionHandler((e, a) -> {
-      err.println("sluice: " + e.getMessage() + " (see: sluice " + e.getCommandLine().getCommandName() + " --help)");
+      err.println("sluice: " + e.getMessage() + " (see: " + e.getCommandLine().getCommandSpec().qualifiedName() + " --help)");
       return USAGE_ERROR;
     });
     cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
@@ -338,12 +338,21 @@ public final class SluiceCli {
     @Option(names = "--operator", defaultValue = GeneratedWordCount.UPDATE_STATE_BY_KEY, description = "the operator "
         + "that keeps the counts: updateStateByKey, as the workload says, or mapWithState, its output read from "
         + "stateSnapshots() (default ${DEFAULT-VALUE})") String operator;
+    @Option(names = "--idle-timeout", description = "with --operator mapWithState: its idle timeout, so that the "
+        + "cost of finding idle keys is measured; longer than any word stays away, or the invariant fails") String idleTimeout;
     @Option(names = "--base-dir", description = "data directory (default: a new temporary one)") Path baseDir;
 
     @Override
     public Integer call() throws Exception {
       requirePositive("--batches", batches);
       GeneratedWordCount.requireOperator("--operator", operator);
+      if (idleTimeout != null) {
+        if (!operator.equals(GeneratedWordCount.MAP_WITH_STATE)) {
+          throw new SluiceException("--idle-timeout needs --operator " + GeneratedWordCount.MAP_WITH_STATE
+              + ": updateStateByKey has no idle timeout");
+        }
+        Duration.parse("--idle-timeout", idleTimeout);
+      }
       if (batches > JobDriver.RECENT_BATCHES_KEPT) {
         throw new SluiceException("--batches can be at most " + JobDriver.RECENT_BATCHES_KEPT + ", got " + batches
             + ": the benchmark reads the batches' times from the metadata, which keeps the last "
@@ -358,7 +367,7 @@ public final class SluiceCli {
             + "smaller, the state is seeded with the larger");
       }
       Bench.Options o = new Bench.Options(counts("--lines", lines), ks, settings, batches, warmup, recovery,
-          stateProbe, parseMemoryMb(memory), operator);
+          stateProbe, parseMemoryMb(memory), operator, idleTimeout);
       Path base = baseDir != null ? baseDir : java.nio.file.Files.createTempDirectory("sluice-bench-");
       return new Bench(spec.commandLine().getOut(), o).run(base) ? 0 : 1;
     }

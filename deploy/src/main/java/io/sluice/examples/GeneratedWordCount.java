@@ -22,7 +22,9 @@ import java.util.Optional;
  * snapshot interval is {@code workload.checkpointInterval} (default: the engine's). Needs a
  * checkpoint directory. The accumulator {@code lines} counts the lines read, R per committed batch.
  * With {@code workload.operator=mapWithState} the counts are kept by {@code mapWithState} instead of
- * {@code updateStateByKey}, and the output reads its {@code stateSnapshots()}.
+ * {@code updateStateByKey}, and the output reads its {@code stateSnapshots()}; {@code
+ * workload.idleTimeout} then times out words not seen for that long, and the invariant no longer
+ * holds once one does.
  */
 public final class GeneratedWordCount implements StreamingApp {
   /** The values of {@code workload.operator}. */
@@ -46,12 +48,22 @@ public final class GeneratedWordCount implements StreamingApp {
         ctx.config().get("workload.operator").orElse(UPDATE_STATE_BY_KEY));
     DStream<?> stateful;
     PairDStream<String, Long> counts;
+    Optional<String> idleTimeout = ctx.config().get("workload.idleTimeout");
+    if (idleTimeout.isPresent() && !operator.equals(MAP_WITH_STATE)) {
+      throw new SluiceException("workload.idleTimeout needs workload.operator=" + MAP_WITH_STATE
+          + ": updateStateByKey keeps its keys until its function removes them");
+    }
     if (operator.equals(MAP_WITH_STATE)) {
-      MapWithStateDStream<String, Long, Long, Void> mapped = batchCounts.mapWithState(
-          StateSpec.<String, Long, Long, Void>function((word, count, total) -> {
-            total.update((total.exists() ? total.get() : 0L) + count.orElseThrow());
-            return null;
-          }));
+      StateSpec<String, Long, Long, Void> spec = StateSpec.function((word, count, total) -> {
+        if (!total.isTimingOut()) {
+          total.update((total.exists() ? total.get() : 0L) + count.orElseThrow());
+        }
+        return null;
+      });
+      if (idleTimeout.isPresent()) {
+        spec = spec.timeout(Duration.parse("workload.idleTimeout", idleTimeout.get()));
+      }
+      MapWithStateDStream<String, Long, Long, Void> mapped = batchCounts.mapWithState(spec);
       counts = mapped.stateSnapshots();
       stateful = mapped;
     } else {

@@ -12,6 +12,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.jar.JarOutputStream;
 import org.apache.hadoop.conf.Configuration;
@@ -74,6 +75,25 @@ class SluiceCliTest {
   }
 
   @Test
+  void everyCommandExplainsItselfWithHelp() {
+    for (String command : List.of("submit", "status", "stop", "kill", "check-upgrade", "checkpoint show",
+        "minicluster", "demo", "bench")) {
+      out.reset();
+      assertThat(run((command + " --help").split(" "))).as(command).isZero();
+      assertThat(out.toString()).as(command).startsWith("Usage: sluice " + command + " ");
+    }
+    out.reset();
+    assertThat(run("help", "bench")).isZero();
+    assertThat(out.toString()).startsWith("Usage: sluice bench").contains("--operator");
+  }
+
+  @Test
+  void aMissingArgumentPointsToTheFullCommandsHelp() {
+    assertThat(run("checkpoint", "show")).isEqualTo(2);
+    assertThat(error()).isEqualTo("sluice: Missing required parameter: 'DIR' (see: sluice checkpoint show --help)");
+  }
+
+  @Test
   void malformedValues() {
     assertThat(run("submit", "--jar", emptyJar.toString(), "--class", "C", "--batch-interval", "fast")).isEqualTo(1);
     assertThat(error()).isEqualTo("sluice: --batch-interval=fast is not a duration (examples: 500ms, 2s, 5m, 1h)");
@@ -94,6 +114,13 @@ class SluiceCliTest {
     err.reset();
     assertThat(run("bench", "--operator", "reduceByKeyAndWindow")).isEqualTo(1);
     assertThat(error()).isEqualTo("sluice: --operator must be updateStateByKey or mapWithState, got reduceByKeyAndWindow");
+    err.reset();
+    assertThat(run("bench", "--idle-timeout", "60s")).isEqualTo(1);
+    assertThat(error()).isEqualTo("sluice: --idle-timeout needs --operator mapWithState: updateStateByKey has no idle "
+        + "timeout");
+    err.reset();
+    assertThat(run("bench", "--operator", "mapWithState", "--idle-timeout", "soon")).isEqualTo(1);
+    assertThat(error()).startsWith("sluice: --idle-timeout=soon is not a duration");
   }
 
   @Test

@@ -21,6 +21,7 @@ import io.sluice.state.IdleKeys;
 import io.sluice.state.PartitionState;
 import io.sluice.state.SnapshotFiles;
 import io.sluice.state.StateStores;
+import io.sluice.state.TimedState;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -37,8 +38,8 @@ import org.apache.hadoop.conf.Configuration;
  * JVM does not hold it), calls the user's function for the batch's keys only, snapshots when
  * asked, and emits what the operator carries.
  *
- * <p>{@code mapWithState} with an idle timeout keeps each key's state as a pair (batch of its last
- * record, state), so that idle keys can time out; without one, the state alone. Its calls emit the
+ * <p>{@code mapWithState} with an idle timeout keeps each key's state with the batch of its last
+ * record (a {@link TimedState}), so that idle keys can time out; without one, the state alone. Its calls emit the
  * mapped records, and the whole state goes to {@code stateSnapshots()} only when the application
  * reads that stream.
  */
@@ -83,8 +84,7 @@ final class StatefulUpdate {
       this.stateCodec = windowed.stateCodec();
     } else if (mapsWithState) {
       StateSpec<?, ?, ?, ?> spec = (StateSpec<?, ?, ?, ?>) node.function();
-      this.stateCodec = timed ? (Codec<Object>) (Codec<?>) Codecs.pair(Codecs.LONG, spec.codec())
-          : new LastUpdatedCodec((Codec<Object>) spec.codec(), 0);
+      this.stateCodec = new LastUpdatedCodec((Codec<Object>) spec.codec(), 0, timed);
     } else {
       Codec<?> own = node.codec();
       this.stateCodec = own instanceof Codecs.PairCodec<?, ?> pc ? (Codec<Object>) pc.values() : Codecs.auto();
@@ -260,7 +260,7 @@ final class StatefulUpdate {
     if (!s.exists) {
       return REMOVE;
     }
-    return timed ? Pair.of(batchMs, s.value) : s.value;
+    return timed ? TimedState.of(batchMs, s.value) : s.value;
   }
 
   /** What a {@link SlotUpdate} returns for a key to be removed from the partition. */
@@ -523,27 +523,31 @@ final class StatefulUpdate {
 
   /** How a snapshot of batch {@code batchMs} writes a state. */
   private Codec<Object> snapshotCodec(long batchMs) {
-    return stateCodec instanceof LastUpdatedCodec untimed ? new LastUpdatedCodec(untimed.states, batchMs) : stateCodec;
+    return stateCodec instanceof LastUpdatedCodec mapped ? new LastUpdatedCodec(mapped.states, batchMs, timed) : stateCodec;
   }
 
   /** The state the mapWithState function sees in an entry, without the batch that last updated it. */
   private Object mappedState(PartitionState state, int slot) {
-    return timed ? ((Pair<?, ?>) state.stateAt(slot)).value() : state.stateAt(slot);
+    return timed ? ((TimedState) state.stateAt(slot)).state() : state.stateAt(slot);
   }
 
   /**
-   * How a mapWithState entry without an idle timeout is written in snapshots: as an entry with one
-   * is, the state after the batch that last updated it (here the snapshot's batch), so that a job
-   * can add or drop the timeout across a restart. A long state is written as a long instead, which
-   * {@link #entriesAsTimed} makes an entry of a timed state when restored.
+   * How snapshots hold a mapWithState entry, with an idle timeout or without: the batch that last
+   * updated its key, then its state (as a pair of the two would be). An entry without a timeout
+   * has no such batch and is written with the snapshot's, so that a job can add or drop the timeout
+   * across a restart; a long state is written as a long instead, which {@link #entriesAsTimed}
+   * makes an entry of a timed state when restored.
    */
   private static final class LastUpdatedCodec implements Codec<Object> {
     private final Codec<Object> states;
     private final long batchMs;
+    /** Whether entries are read as {@link TimedState}s, or as their states alone. */
+    private final boolean timed;
 
-    LastUpdatedCodec(Codec<Object> states, long batchMs) {
+    LastUpdatedCodec(Codec<Object> states, long batchMs, boolean timed) {
       this.states = states;
       this.batchMs = batchMs;
+      this.timed = timed;
     }
 
     @Override
@@ -552,15 +556,21 @@ final class StatefulUpdate {
     }
 
     @Override
-    public void write(Object state, java.io.DataOutput out) throws java.io.IOException {
-      Codecs.LONG.write(batchMs, out);
-      states.write(state, out);
+    public void write(Object entry, java.io.DataOutput out) throws java.io.IOException {
+      if (entry instanceof TimedState t) {
+        Codecs.LONG.write(t.lastMs(), out);
+        states.write(t.state(), out);
+      } else {
+        Codecs.LONG.write(batchMs, out);
+        states.write(entry, out);
+      }
     }
 
     @Override
     public Object read(java.io.DataInput in) throws java.io.IOException {
-      Codecs.LONG.read(in);
-      return states.read(in);
+      long lastMs = Codecs.LONG.read(in);
+      Object state = states.read(in);
+      return timed ? TimedState.of(lastMs, state) : state;
     }
   }
 
@@ -571,7 +581,7 @@ final class StatefulUpdate {
   private static void entriesAsTimed(PartitionState state) {
     for (int slot = state.nextSlot(-1); slot >= 0; slot = state.nextSlot(slot)) {
       if (state.hasLongStateAt(slot)) {
-        state.replaceAt(slot, Pair.of(state.versionMs(), state.longStateAt(slot)));
+        state.replaceAt(slot, TimedState.of(state.versionMs(), state.longStateAt(slot)));
       }
     }
   }
@@ -590,7 +600,7 @@ final class StatefulUpdate {
     if (idle == null || idle.timeoutMs() != timeoutMs) {
       idle = new IdleKeys(timeoutMs);
       for (int slot = state.nextSlot(-1); slot >= 0; slot = state.nextSlot(slot)) {
-        idle.add(state.encodedKeyAt(slot), ((Pair<Long, Object>) state.stateAt(slot)).key());
+        idle.add(state.encodedKeyAt(slot), ((TimedState) state.stateAt(slot)).lastMs());
       }
       state.setIdleKeys(idle);
     }
@@ -615,13 +625,12 @@ final class StatefulUpdate {
       if (slot < 0) {
         continue;
       }
-      Pair<Long, Object> lastAndState = (Pair<Long, Object>) state.stateAt(slot);
-      if (batchMs - lastAndState.key() < timeoutMs) {
-        idle.add(key, lastAndState.key());
+      TimedState entry = (TimedState) state.stateAt(slot);
+      if (batchMs - entry.lastMs() < timeoutMs) {
+        idle.add(key, entry.lastMs());
         continue;
       }
-      emitIfPresent(f.apply(state.keyAt(slot), Optional.empty(), new KeyState(lastAndState.value(), true, true)),
-          mapped);
+      emitIfPresent(f.apply(state.keyAt(slot), Optional.empty(), new KeyState(entry.state(), true, true)), mapped);
       // Removed at once, found by its key: a key listed twice then finds itself gone.
       state.remove(ByteBuffer.wrap(key));
     }

@@ -135,7 +135,8 @@ public final class SnapshotFiles {
     return value == null || value instanceof Long || value instanceof String || value instanceof Integer
         || value instanceof Double || value instanceof Boolean || value instanceof Float || value instanceof Short
         || value instanceof Byte || value instanceof Character
-        || value instanceof Pair<?, ?> p && isImmutable(p.key()) && isImmutable(p.value());
+        || value instanceof Pair<?, ?> p && isImmutable(p.key()) && isImmutable(p.value())
+        || value instanceof TimedState t && isImmutable(t.state());
   }
 
   /**

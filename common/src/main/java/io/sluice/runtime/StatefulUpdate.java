@@ -591,7 +591,6 @@ final class StatefulUpdate {
    * none (at its first timed batch in this JVM, and after a rollback or a restore); null without an
    * idle timeout.
    */
-  @SuppressWarnings("unchecked")
   private IdleKeys idleKeys(PartitionState state) {
     if (!timed) {
       return null;
@@ -609,9 +608,9 @@ final class StatefulUpdate {
 
   /**
    * mapWithState's last call for each key idle for its timeout or longer, whose entry is then
-   * removed. Looks only at the keys {@code idle} has due by this batch, which an update of each
-   * partition's keys keeps listed: such a key has no record in this batch to find it by, and a scan
-   * of the partition every batch would cost O(state) rather than O(keys in the batch).
+   * removed. Looks only at the keys {@code idle} has due by this batch: an idle key has no record in
+   * the batch to find it by, and a scan of the partition every batch would cost O(state) rather than
+   * O(keys in the batch).
    */
   @SuppressWarnings("unchecked")
   private void timeOutIdleKeys(PartitionState state, IdleKeys idle, long batchMs, Emitter mapped) throws Exception {

@@ -197,6 +197,87 @@ class MapWithStateTest {
   }
 
   /**
+   * The same with the batch's counts per word read by another operator too, so that mapWithState
+   * runs on the grouped values of its parent's reduce task rather than on its records: one call per
+   * key and batch, with the key's count.
+   */
+  @Test
+  void idleKeysTimeOutExactlyWhenTheParentShuffleHasAnotherReader() throws Exception {
+    long removeEvery = 5;
+    Map<Long, Long> totalsByBatch = new ConcurrentHashMap<>();
+    StreamingApp app = ctx -> {
+      PairDStream<String, Long> counts = ctx.generatedLines(LINES, VOCABULARY, 2)
+          .transform((batch, lines) -> {
+            List<String> words = new ArrayList<>();
+            for (String l : lines) {
+              Arrays.stream(l.split(" ")).filter(w -> present(w, batch.index())).forEach(words::add);
+            }
+            return words;
+          })
+          .mapToPair(w -> Pair.of(w, 1L))
+          .reduceByKey(Reducers.longSum());
+      counts.foreachBatch((batch, records) ->
+          totalsByBatch.put(batch.index(), records.stream().mapToLong(Pair::value).sum()));
+      MapWithStateDStream<String, Long, Long, String> mapped = counts
+          .mapWithState(StateSpec.<String, Long, Long, String>function((word, count, state) -> {
+            if (state.isTimingOut()) {
+              return "timeout " + word + "=" + state.get();
+            }
+            long next = (state.exists() ? state.get() : 0) + count.orElseThrow();
+            if (next % removeEvery == 0) {
+              state.remove();
+              return "removed " + word;
+            }
+            state.update(next);
+            return word + "=" + next;
+          }).timeout(Duration.ofSeconds(TIMEOUT_BATCHES)))
+          .uid("running");
+      mapped.checkpoint(Duration.ofSeconds(3));
+      record(mapped);
+    };
+    try (LocalRunner job = LocalRunner.start(app, settings())) {
+      job.runBatches(15);
+    }
+    Map<String, Long> state = new TreeMap<>();
+    Map<String, Long> lastSeen = new HashMap<>();
+    for (long b = 0; b < 15; b++) {
+      Map<String, Long> counts = new TreeMap<>();
+      for (long j = 0; j < LINES; j++) {
+        for (String w : WordGenerator.line(b, j, VOCABULARY).split(" ")) {
+          if (present(w, b)) {
+            counts.merge(w, 1L, Long::sum);
+          }
+        }
+      }
+      List<String> expected = new ArrayList<>();
+      long bb = b;
+      counts.forEach((w, c) -> {
+        long next = state.getOrDefault(w, 0L) + c;
+        lastSeen.put(w, bb);
+        if (next % removeEvery == 0) {
+          state.remove(w);
+          expected.add("removed " + w);
+        } else {
+          state.put(w, next);
+          expected.add(w + "=" + next);
+        }
+      });
+      for (String w : new ArrayList<>(state.keySet())) {
+        if (b - lastSeen.get(w) >= TIMEOUT_BATCHES) {
+          expected.add("timeout " + w + "=" + state.remove(w));
+        }
+      }
+      expected.sort(null);
+      assertThat(totalsByBatch.get(b)).as("the other reader, batch " + b)
+          .isEqualTo(counts.values().stream().mapToLong(Long::longValue).sum());
+      assertThat(mappedByBatch.get(b)).as("mapped records of batch " + b).isEqualTo(expected);
+      assertThat(stateByBatch.get(b)).as("state after batch " + b).isEqualTo(state);
+    }
+    assertThat(mappedByBatch.values().stream().flatMap(List::stream)).anyMatch(r -> r.startsWith("timeout "))
+        .anyMatch(r -> r.startsWith("removed "));
+  }
+
+  /**
    * Batches of 300,000 words over 200,000 keys, most of them new to the state, reach mapWithState
    * three ways: counted per batch with {@code Reducers.longSum()} (records come by region of the
    * state's table), with a reducer the engine does not know (records in no order), and one record

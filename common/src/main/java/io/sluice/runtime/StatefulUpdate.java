@@ -39,7 +39,8 @@ import org.apache.hadoop.conf.Configuration;
  * asked, and emits what the operator carries.
  *
  * <p>{@code mapWithState} with an idle timeout keeps each key's state with the batch of its last
- * record (a {@link TimedState}), so that idle keys can time out; without one, the state alone. Its calls emit the
+ * record (put as a {@link TimedState}, kept as a stamp beside the state), so that idle keys can time
+ * out; without one, the state alone. Its calls emit the
  * mapped records, and the whole state goes to {@code stateSnapshots()} only when the application
  * reads that stream.
  */
@@ -157,6 +158,9 @@ final class StatefulUpdate {
     long batchMs = batch.time().millis();
     PartitionState state = stores.partition(node.id(), partition);
     synchronized (state) {
+      if (timed) {
+        state.keepStamps();
+      }
       // The partition's last snapshot is of the state as its last task left it.
       stores.snapshots().copyBeforeChange(node.id(), partition);
       ensureVersion(state, partition, access, stores, conf);
@@ -183,7 +187,7 @@ final class StatefulUpdate {
       if (mapsWithState) {
         if (out.snapshots() != null) {
           for (int slot = state.nextSlot(-1); slot >= 0; slot = state.nextSlot(slot)) {
-            out.snapshots().emit(Pair.of(state.keyAt(slot), mappedState(state, slot)));
+            out.snapshots().emit(Pair.of(state.keyAt(slot), state.unstampedStateAt(slot)));
           }
           out.snapshots().finish();
         }
@@ -253,7 +257,7 @@ final class StatefulUpdate {
       throws Exception {
     MappingFunction<Object, Object, Object, Object> f =
         ((StateSpec<Object, Object, Object, Object>) node.function()).mappingFunction();
-    KeyState s = slot < 0 ? new KeyState(null, false, false) : new KeyState(mappedState(state, slot), true, false);
+    KeyState s = slot < 0 ? new KeyState(null, false, false) : new KeyState(state.unstampedStateAt(slot), true, false);
     for (Object value : values) {
       emitIfPresent(f.apply(key, Optional.of(value), s), mapped);
     }
@@ -526,11 +530,6 @@ final class StatefulUpdate {
     return stateCodec instanceof LastUpdatedCodec mapped ? new LastUpdatedCodec(mapped.states, batchMs, timed) : stateCodec;
   }
 
-  /** The state the mapWithState function sees in an entry, without the batch that last updated it. */
-  private Object mappedState(PartitionState state, int slot) {
-    return timed ? ((TimedState) state.stateAt(slot)).state() : state.stateAt(slot);
-  }
-
   /**
    * How snapshots hold a mapWithState entry, with an idle timeout or without: the batch that last
    * updated its key, then its state (as a pair of the two would be). An entry without a timeout
@@ -599,7 +598,7 @@ final class StatefulUpdate {
     if (idle == null || idle.timeoutMs() != timeoutMs) {
       idle = new IdleKeys(timeoutMs);
       for (int slot = state.nextSlot(-1); slot >= 0; slot = state.nextSlot(slot)) {
-        idle.add(state.encodedKeyAt(slot), ((TimedState) state.stateAt(slot)).lastMs());
+        idle.add(state.encodedKeyAt(slot), state.stampAt(slot));
       }
       state.setIdleKeys(idle);
     }
@@ -624,12 +623,13 @@ final class StatefulUpdate {
       if (slot < 0) {
         continue;
       }
-      TimedState entry = (TimedState) state.stateAt(slot);
-      if (batchMs - entry.lastMs() < timeoutMs) {
-        idle.add(key, entry.lastMs());
+      long lastMs = state.stampAt(slot);
+      if (batchMs - lastMs < timeoutMs) {
+        idle.add(key, lastMs);
         continue;
       }
-      emitIfPresent(f.apply(state.keyAt(slot), Optional.empty(), new KeyState(entry.state(), true, true)), mapped);
+      emitIfPresent(f.apply(state.keyAt(slot), Optional.empty(), new KeyState(state.unstampedStateAt(slot), true, true)),
+          mapped);
       // Removed at once, found by its key: a key listed twice then finds itself gone.
       state.remove(ByteBuffer.wrap(key));
     }

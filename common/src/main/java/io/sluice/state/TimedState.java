@@ -1,11 +1,11 @@
 package io.sluice.state;
 
 /**
- * A mapWithState entry with an idle timeout: the key's state and the batch that last updated it,
- * in one immutable object, a {@code long} state unboxed. The partition lives in the old generation
- * and a batch replaces the entry of each of its keys, so what an entry costs is promoted per key
- * and batch: a pair of boxed values was three objects, and at a million keys young collections of
- * 100-260 ms.
+ * A mapWithState entry with an idle timeout: the key's state and the batch that last updated it, as
+ * an update puts it into a partition, a restore reads it from a snapshot, and a snapshot writes it.
+ * A partition that {@linkplain PartitionState#keepStamps keeps stamps} holds it unpacked, the state
+ * as any other (a {@code long} one in its row) and the batch in an array of longs, so that nothing of
+ * it is an object of its own in the old generation. Immutable.
  */
 public abstract sealed class TimedState permits TimedState.OfLong, TimedState.OfObject {
   private final long lastMs;
@@ -25,6 +25,21 @@ public abstract sealed class TimedState permits TimedState.OfLong, TimedState.Of
 
   /** The key's state, boxed if it is a {@code long}. */
   public abstract Object state();
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof TimedState t && t.lastMs == lastMs && java.util.Objects.equals(t.state(), state());
+  }
+
+  @Override
+  public int hashCode() {
+    return Long.hashCode(lastMs) * 31 + java.util.Objects.hashCode(state());
+  }
+
+  @Override
+  public String toString() {
+    return state() + " (last updated at " + lastMs + ")";
+  }
 
   static final class OfLong extends TimedState {
     private final long state;

@@ -14,6 +14,48 @@ import org.junit.jupiter.api.Test;
 class PartitionStateTest {
 
   @Test
+  void stampsStayWithTheirEntriesThroughGrowthRemovalsRollbackAndTheSnapshotCopy() {
+    PartitionState state = new PartitionState();
+    state.keepStamps();
+    Map<String, Object> expected = new TreeMap<>();
+    state.beginUpdate();
+    for (int i = 0; i < 3000; i++) {
+      TimedState entry = TimedState.of(1000L * (i % 7), i % 3 == 0 ? "s" + i : (Object) (long) i);
+      state.put(key("k" + i), "k" + i, entry);
+      expected.put("k" + i, entry);
+    }
+    state.put(key("plain"), "plain", 5L);
+    expected.put("plain", 5L);
+    state.setVersionMs(1000);
+    assertThat(byEncodedKey(state)).isEqualTo(expected);
+    assertThat(state.hasLongStateAt(state.slotOf(key("plain")))).as("a long put as it is").isTrue();
+    assertThat(state.hasLongStateAt(state.slotOf(key("k1")))).as("a long put with its stamp").isFalse();
+    assertThat(state.mayHoldObjectStates()).isTrue();
+    assertThat(state.stampAt(state.slotOf(key("k8")))).isEqualTo(1000);
+    assertThat(state.unstampedStateAt(state.slotOf(key("k8")))).isEqualTo(8L);
+
+    state.beginUpdate();
+    for (int i = 0; i < 3000; i += 2) {
+      if (i % 4 == 0) {
+        state.remove(key("k" + i));
+      } else {
+        state.put(key("k" + i), "k" + i, TimedState.of(9000, "replaced"));
+      }
+    }
+    Map<String, Object> updated = new TreeMap<>(byEncodedKey(state));
+    for (int i = 3000; i < 9000; i++) {
+      state.put(key("k" + i), "k" + i, TimedState.of(9000, (long) i));
+      updated.put("k" + i, TimedState.of(9000, (long) i));
+    }
+    state.setVersionMs(2000);
+    assertThat(byEncodedKey(state)).as("after the table grew").isEqualTo(updated);
+    assertThat(byEncodedKey(state.copyForSnapshot(state.generation()))).as("a snapshot's copy").isEqualTo(updated);
+
+    state.rollBack();
+    assertThat(byEncodedKey(state)).as("rolled back").isEqualTo(expected);
+  }
+
+  @Test
   void aRollbackOrAClearDropsTheIndexOfIdleKeys() {
     PartitionState state = snapshottedAt1000WithAAndB();
     state.setIdleKeys(new IdleKeys(1000));
@@ -366,6 +408,15 @@ class PartitionStateTest {
     Map<String, Object> out = new TreeMap<>();
     for (int slot = state.nextSlot(-1); slot >= 0; slot = state.nextSlot(slot)) {
       out.put((String) state.keyAt(slot), state.stateAt(slot));
+    }
+    return out;
+  }
+
+  /** The entries by encoded key, which a snapshot's copy has too (it has no decoded keys). */
+  private static Map<String, Object> byEncodedKey(PartitionState state) {
+    Map<String, Object> out = new TreeMap<>();
+    for (int slot = state.nextSlot(-1); slot >= 0; slot = state.nextSlot(slot)) {
+      out.put(new String(state.encodedKeyAt(slot), StandardCharsets.UTF_8), state.stateAt(slot));
     }
     return out;
   }

@@ -264,7 +264,7 @@ final class StatefulUpdate {
     if (!s.exists) {
       return REMOVE;
     }
-    return timed ? TimedState.of(batchMs, s.value) : s.value;
+    return timed ? new TimedState(batchMs, s.value) : s.value;
   }
 
   /** What a {@link SlotUpdate} returns for a key to be removed from the partition. */
@@ -569,7 +569,7 @@ final class StatefulUpdate {
     public Object read(java.io.DataInput in) throws java.io.IOException {
       long lastMs = Codecs.LONG.read(in);
       Object state = states.read(in);
-      return timed ? TimedState.of(lastMs, state) : state;
+      return timed ? new TimedState(lastMs, state) : state;
     }
   }
 
@@ -580,7 +580,7 @@ final class StatefulUpdate {
   private static void entriesAsTimed(PartitionState state) {
     for (int slot = state.nextSlot(-1); slot >= 0; slot = state.nextSlot(slot)) {
       if (state.hasLongStateAt(slot)) {
-        state.replaceAt(slot, TimedState.of(state.versionMs(), state.longStateAt(slot)));
+        state.replaceAt(slot, new TimedState(state.versionMs(), state.longStateAt(slot)));
       }
     }
   }

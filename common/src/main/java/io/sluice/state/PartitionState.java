@@ -290,7 +290,7 @@ public final class PartitionState {
    */
   public Object stateAt(int slot) {
     Object state = unstampedStateAt(slot);
-    return stamps == null || stamps[slot] == NO_STAMP ? state : TimedState.of(stamps[slot], state);
+    return stamps == null || stamps[slot] == NO_STAMP ? state : new TimedState(stamps[slot], state);
   }
 
   /** The state in {@code slot} without its stamp: of a {@link TimedState} put in it, its state. */

@@ -20,7 +20,7 @@ class PartitionStateTest {
     Map<String, Object> expected = new TreeMap<>();
     state.beginUpdate();
     for (int i = 0; i < 3000; i++) {
-      TimedState entry = TimedState.of(1000L * (i % 7), i % 3 == 0 ? "s" + i : (Object) (long) i);
+      TimedState entry = new TimedState(1000L * (i % 7), i % 3 == 0 ? "s" + i : (Object) (long) i);
       state.put(key("k" + i), "k" + i, entry);
       expected.put("k" + i, entry);
     }
@@ -39,13 +39,13 @@ class PartitionStateTest {
       if (i % 4 == 0) {
         state.remove(key("k" + i));
       } else {
-        state.put(key("k" + i), "k" + i, TimedState.of(9000, "replaced"));
+        state.put(key("k" + i), "k" + i, new TimedState(9000, "replaced"));
       }
     }
     Map<String, Object> updated = new TreeMap<>(byEncodedKey(state));
     for (int i = 3000; i < 9000; i++) {
-      state.put(key("k" + i), "k" + i, TimedState.of(9000, (long) i));
-      updated.put("k" + i, TimedState.of(9000, (long) i));
+      state.put(key("k" + i), "k" + i, new TimedState(9000, (long) i));
+      updated.put("k" + i, new TimedState(9000, (long) i));
     }
     state.setVersionMs(2000);
     assertThat(byEncodedKey(state)).as("after the table grew").isEqualTo(updated);

@@ -347,10 +347,7 @@ public final class SluiceCli {
       requirePositive("--batches", batches);
       GeneratedWordCount.requireOperator("--operator", operator);
       if (idleTimeout != null) {
-        if (!operator.equals(GeneratedWordCount.MAP_WITH_STATE)) {
-          throw new SluiceException("--idle-timeout needs --operator " + GeneratedWordCount.MAP_WITH_STATE
-              + ": updateStateByKey has no idle timeout");
-        }
+        GeneratedWordCount.requireTimedOperator("--idle-timeout", operator, "--operator ");
         Duration.parse("--idle-timeout", idleTimeout);
       }
       if (batches > JobDriver.RECENT_BATCHES_KEPT) {

@@ -49,9 +49,8 @@ public final class GeneratedWordCount implements StreamingApp {
     DStream<?> stateful;
     PairDStream<String, Long> counts;
     Optional<String> idleTimeout = ctx.config().get("workload.idleTimeout");
-    if (idleTimeout.isPresent() && !operator.equals(MAP_WITH_STATE)) {
-      throw new SluiceException("workload.idleTimeout needs workload.operator=" + MAP_WITH_STATE
-          + ": updateStateByKey keeps its keys until its function removes them");
+    if (idleTimeout.isPresent()) {
+      requireTimedOperator("workload.idleTimeout", operator, "workload.operator=");
     }
     if (operator.equals(MAP_WITH_STATE)) {
       StateSpec<String, Long, Long, Void> spec = StateSpec.function((word, count, total) -> {
@@ -95,6 +94,17 @@ public final class GeneratedWordCount implements StreamingApp {
       throw new SluiceException(setting + " must be " + UPDATE_STATE_BY_KEY + " or " + MAP_WITH_STATE + ", got " + value);
     }
     return value;
+  }
+
+  /**
+   * Checks that {@code operator} takes the idle timeout given with {@code setting}: only mapWithState
+   * does; {@code choosing} is how the operator is chosen where the setting was given.
+   */
+  public static void requireTimedOperator(String setting, String operator, String choosing) {
+    if (!operator.equals(MAP_WITH_STATE)) {
+      throw new SluiceException(setting + " needs " + choosing + MAP_WITH_STATE + ": " + operator
+          + " has no idle timeout");
+    }
   }
 
   /** The line this example writes for a batch. */

@@ -43,9 +43,13 @@ final class Bench {
    */
   private static final int PROBE_DISCARDED_BATCHES = 45;
 
-  /** What to run; {@code idleTimeout} is mapWithState's, or null for none. */
+  /**
+   * What to run; {@code idleTimeout} is mapWithState's, or null for none; {@code extraConf} are settings
+   * every application gets besides the workload's own (JVM options to profile with, say).
+   */
   record Options(List<Long> lines, List<Long> vocabularies, List<String> settings, int batches, int warmup,
-      boolean recovery, boolean stateProbe, int executorMemoryMb, String operator, String idleTimeout) {}
+      boolean recovery, boolean stateProbe, int executorMemoryMb, String operator, String idleTimeout,
+      Map<String, String> extraConf) {}
 
   /** One configuration's figures. */
   record Result(long vocabulary, long lines, String setting, long medianMs, long p95Ms, long meanMs, long maxDelayMs,
@@ -120,7 +124,8 @@ final class Bench {
   }
 
   private Map<String, String> conf(long k, long r, String setting, String dir, int batches) {
-    Map<String, String> conf = new HashMap<>(Map.of("workload.R", Long.toString(r), "workload.K", Long.toString(k),
+    Map<String, String> conf = new HashMap<>(options.extraConf());
+    conf.putAll(Map.of("workload.R", Long.toString(r), "workload.K", Long.toString(k),
         "output.dir", dir + "/out", "sluice.stop.afterBatches", Integer.toString(batches),
         "workload.operator", options.operator()));
     if (options.idleTimeout() != null) {

@@ -4,6 +4,7 @@ import io.sluice.api.Duration;
 import io.sluice.api.SluiceException;
 import io.sluice.checkpoint.MetadataStore;
 import io.sluice.examples.GeneratedWordCount;
+import io.sluice.graph.SettingKeys;
 import io.sluice.proto.StatusResponse;
 import io.sluice.runtime.Clock;
 import io.sluice.runtime.JobDriver;
@@ -340,6 +341,8 @@ public final class SluiceCli {
         + "stateSnapshots() (default ${DEFAULT-VALUE})") String operator;
     @Option(names = "--idle-timeout", description = "with --operator mapWithState: its idle timeout, so that the "
         + "cost of finding idle keys is measured; longer than any word stays away, or the invariant fails") String idleTimeout;
+    @Option(names = "--conf", description = "a setting key=value for every application, such as "
+        + "sluice.executor.javaOpts (repeatable); not one of the workload's own") Map<String, String> conf = new LinkedHashMap<>();
     @Option(names = "--base-dir", description = "data directory (default: a new temporary one)") Path baseDir;
 
     @Override
@@ -363,8 +366,13 @@ public final class SluiceCli {
         throw new SluiceException("--state-probe needs two --vocabulary values: the batches' words come from the "
             + "smaller, the state is seeded with the larger");
       }
+      for (String key : conf.keySet()) {
+        if (key.startsWith("workload.") || key.equals("output.dir") || key.equals(SettingKeys.STOP_AFTER_BATCHES)) {
+          throw new SluiceException("--conf " + key + " is set by the benchmark itself; give only other settings");
+        }
+      }
       Bench.Options o = new Bench.Options(counts("--lines", lines), ks, settings, batches, warmup, recovery,
-          stateProbe, parseMemoryMb(memory), operator, idleTimeout);
+          stateProbe, parseMemoryMb(memory), operator, idleTimeout, Map.copyOf(conf));
       Path base = baseDir != null ? baseDir : java.nio.file.Files.createTempDirectory("sluice-bench-");
       return new Bench(spec.commandLine().getOut(), o).run(base) ? 0 : 1;
     }

@@ -121,6 +121,9 @@ class SluiceCliTest {
     err.reset();
     assertThat(run("bench", "--operator", "mapWithState", "--idle-timeout", "soon")).isEqualTo(1);
     assertThat(error()).startsWith("sluice: --idle-timeout=soon is not a duration");
+    err.reset();
+    assertThat(run("bench", "--conf", "workload.K=5")).isEqualTo(1);
+    assertThat(error()).isEqualTo("sluice: --conf workload.K is set by the benchmark itself; give only other settings");
   }
 
   @Test

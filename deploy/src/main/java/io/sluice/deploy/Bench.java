@@ -54,7 +54,7 @@ final class Bench {
   /** One configuration's figures. */
   record Result(long vocabulary, long lines, String setting, long medianMs, long p95Ms, long meanMs, long maxDelayMs,
       long checkpointBytes, boolean invariantHeld, long stateKeys, String snapshotAdds, String eachSnapshotBatch,
-      String eachBatchAfterOne, String note) {}
+      String eachBatchAfterOne, long machineCheckMs, String note) {}
 
   /** The state probe's figures for one R: the batches' vocabulary, and the keys the state held. */
   record ProbeResult(long vocabulary, long lines, Timing timing, long stateKeys,
@@ -164,7 +164,8 @@ final class Bench {
 
   private Result runOne(SluiceClient client, FileSystem fs, long k, long r, String setting) throws Exception {
     String dir = "/bench/" + name(k, r, setting);
-    out.printf("running K=%d R=%d setting %s ...%n", k, r, setting);
+    long machineCheckMs = MachineCheck.medianMs();
+    out.printf("running K=%d R=%d setting %s (machine check %d ms) ...%n", k, r, setting, machineCheckMs);
     out.flush();
     ApplicationId id = submit(client, dir, 1, sweepConf(k, r, setting, dir));
     ApplicationReport report = awaitEnd(client, id, fs, dir, -1);
@@ -192,7 +193,7 @@ final class Bench {
     return new Result(k, r, setting, timing.medianMs(), timing.p95Ms(), timing.meanMs(), timing.maxDelayMs(),
         fs.getContentSummary(new org.apache.hadoop.fs.Path(dir + "/checkpoint")).getLength(), ok, keys.orElse(0L),
         meanExcess(measured, took, median) + " / " + meanExcess(measured, followed, median) + " ms",
-        eachExcess(measured, took, median), eachExcess(measured, followed, median),
+        eachExcess(measured, took, median), eachExcess(measured, followed, median), machineCheckMs,
         report.getFinalApplicationStatus() == FinalApplicationStatus.SUCCEEDED ? "" : report.getDiagnostics());
   }
 
@@ -358,11 +359,12 @@ final class Bench {
 
   private static String row(Result r) {
     long words = 10 * r.lines();
-    return String.format("| %d | %d | %s | %d ms | %d ms | %d ms | %d ms | %s | %s | %s | %.1f MiB | %d | %s |",
+    return String.format("| %d | %d | %s | %d ms | %d ms | %d ms | %d ms | %s | %s | %s | %.1f MiB | %d | %s | %d ms |",
         r.vocabulary(), r.lines(), r.setting(), r.medianMs(), r.p95Ms(), r.meanMs(), r.maxDelayMs(),
         r.medianMs() == 0 ? "-" : String.format("%.1fM", words / (r.medianMs() / 1000.0) / 1e6),
         r.medianMs() < 1000 ? "yes" : "no", r.setting().equals("A") ? r.snapshotAdds() : "-",
-        r.checkpointBytes() / 1048576.0, r.stateKeys(), r.invariantHeld() ? "held" : "BROKEN " + r.note());
+        r.checkpointBytes() / 1048576.0, r.stateKeys(), r.invariantHeld() ? "held" : "BROKEN " + r.note(),
+        r.machineCheckMs());
   }
 
   /** The mean time of the batches at {@code at} in {@code measured}, minus {@code median}; "-" when there are none. */
@@ -400,8 +402,8 @@ final class Bench {
   private void printTable(List<Result> results, List<String> recoveries, List<ProbeResult> probes) {
     out.println();
     out.println("| K | R | checkpoint | median | p95 | mean | max scheduling delay | throughput (words/s) | sustainable "
-        + "| snapshot adds (its batch / the next) | checkpoint dir | keys at the end | invariant |");
-    out.println("|---:|---:|:---:|---:|---:|---:|---:|---:|:---:|---:|---:|---:|:---:|");
+        + "| snapshot adds (its batch / the next) | checkpoint dir | keys at the end | invariant | machine check |");
+    out.println("|---:|---:|:---:|---:|---:|---:|---:|---:|:---:|---:|---:|---:|:---:|---:|");
     results.forEach(r -> out.println(row(r)));
     List<Result> snapshotting = results.stream().filter(r -> r.setting().equals("A")).toList();
     if (!snapshotting.isEmpty()) {
@@ -429,7 +431,10 @@ final class Bench {
         + "in the metadata checkpoint (recent_batches). Snapshot adds: mean of the batches that took a state snapshot, "
         + "and of the batches after them (executors write the files in the background), minus the median of the "
         + "others. Keys at the end: the state's keys after the last batch, as its output "
-        + "says."
+        + "says. Machine check: just before the configuration, one thread of a JVM of its own "
+        + "generating, splitting and counting " + MachineCheck.LINES + " of the workload's lines (K = "
+        + MachineCheck.VOCABULARY + ") and reading a 64 MiB table " + MachineCheck.RANDOM_READS + " times at random, "
+        + "median of five: it grows as the shared machine slows down."
         + (probes.isEmpty() ? "" : " State probe: the last " + (options.batches() - options.warmup()) + " of "
             + (PROBE_DISCARDED_BATCHES + options.batches() - options.warmup()) + " batches of an application "
             + "resumed with the smaller K on the checkpoint of one that ran the larger K until its state held 99 % "

@@ -123,10 +123,19 @@ final class Bench {
     return "k" + k + "-r" + r + "-" + setting;
   }
 
+  /**
+   * Whether {@code key} is one of the settings {@link #conf} gives every application (the workload's
+   * and its output's), which {@link Options#extraConf} must not hold: the benchmark runs the workload
+   * of WORKLOAD.md, as it is.
+   */
+  static boolean isWorkloadSetting(String key) {
+    return key.startsWith("workload.") || key.equals("output.dir") || key.equals(SettingKeys.STOP_AFTER_BATCHES);
+  }
+
   private Map<String, String> conf(long k, long r, String setting, String dir, int batches) {
     Map<String, String> conf = new HashMap<>(options.extraConf());
     conf.putAll(Map.of("workload.R", Long.toString(r), "workload.K", Long.toString(k),
-        "output.dir", dir + "/out", "sluice.stop.afterBatches", Integer.toString(batches),
+        "output.dir", dir + "/out", SettingKeys.STOP_AFTER_BATCHES, Integer.toString(batches),
         "workload.operator", options.operator()));
     if (options.idleTimeout() != null) {
       conf.put("workload.idleTimeout", options.idleTimeout());

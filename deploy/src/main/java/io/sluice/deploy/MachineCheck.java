@@ -45,7 +45,10 @@ final class MachineCheck {
   static long medianMs() throws IOException, InterruptedException {
     String java = System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
     Process check = new ProcessBuilder(java, "-Xmx256m", "-XX:+UseSerialGC", "-cp",
-        System.getProperty("java.class.path"), MachineCheck.class.getName()).redirectErrorStream(true).start();
+        System.getProperty("java.class.path"), MachineCheck.class.getName())
+        // Not merged into the output: a JVM's notice there (such as "Picked up JAVA_TOOL_OPTIONS")
+        // would be read as the time, and fail the check.
+        .redirectError(ProcessBuilder.Redirect.INHERIT).start();
     String output;
     try (BufferedReader r = new BufferedReader(new InputStreamReader(check.getInputStream(), StandardCharsets.UTF_8))) {
       output = r.readLine();

@@ -4,7 +4,6 @@ import io.sluice.api.Duration;
 import io.sluice.api.SluiceException;
 import io.sluice.checkpoint.MetadataStore;
 import io.sluice.examples.GeneratedWordCount;
-import io.sluice.graph.SettingKeys;
 import io.sluice.proto.StatusResponse;
 import io.sluice.runtime.Clock;
 import io.sluice.runtime.JobDriver;
@@ -367,7 +366,7 @@ public final class SluiceCli {
             + "smaller, the state is seeded with the larger");
       }
       for (String key : conf.keySet()) {
-        if (key.startsWith("workload.") || key.equals("output.dir") || key.equals(SettingKeys.STOP_AFTER_BATCHES)) {
+        if (Bench.isWorkloadSetting(key)) {
           throw new SluiceException("--conf " + key + " is set by the benchmark itself; give only other settings");
         }
       }

@@ -30,6 +30,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.apache.hadoop.conf.Configuration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The reduce side of {@code updateStateByKey}, {@code mapWithState} and the windowed operators, in its own reduce task or
@@ -45,6 +47,7 @@ import org.apache.hadoop.conf.Configuration;
  * reads that stream.
  */
 final class StatefulUpdate {
+  private static final Logger LOG = LoggerFactory.getLogger(StatefulUpdate.class);
   /** Where the operator's records go; {@code snapshots} is null when nothing reads the state stream. */
   record Outputs(Emitter main, Emitter snapshots) {}
 
@@ -715,7 +718,10 @@ final class StatefulUpdate {
       state.clear();
       return;
     }
+    long started = System.nanoTime();
     long restored = SnapshotFiles.restore(state, access.getRestoreFilesList(), shuffle.keyCodec(), stateCodec, conf);
+    LOG.info("Restored {} partition {} at batch {} from {} snapshot files: {} keys in {} ms", node.id(), partition,
+        restored, access.getRestoreFilesCount(), state.size(), (System.nanoTime() - started) / 1_000_000L);
     if (timed) {
       entriesAsTimed(state);
     }

@@ -328,6 +328,7 @@ public final class SnapshotFiles {
     int entriesLength = bytes.length - 4 - HEADER_BYTES;
     try {
       if (version == FORMAT_VERSION) {
+        state.reserve(newKeys(state, bytes, entriesLength, path));
         applyEntries(state, CodedInputStream.newInstance(bytes, HEADER_BYTES, entriesLength), path, keyCodec, stateCodec);
       } else {
         applyIntLengthEntries(state, new DataInputStream(new ByteArrayInputStream(bytes, HEADER_BYTES, entriesLength)),
@@ -337,6 +338,34 @@ public final class SnapshotFiles {
       throw new CorruptCheckpointException("state snapshot " + path + " is truncated");
     }
     return batchMs;
+  }
+
+  /**
+   * How many of the entries put keys that the partition does not hold, so that its table can take
+   * them before they come. A file lists its keys in the order of the table they were taken from,
+   * which is the order of their own slots in any table; put in that order into a table that still
+   * has to grow, they all crowd its first slots, and each probe runs past every key before it: a
+   * restore of 500,000 keys took 9 s instead of a fraction of one.
+   */
+  private static int newKeys(PartitionState state, byte[] bytes, int entriesLength, Path path) throws IOException {
+    CodedInputStream in = CodedInputStream.newInstance(bytes, HEADER_BYTES, entriesLength);
+    int count = 0;
+    while (!in.isAtEnd()) {
+      byte op = in.readRawByte();
+      int keyLength = in.readUInt32();
+      int keyAt = HEADER_BYTES + in.getTotalBytesRead();
+      in.skipRawBytes(keyLength);
+      switch (op) {
+        case PUT -> in.skipRawBytes(in.readUInt32());
+        case PUT_LONG -> in.readSInt64();
+        case REMOVE -> { }
+        default -> throw new CorruptCheckpointException("state snapshot " + path + " has an unknown entry type " + op);
+      }
+      if (op != REMOVE && state.slotOf(bytes, keyAt, keyLength) < 0) {
+        count++;
+      }
+    }
+    return count;
   }
 
   private static void applyEntries(PartitionState state, CodedInputStream in, Path path, Codec<Object> keyCodec,

@@ -78,6 +78,40 @@ class SnapshotFilesTest {
     assertThat(restored.stateAt(restored.slotOf(key("b")))).isEqualTo(1L);
   }
 
+  /**
+   * A restore sizes the table for each file's new keys before putting them (a file lists its keys in
+   * table order, which crowds a table that has yet to grow): a delta that more than doubles the
+   * partition, with boxed and long states, replacements and removals among its new keys.
+   */
+  @Test
+  void aDeltaThatAddsMoreKeysThanTheFullSnapshotHeldRestoresExactly() throws Exception {
+    PartitionState state = new PartitionState();
+    for (int i = 0; i < 20_000; i++) {
+      state.put(key("k" + i), "k" + i, (long) i);
+    }
+    String full = write(state, true, 1000, "1000.full");
+    for (int i = 0; i < 60_000; i += 2) {
+      state.put(key("k" + i), "k" + i, i % 3 == 0 ? List.of((long) i) : (Object) (-(long) i));
+    }
+    for (int i = 1; i < 20_000; i += 10) {
+      state.remove(key("k" + i));
+    }
+    String delta = write(state, false, 2000, "2000.delta");
+
+    PartitionState restored = new PartitionState();
+    assertThat(SnapshotFiles.restore(restored, List.of(full, delta), KEYS, Codecs.auto(), conf)).isEqualTo(2000);
+    assertThat(restored.size()).isEqualTo(state.size());
+    for (int i = 0; i < 60_000; i++) {
+      int slot = state.slotOf(key("k" + i));
+      int restoredSlot = restored.slotOf(key("k" + i));
+      assertThat(restoredSlot == -1).as("k%d held", i).isEqualTo(slot == -1);
+      if (slot != -1) {
+        assertThat(restored.stateAt(restoredSlot)).as("k%d", i).isEqualTo(state.stateAt(slot));
+        assertThat(restored.keyAt(restoredSlot)).isEqualTo("k" + i);
+      }
+    }
+  }
+
   @Test
   void longStatesOfAnySizeAndSignRoundTrip() throws Exception {
     PartitionState state = new PartitionState();

@@ -19,6 +19,7 @@ import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.yarn.api.records.ApplicationId;
 import org.apache.hadoop.yarn.api.records.ApplicationReport;
@@ -48,7 +49,7 @@ final class Bench {
    * every application gets besides the workload's own (JVM options to profile with, say).
    */
   record Options(List<Long> lines, List<Long> vocabularies, List<String> settings, int batches, int warmup,
-      boolean recovery, boolean stateProbe, int executorMemoryMb, String operator, String idleTimeout,
+      boolean recovery, boolean executorRecovery, boolean stateProbe, int executorMemoryMb, String operator, String idleTimeout,
       Map<String, String> extraConf) {}
 
   /** One configuration's figures. */
@@ -82,6 +83,7 @@ final class Bench {
   boolean run(Path base) throws Exception {
     List<Result> results = new ArrayList<>();
     List<String> recoveries = new ArrayList<>();
+    List<String> executorRecoveries = new ArrayList<>();
     List<ProbeResult> probes = new ArrayList<>();
     out.printf("# sluice bench: %d batches of 1 s per configuration, the first %d discarded; 2 executors of %d MiB;"
         + " state kept by %s%s%n", options.batches(), options.warmup(), options.executorMemoryMb(), options.operator(),
@@ -102,6 +104,11 @@ final class Bench {
           out.println("  " + recoveries.get(recoveries.size() - 1));
           out.flush();
         }
+        if (options.executorRecovery()) {
+          executorRecoveries.add(executorRecovery(client, cluster.fileSystem(), k, options.lines().get(0)));
+          out.println("  " + executorRecoveries.get(executorRecoveries.size() - 1));
+          out.flush();
+        }
       }
       if (options.stateProbe()) {
         long seedK = options.vocabularies().stream().mapToLong(Long::longValue).max().orElseThrow();
@@ -114,8 +121,9 @@ final class Bench {
         }
       }
     }
-    printTable(results, recoveries, probes);
-    return results.stream().allMatch(Result::invariantHeld) && recoveries.stream().noneMatch(r -> r.contains("FAILED"))
+    printTable(results, recoveries, executorRecoveries, probes);
+    return results.stream().allMatch(Result::invariantHeld)
+        && Stream.concat(recoveries.stream(), executorRecoveries.stream()).noneMatch(r -> r.contains("FAILED"))
         && probes.stream().allMatch(ProbeResult::invariantHeld);
   }
 
@@ -269,6 +277,45 @@ final class Bench {
         ok ? "none repeated or lost, invariant held" : "FAILED: " + report.getDiagnostics());
   }
 
+  /**
+   * Executor recovery: kill -9 of one of the two executors right after the 15th batch is committed,
+   * and the time from the kill to the commit of the first batch after it, which the AM runs once it
+   * has replaced the executor and restored its state partitions from their snapshots and the replay
+   * of the batches since. The AM may not fail: the application has a single attempt.
+   */
+  private String executorRecovery(SluiceClient client, FileSystem fs, long k, long r) throws Exception {
+    int batches = 30;
+    String dir = "/bench/executor-recovery-k" + k;
+    out.printf("executor recovery: K=%d R=%d, kill -9 of an executor after 15 batches ...%n", k, r);
+    out.flush();
+    Map<String, String> conf = conf(k, r, "A", dir, batches);
+    conf.put(SettingKeys.AM_CLASS_DATA_ARCHIVE, "false");
+    ApplicationId id = submit(client, dir, 1, conf);
+    long killedAtMs = 0;
+    while (killedAtMs == 0 && client.report(id).getFinalApplicationStatus() == FinalApplicationStatus.UNDEFINED) {
+      if (committedBatches(fs, dir) >= 15) {
+        List<ProcessHandle> executors = ContainerProcesses.executors(client.report(id).getCurrentApplicationAttemptId());
+        if (!executors.isEmpty()) {
+          killedAtMs = clock.wallMillis();
+          ContainerProcesses.killHard(executors.get(0));
+        }
+      }
+      clock.waitUntil(clock.wallMillis() + 20);
+    }
+    ApplicationReport report = awaitEnd(client, id, fs, dir, -1);
+    long killed = killedAtMs;
+    List<BatchStats> after = report.getFinalApplicationStatus() == FinalApplicationStatus.SUCCEEDED
+        ? newestCheckpoint(fs, dir).getRecentBatchesList().stream()
+            .filter(b -> RecoveryProbe.completedAtMs(b) > killed).toList()
+        : List.of();
+    boolean ok = killed > 0 && !after.isEmpty() && keysIfInvariantHolds(fs, dir, k, r, batches).isPresent();
+    return String.format("| %d | %d | %s | %s | %s |", k, r,
+        after.isEmpty() ? "-" : (RecoveryProbe.completedAtMs(after.get(0)) - killed) + " ms",
+        after.isEmpty() ? "-" : after.stream().mapToLong(BatchStats::getSchedulingDelayMs).max().orElse(0) + " ms",
+        ok ? "none repeated or lost, invariant held" : "FAILED: " + (killed == 0 ? "no executor was killed"
+            : report.getDiagnostics()));
+  }
+
   private ApplicationReport awaitEnd(SluiceClient client, ApplicationId id, FileSystem fs, String dir, int killAfter)
       throws Exception {
     return awaitEnd(client, id, fs, dir, killAfter, new long[1]);
@@ -408,7 +455,8 @@ final class Bench {
         p.invariantHeld() ? "held" : "BROKEN " + p.note());
   }
 
-  private void printTable(List<Result> results, List<String> recoveries, List<ProbeResult> probes) {
+  private void printTable(List<Result> results, List<String> recoveries, List<String> executorRecoveries,
+      List<ProbeResult> probes) {
     out.println();
     out.println("| K | R | checkpoint | median | p95 | mean | max scheduling delay | throughput (words/s) | sustainable "
         + "| snapshot adds (its batch / the next) | checkpoint dir | keys at the end | invariant | machine check |");
@@ -427,6 +475,13 @@ final class Bench {
       out.println("| K | R | kill -9 of the AM to the first batch the next AM committed | outputs |");
       out.println("|---:|---:|---:|:---|");
       recoveries.forEach(out::println);
+    }
+    if (!executorRecoveries.isEmpty()) {
+      out.println();
+      out.println("| K | R | kill -9 of an executor to the first batch committed after it "
+          + "| largest scheduling delay after it | outputs |");
+      out.println("|---:|---:|---:|---:|:---|");
+      executorRecoveries.forEach(out::println);
     }
     if (!probes.isEmpty()) {
       out.println();

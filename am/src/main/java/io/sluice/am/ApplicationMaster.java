@@ -189,9 +189,9 @@ final class ApplicationMaster {
     StreamGraph graph = job.graph();
     Path dir = job.dir();
     FileSystem fs = job.fs();
-    JobDriver driver = new JobDriver(graph, job.store(),
-        new RemoteTaskService(pool, yarn, registrationTimeoutMs(graph),
-            graph.settings().getDuration(SettingKeys.TASK_TIMEOUT, Duration.ofMinutes(10)).millis(), setup.clock()),
+    RemoteTaskService tasks = new RemoteTaskService(pool, yarn, registrationTimeoutMs(graph),
+        graph.settings().getDuration(SettingKeys.TASK_TIMEOUT, Duration.ofMinutes(10)).millis(), setup.clock());
+    JobDriver driver = new JobDriver(graph, job.store(), tasks,
         new JobDriver.Environment(appId, setup.spec().getAppClass(), setup.conf(), setup.clock(), this::batchCompleted,
             setup.spec().getMaxAttempts()));
     // Channels to the previous attempt's executors connect while the driver takes its epoch.
@@ -204,8 +204,10 @@ final class ApplicationMaster {
 
     int adopted = adoptExecutors(yarn, previous, candidates, driver.epoch());
     status.updateAndGet(s -> s.toBuilder().setAdoptedExecutors(adopted).build());
-    yarn.requestExecutors(pool.freeSlots());
+    // A fresh application's executors have time to touch their heap; a resumed one's restore waits for them.
+    yarn.requestExecutors(pool.freeSlots(), driver.batchesCompleted() == 0);
     pool.awaitRegistered(registrationTimeoutMs(graph), setup.clock());
+    yarn.whenContainerEnds(tasks::executorContainerEnded);
     driver.beginBatches();
     LOG.info("Application {}: {} executors up ({} adopted); running batches every {}", appId,
         setup.spec().getExecutors(), adopted, graph.batchInterval());

@@ -40,17 +40,19 @@ import org.slf4j.LoggerFactory;
 final class ExecutorLauncher implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ExecutorLauncher.class);
   private static final Priority EXECUTOR_PRIORITY = Priority.newInstance(1);
+  /** How often the AM tells the ResourceManager it is alive, and hears of allocated and ended containers. */
+  private static final int HEARTBEAT_MS = 500;
+  /**
+   * The heartbeat while containers are asked for and not yet given: an allocated container comes
+   * back with the next heartbeat, and a lost executor's batches wait for its replacement.
+   */
+  private static final int HEARTBEAT_WHILE_ASKING_MS = 100;
 
   /**
    * The parallel collector: a state partition is a large, long-lived heap that each batch rewrites
-   * in part, where it finished the K = 1M benchmark batches in about two thirds of G1's time. The
-   * heap touched at start, so that the young collections that promote a growing state into the old
-   * generation do not also fault its pages in: without it they took 250-360 ms in an executor's
-   * first seconds, mostly in the kernel, and a K = 1M R = 50k batch after the first snapshot 137-187
-   * ms more than the median; with it, at most 27 ms, for about half a second more at the start of a
-   * 2 GiB container. No transparent huge pages: touching a heap of them took 2-4 s here (the kernel
-   * compacts memory for each), and with the heap touched they made no difference to the batches.
-   * A metaspace threshold above what an executor loads: at the default (about 21 MB) the classes
+   * in part, where it finished the K = 1M benchmark batches in about two thirds of G1's time. No
+   * transparent huge pages: touching a heap of them took 2-4 s here (the kernel compacts memory for
+   * each), and with the heap touched they made no difference to the batches. A metaspace threshold above what an executor loads: at the default (about 21 MB) the classes
    * its first snapshot write loads set off a full collection, which took 450-500 ms of a batch
    * at K = 1M. Objects that live through two young collections go to the old generation: what a
    * batch allocates is gone by the next batch, and what lives longer is mostly new state entries,
@@ -59,7 +61,21 @@ final class ExecutorLauncher implements AutoCloseable {
    * promoted by the hundred thousand in one collection, 120-180 ms of a batch.
    */
   private static final String DEFAULT_EXECUTOR_JAVA_OPTS =
-      "-XX:+UseParallelGC -XX:+AlwaysPreTouch -XX:MetaspaceSize=256m -XX:MaxTenuringThreshold=2";
+      "-XX:+UseParallelGC -XX:MetaspaceSize=256m -XX:MaxTenuringThreshold=2";
+  /**
+   * Added to the default options of the executors a fresh application starts with: their heap
+   * touched at start, so that the young collections that promote a growing state into the old
+   * generation do not also fault its pages in. Without it they took 250-360 ms in an executor's
+   * first seconds, mostly in the kernel, and a K = 1M R = 50k batch after the first snapshot 137-187
+   * ms more than the median; with it, at most 27 ms. It costs 0.5-3 s at the start of a 2 GiB
+   * container, depending on the machine, so executors that a recovery waits for (a replacement, or
+   * those of an application resumed from its checkpoint) start without it and fault in only the
+   * pages they use, as they use them: a replacement registered 3.2 s after its launch instead of 5.6-7.2.
+   */
+  private static final String TOUCH_HEAP_AT_START = "-XX:+AlwaysPreTouch";
+
+  /** A slot to fill, and whether its executor touches its heap at start. */
+  private record SlotRequest(int slot, boolean touchHeap) {}
 
   private final Configuration conf;
   private final JobSpec spec;
@@ -70,10 +86,14 @@ final class ExecutorLauncher implements AutoCloseable {
   private final String amAddress;
   private final Consumer<String> onFatal;
   /** Slots asked for and not yet given a container, in the order asked. */
-  private final Queue<Integer> slotsToFill = new ConcurrentLinkedQueue<>();
+  private final Queue<SlotRequest> slotsToFill = new ConcurrentLinkedQueue<>();
   private AMRMClientAsync<ContainerRequest> rm;
   private NMClientAsync nm;
   private Resource executorResource;
+  /** Told of each container that ended while this attempt is registered; set once, before the first batch. */
+  private volatile Consumer<ContainerId> onContainerEnded = id -> { };
+  /** Set once the attempt unregisters: containers that end after that are YARN's cleaning up. */
+  private volatile boolean unregistered;
 
   /**
    * The files of an executor container, looked up in HDFS when the first container is launched
@@ -105,7 +125,7 @@ final class ExecutorLauncher implements AutoCloseable {
     nm.getClient().cleanupRunningContainersOnStop(false);
     nm.init(conf);
     nm.start();
-    rm = AMRMClientAsync.createAMRMClientAsync(500, new ResourceManagerCallbacks());
+    rm = AMRMClientAsync.createAMRMClientAsync(HEARTBEAT_MS, new ResourceManagerCallbacks());
     rm.init(conf);
     rm.start();
     var response = rm.registerApplicationMaster(host, rpcPort, trackingUrl);
@@ -115,12 +135,24 @@ final class ExecutorLauncher implements AutoCloseable {
     return response.getContainersFromPreviousAttempts();
   }
 
-  /** Asks for one executor container per slot. */
-  void requestExecutors(List<Integer> slots) {
+  /**
+   * Asks for one executor container per slot; {@code touchHeap} when no batch waits for them, as
+   * at the start of a fresh application (see {@link #TOUCH_HEAP_AT_START}).
+   */
+  void requestExecutors(List<Integer> slots, boolean touchHeap) {
+    if (slots.isEmpty()) {
+      return;
+    }
     for (int slot : slots) {
-      slotsToFill.add(slot);
+      slotsToFill.add(new SlotRequest(slot, touchHeap));
       rm.addContainerRequest(new ContainerRequest(executorResource, null, null, EXECUTOR_PRIORITY));
     }
+    rm.setHeartbeatInterval(HEARTBEAT_WHILE_ASKING_MS);
+  }
+
+  /** Calls {@code onEnded} with every container that ends from now on while this attempt is registered. */
+  void whenContainerEnds(Consumer<ContainerId> onEnded) {
+    this.onContainerEnded = onEnded;
   }
 
   /** Gives back a container this attempt will not use, such as an earlier attempt's executor that did not answer. */
@@ -129,6 +161,7 @@ final class ExecutorLauncher implements AutoCloseable {
   }
 
   void unregister(FinalApplicationStatus status, String message) {
+    unregistered = true;
     try {
       rm.unregisterApplicationMaster(status, message, null);
     } catch (Exception e) {
@@ -146,7 +179,8 @@ final class ExecutorLauncher implements AutoCloseable {
     }
   }
 
-  private void launch(Container container, int slot) throws IOException {
+  private void launch(Container container, SlotRequest request) throws IOException {
+    int slot = request.slot();
     if (resources == null) {
       resources = Map.copyOf(containerFiles.describe());
     }
@@ -159,7 +193,9 @@ final class ExecutorLauncher implements AutoCloseable {
     // A JVM needs room beside its heap; 3/4 of the container keeps it under YARN's memory limit.
     long heapMb = Math.max(64, container.getResource().getMemorySize() * 3 / 4);
     String command = ContainerSetup.executorCommand(heapMb,
-        spec.getConfOrDefault(SettingKeys.EXECUTOR_JAVA_OPTS, DEFAULT_EXECUTOR_JAVA_OPTS), "io.sluice.container.ExecutorMain");
+        spec.getConfOrDefault(SettingKeys.EXECUTOR_JAVA_OPTS,
+            request.touchHeap() ? DEFAULT_EXECUTOR_JAVA_OPTS + " " + TOUCH_HEAP_AT_START : DEFAULT_EXECUTOR_JAVA_OPTS),
+        "io.sluice.container.ExecutorMain");
     ContainerLaunchContext ctx = ContainerLaunchContext.newInstance(resources, env, List.of(command), null,
         executorTokens(), null);
     LOG.info("Launching {} in {} on {} ({}, files {})", executorId, container.getId(), container.getNodeId(),
@@ -200,12 +236,18 @@ final class ExecutorLauncher implements AutoCloseable {
           onFatal.accept("cannot launch an executor in " + c.getId() + ": " + e);
         }
       }
+      if (slotsToFill.isEmpty()) {
+        rm.setHeartbeatInterval(HEARTBEAT_MS);
+      }
     }
 
     @Override
     public void onContainersCompleted(List<ContainerStatus> statuses) {
       for (ContainerStatus s : statuses) {
         LOG.warn("Container {} ended: exit {} {}", s.getContainerId(), s.getExitStatus(), s.getDiagnostics());
+        if (!unregistered) {
+          onContainerEnded.accept(s.getContainerId());
+        }
       }
     }
 

@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -126,6 +127,45 @@ final class ExecutorPool implements AutoCloseable {
       }
     }
     return dropped;
+  }
+
+  /** Empties the slot of the executor in container {@code containerId}, if one holds it; returns that slot. */
+  Optional<RegisterExecutorRequest> dropContainer(String containerId) {
+    synchronized (lock) {
+      for (int i = 0; i < slots.length; i++) {
+        Executor e = slots[i];
+        if (e != null && e.registration().getContainerId().equals(containerId)) {
+          e.channel().shutdownNow();
+          slots[i] = null;
+          return Optional.of(e.registration());
+        }
+      }
+      return Optional.empty();
+    }
+  }
+
+  /**
+   * The executors in slot order, one for every slot; fails when a slot has none, as a task placed
+   * on its slot's executor would otherwise run on another.
+   */
+  List<Executor> everySlot() throws ExecutorMissingException {
+    synchronized (lock) {
+      for (int i = 0; i < slots.length; i++) {
+        if (slots[i] == null) {
+          throw new ExecutorMissingException("the executor of slot " + i + " ended; its replacement is starting");
+        }
+      }
+      return List.of(slots);
+    }
+  }
+
+  /** A batch's tasks cannot run: a slot's executor ended and its replacement has not registered yet. */
+  static final class ExecutorMissingException extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    ExecutorMissingException(String message) {
+      super(message);
+    }
   }
 
   /** The slots no executor holds yet. */

@@ -55,17 +55,14 @@ final class RemoteTaskService implements TaskService {
 
   /**
    * Replaces the executors that stopped answering or let a task hang (their containers are
-   * stopped, so a hung task cannot hold a state partition), and waits until the replacements have
-   * registered.
+   * stopped, so a hung task cannot hold a state partition), and waits until the replacements, and
+   * those of executors whose containers {@linkplain #executorContainerEnded ended}, have registered.
    */
   @Override
   public void recover() throws Exception {
     Set<Integer> hung = Set.copyOf(hungSlots);
     hungSlots.clear();
     List<RegisterExecutorRequest> lost = pool.dropUnreachable(PING_TIMEOUT_MS, hung);
-    if (lost.isEmpty()) {
-      return;
-    }
     List<Integer> slots = lost.stream().map(RegisterExecutorRequest::getSlot).toList();
     for (RegisterExecutorRequest r : lost) {
       if (hung.contains(r.getSlot())) {
@@ -74,15 +71,35 @@ final class RemoteTaskService implements TaskService {
         containers.release(ContainerId.fromString(r.getContainerId()));
       }
     }
-    LOG.warn("Executors in slots {} do not answer or hung; starting replacements", slots);
-    containers.requestExecutors(slots);
+    if (!slots.isEmpty()) {
+      LOG.warn("Executors in slots {} do not answer or hung; starting replacements", slots);
+      containers.requestExecutors(slots, false);
+    }
+    List<Integer> awaited = pool.freeSlots();
+    if (awaited.isEmpty()) {
+      return;
+    }
     pool.awaitRegistered(registrationTimeoutMs, clock);
-    LOG.info("Replaced the executors of slots {}", slots);
+    LOG.info("Replaced the executors of slots {}", awaited);
+  }
+
+  /**
+   * YARN says a container ended: if an executor in it held a slot, the slot is emptied and a
+   * replacement asked for at once, rather than when a batch next fails on it, which can be a batch
+   * interval later. The batch that finds the slot empty fails, and {@link #recover} waits for the
+   * replacement. Called on YARN's callback thread.
+   */
+  void executorContainerEnded(ContainerId id) {
+    pool.dropContainer(id.toString()).ifPresent(r -> {
+      LOG.warn("Executor {} in slot {} ended with its container {}; starting a replacement", r.getExecutorId(),
+          r.getSlot(), id);
+      containers.requestExecutors(List.of(r.getSlot()), false);
+    });
   }
 
   @Override
   public List<CompletedTask> runAll(List<TaskRequest> tasks) throws Exception {
-    List<ExecutorPool.Executor> executors = pool.snapshot();
+    List<ExecutorPool.Executor> executors = pool.everySlot();
     List<ListenableFuture<CompletedTask>> futures = new ArrayList<>();
     for (int i = 0; i < tasks.size(); i++) {
       TaskRequest task = tasks.get(i);

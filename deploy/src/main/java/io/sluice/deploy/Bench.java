@@ -55,7 +55,7 @@ final class Bench {
   /** One configuration's figures. */
   record Result(long vocabulary, long lines, String setting, long medianMs, long p95Ms, long meanMs, long maxDelayMs,
       long checkpointBytes, boolean invariantHeld, long stateKeys, String snapshotAdds, String eachSnapshotBatch,
-      String eachBatchAfterOne, long machineCheckMs, String note) {}
+      String eachBatchAfterOne, String note) {}
 
   /** The state probe's figures for one R: the batches' vocabulary, and the keys the state held. */
   record ProbeResult(long vocabulary, long lines, Timing timing, long stateKeys,
@@ -181,8 +181,7 @@ final class Bench {
 
   private Result runOne(SluiceClient client, FileSystem fs, long k, long r, String setting) throws Exception {
     String dir = "/bench/" + name(k, r, setting);
-    long machineCheckMs = MachineCheck.medianMs();
-    out.printf("running K=%d R=%d setting %s (machine check %d ms) ...%n", k, r, setting, machineCheckMs);
+    out.printf("running K=%d R=%d setting %s ...%n", k, r, setting);
     out.flush();
     ApplicationId id = submit(client, dir, 1, sweepConf(k, r, setting, dir));
     ApplicationReport report = awaitEnd(client, id, fs, dir, -1);
@@ -210,7 +209,7 @@ final class Bench {
     return new Result(k, r, setting, timing.medianMs(), timing.p95Ms(), timing.meanMs(), timing.maxDelayMs(),
         fs.getContentSummary(new org.apache.hadoop.fs.Path(dir + "/checkpoint")).getLength(), ok, keys.orElse(0L),
         meanExcess(measured, took, median) + " / " + meanExcess(measured, followed, median) + " ms",
-        eachExcess(measured, took, median), eachExcess(measured, followed, median), machineCheckMs,
+        eachExcess(measured, took, median), eachExcess(measured, followed, median),
         report.getFinalApplicationStatus() == FinalApplicationStatus.SUCCEEDED ? "" : report.getDiagnostics());
   }
 
@@ -415,12 +414,11 @@ final class Bench {
 
   private static String row(Result r) {
     long words = 10 * r.lines();
-    return String.format("| %d | %d | %s | %d ms | %d ms | %d ms | %d ms | %s | %s | %s | %.1f MiB | %d | %s | %d ms |",
+    return String.format("| %d | %d | %s | %d ms | %d ms | %d ms | %d ms | %s | %s | %s | %.1f MiB | %d | %s |",
         r.vocabulary(), r.lines(), r.setting(), r.medianMs(), r.p95Ms(), r.meanMs(), r.maxDelayMs(),
         r.medianMs() == 0 ? "-" : String.format("%.1fM", words / (r.medianMs() / 1000.0) / 1e6),
         r.medianMs() < 1000 ? "yes" : "no", r.setting().equals("A") ? r.snapshotAdds() : "-",
-        r.checkpointBytes() / 1048576.0, r.stateKeys(), r.invariantHeld() ? "held" : "BROKEN " + r.note(),
-        r.machineCheckMs());
+        r.checkpointBytes() / 1048576.0, r.stateKeys(), r.invariantHeld() ? "held" : "BROKEN " + r.note());
   }
 
   /** The mean time of the batches at {@code at} in {@code measured}, minus {@code median}; "-" when there are none. */
@@ -459,8 +457,8 @@ final class Bench {
       List<ProbeResult> probes) {
     out.println();
     out.println("| K | R | checkpoint | median | p95 | mean | max scheduling delay | throughput (words/s) | sustainable "
-        + "| snapshot adds (its batch / the next) | checkpoint dir | keys at the end | invariant | machine check |");
-    out.println("|---:|---:|:---:|---:|---:|---:|---:|---:|:---:|---:|---:|---:|:---:|---:|");
+        + "| snapshot adds (its batch / the next) | checkpoint dir | keys at the end | invariant |");
+    out.println("|---:|---:|:---:|---:|---:|---:|---:|---:|:---:|---:|---:|---:|:---:|");
     results.forEach(r -> out.println(row(r)));
     List<Result> snapshotting = results.stream().filter(r -> r.setting().equals("A")).toList();
     if (!snapshotting.isEmpty()) {
@@ -495,10 +493,7 @@ final class Bench {
         + "in the metadata checkpoint (recent_batches). Snapshot adds: mean of the batches that took a state snapshot, "
         + "and of the batches after them (executors write the files in the background), minus the median of the "
         + "others. Keys at the end: the state's keys after the last batch, as its output "
-        + "says. Machine check: just before the configuration, " + MachineCheck.THREADS + " threads of a JVM of "
-        + "their own, each generating, splitting and counting " + MachineCheck.LINES + " of the workload's lines (K = "
-        + MachineCheck.VOCABULARY + ") and reading a 64 MiB table " + MachineCheck.RANDOM_READS + " times at random, "
-        + "median of five: it grows as the shared machine slows down."
+        + "says."
         + (probes.isEmpty() ? "" : " State probe: the last " + (options.batches() - options.warmup()) + " of "
             + (PROBE_DISCARDED_BATCHES + options.batches() - options.warmup()) + " batches of an application "
             + "resumed with the smaller K on the checkpoint of one that ran the larger K until its state held 99 % "

@@ -52,9 +52,9 @@ final class ExecutorLauncher implements AutoCloseable {
    * The parallel collector: a state partition is a large, long-lived heap that each batch rewrites
    * in part, where it finished the K = 1M benchmark batches in about two thirds of G1's time. No
    * transparent huge pages: touching a heap of them took 2-4 s here (the kernel compacts memory for
-   * each), and with the heap touched they made no difference to the batches. A metaspace threshold above what an executor loads: at the default (about 21 MB) the classes
-   * its first snapshot write loads set off a full collection, which took 450-500 ms of a batch
-   * at K = 1M. Objects that live through two young collections go to the old generation: what a
+   * each), and with the heap touched they made no difference to the batches. A metaspace
+   * threshold above what an executor loads: at the default (about 21 MB) the classes its first
+   * snapshot write loads set off a full collection, which took 450-500 ms of a batch at K = 1M. Objects that live through two young collections go to the old generation: what a
    * batch allocates is gone by the next batch, and what lives longer is mostly new state entries,
    * which live as long as the state. At the default threshold (adaptive, up to 15) a K = 1M
    * partition's new keys were copied between the survivor spaces for a dozen batches and then
@@ -70,7 +70,8 @@ final class ExecutorLauncher implements AutoCloseable {
    * ms more than the median; with it, at most 27 ms. It costs 0.5-3 s at the start of a 2 GiB
    * container, depending on the machine, so executors that a recovery waits for (a replacement, or
    * those of an application resumed from its checkpoint) start without it and fault in only the
-   * pages they use, as they use them: a replacement registered 3.2 s after its launch instead of 5.6-7.2.
+   * pages they use, as they use them: a replacement registered 3.2 s after its launch instead of
+   * 5.6-7.2 s.
    */
   private static final String TOUCH_HEAP_AT_START = "-XX:+AlwaysPreTouch";
 

@@ -37,6 +37,8 @@ final class Bench {
   private static final Pattern LINE = Pattern.compile("batch=(\\d+) keys=(\\d+) total=(\\d+)");
   /** How many batches past its kill point the recovery run waits for the AM's class-data archive. */
   private static final int ARCHIVE_WAIT_BATCHES = 20;
+  /** The recoveries kill their process once this many batches are committed. */
+  private static final int KILL_AFTER_BATCHES = 15;
   /**
    * The state probe's resumed application discards this many batches: its executors restore the
    * seeded state, and it runs the batch times that passed while it started, one by one; at R = 1M
@@ -49,7 +51,8 @@ final class Bench {
    * every application gets besides the workload's own (JVM options to profile with, say).
    */
   record Options(List<Long> lines, List<Long> vocabularies, List<String> settings, int batches, int warmup,
-      boolean recovery, boolean executorRecovery, boolean stateProbe, int executorMemoryMb, String operator, String idleTimeout,
+      boolean recovery, boolean executorRecovery, boolean stateProbe, int executorMemoryMb, String operator,
+      String idleTimeout,
       Map<String, String> extraConf) {}
 
   /** One configuration's figures. */
@@ -265,11 +268,11 @@ final class Bench {
   private String recovery(SluiceClient client, FileSystem fs, long k, long r) throws Exception {
     int batches = 30 + ARCHIVE_WAIT_BATCHES;
     String dir = "/bench/recovery-k" + k;
-    out.printf("recovery: K=%d R=%d, kill -9 of the AM after 15 batches ...%n", k, r);
+    out.printf("recovery: K=%d R=%d, kill -9 of the AM after %d batches ...%n", k, r, KILL_AFTER_BATCHES);
     out.flush();
     ApplicationId id = submit(client, dir, 2, conf(k, r, "A", dir, batches));
     long[] killToFirst = new long[1];
-    ApplicationReport report = awaitEnd(client, id, fs, dir, 15, killToFirst);
+    ApplicationReport report = awaitEnd(client, id, fs, dir, KILL_AFTER_BATCHES, killToFirst);
     boolean ok = report.getFinalApplicationStatus() == FinalApplicationStatus.SUCCEEDED
         && keysIfInvariantHolds(fs, dir, k, r, batches).isPresent();
     return String.format("| %d | %d | %d ms | %s |", k, r, killToFirst[0],
@@ -285,14 +288,15 @@ final class Bench {
   private String executorRecovery(SluiceClient client, FileSystem fs, long k, long r) throws Exception {
     int batches = 30;
     String dir = "/bench/executor-recovery-k" + k;
-    out.printf("executor recovery: K=%d R=%d, kill -9 of an executor after 15 batches ...%n", k, r);
+    out.printf("executor recovery: K=%d R=%d, kill -9 of an executor after %d batches ...%n", k, r,
+        KILL_AFTER_BATCHES);
     out.flush();
     Map<String, String> conf = conf(k, r, "A", dir, batches);
     conf.put(SettingKeys.AM_CLASS_DATA_ARCHIVE, "false");
     ApplicationId id = submit(client, dir, 1, conf);
     long killedAtMs = 0;
     while (killedAtMs == 0 && client.report(id).getFinalApplicationStatus() == FinalApplicationStatus.UNDEFINED) {
-      if (committedBatches(fs, dir) >= 15) {
+      if (committedBatches(fs, dir) >= KILL_AFTER_BATCHES) {
         List<ProcessHandle> executors = ContainerProcesses.executors(client.report(id).getCurrentApplicationAttemptId());
         if (!executors.isEmpty()) {
           killedAtMs = clock.wallMillis();

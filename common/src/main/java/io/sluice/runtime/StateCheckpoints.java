@@ -97,6 +97,12 @@ final class StateCheckpoints {
   }
 
   private final List<OperatorNode> stateful;
+  /**
+   * The stateful operators whose partitions a replay leaves where an executor still holds them:
+   * those whose records feed no other state (the replay's only purpose being state) and whose
+   * state was not reset by an upgrade.
+   */
+  private final Set<String> keptInReplays;
   private final Path checkpointDir;
   private final int fullEvery;
   private final long startTimeMs;
@@ -117,6 +123,8 @@ final class StateCheckpoints {
 
   StateCheckpoints(StreamGraph graph, Path checkpointDir, int fullEvery, long startTimeMs) {
     this.stateful = graph.nodes().stream().filter(n -> n.kind().isStateful()).toList();
+    this.keptInReplays = new HashSet<>();
+    stateful.stream().filter(n -> !feedsState(graph, n)).forEach(n -> keptInReplays.add(n.id()));
     this.checkpointDir = checkpointDir;
     this.fullEvery = Math.max(1, fullEvery);
     this.startTimeMs = startTimeMs;
@@ -152,6 +160,16 @@ final class StateCheckpoints {
     }
     replayLog.addAll(log);
     stateVersionMs = snapshotBatchMs();
+    keptInReplays.removeAll(startingEmpty);
+  }
+
+  private static boolean feedsState(StreamGraph graph, OperatorNode node) {
+    for (OperatorNode child : graph.children(node)) {
+      if (child.kind().isStateful() || feedsState(graph, child)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** The completed batches to replay before new ones: those after the snapshot. */
@@ -212,6 +230,10 @@ final class StateCheckpoints {
     StateAccess.Builder a = StateAccess.newBuilder().setNodeId(node.id()).setBaseBatchMs(stateVersionMs);
     if (chain != null && chain.batchMs() == stateVersionMs) {
       a.addAllRestoreFiles(chain.files()).setStartEmpty(chain.files().isEmpty());
+    }
+    if (replay && keptInReplays.contains(node.id()) && !replayLog.isEmpty()) {
+      // The log ends at the last completed batch.
+      a.setReplayKeptAtBatchMs(replayLog.get(replayLog.size() - 1).getBatchTimeMs());
     }
     if (!replay && isSnapshotBatch(batchMs)) {
       if (asked == null || asked.batchMs != batchMs) {

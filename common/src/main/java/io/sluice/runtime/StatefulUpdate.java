@@ -166,6 +166,13 @@ final class StatefulUpdate {
       }
       // The partition's last snapshot is of the state as its last task left it.
       stores.snapshots().copyBeforeChange(node.id(), partition);
+      long keptAtMs = access.getReplayKeptAtBatchMs();
+      if (keptAtMs > 0 && keepsPartitionAt(state, partition, keptAtMs, stores, conf)) {
+        LOG.info("Kept {} partition {} at batch {}: the replay of batch {} leaves it in place", node.id(), partition,
+            keptAtMs, batchMs);
+        finish(out);
+        return applied(state, partition, stores);
+      }
       ensureVersion(state, partition, access, stores, conf);
       state.beginUpdate();
       try {
@@ -187,26 +194,67 @@ final class StatefulUpdate {
         request = new BackgroundSnapshots.Request(node.id(), partition, access.getSnapshotPath(), batchMs, full,
             full ? 0 : base);
       }
-      if (mapsWithState) {
+      if (keptAtMs > 0) {
+        // A replay whose records nothing reads: the scan of the whole state would be for nothing.
+        finish(out);
+      } else if (mapsWithState) {
         if (out.snapshots() != null) {
           for (int slot = state.nextSlot(-1); slot >= 0; slot = state.nextSlot(slot)) {
             out.snapshots().emit(Pair.of(state.keyAt(slot), state.unstampedStateAt(slot)));
           }
           out.snapshots().finish();
         }
-      } else if (windowed == null) {
-        emitEveryEntry(state, out.main());
+        out.main().finish();
+      } else {
+        if (windowed == null) {
+          emitEveryEntry(state, out.main());
+        }
+        out.main().finish();
       }
-      out.main().finish();
-      // Reported once the task cannot fail any more: a failed task leaves it for the partition's next one.
-      List<SnapshotWritten> reports = new ArrayList<>();
-      stores.snapshots().writtenUnreported(node.id(), partition).ifPresent(o -> reports.add(o.report()));
+      Applied applied = applied(state, partition, stores);
       if (request != null) {
         stores.snapshots().write(request, snapshot, conf);
       }
-      return new Applied(reports, StateSize.newBuilder().setNodeId(node.id()).setPartition(partition)
-          .setKeys(state.size()).setChangedKeys(state.changedByLastUpdate()).build());
+      return applied;
     }
+  }
+
+  /**
+   * Whether the partition is at batch {@code keptAtMs}, the last completed one, or one uncompleted
+   * batch ahead, which is undone here: then a replay leaves it as it is. An executor that outlived
+   * a failed batch, or an AM, keeps its partitions so, and only the partitions of a lost executor
+   * are restored and replayed.
+   */
+  private boolean keepsPartitionAt(PartitionState state, int partition, long keptAtMs, StateStores stores,
+      Configuration conf) {
+    if (state.versionMs() == keptAtMs) {
+      return true;
+    }
+    if (state.undoableToMs() != keptAtMs) {
+      return false;
+    }
+    // The snapshot that batch took is not of the state the partition keeps.
+    stores.snapshots().drop(node.id(), partition, conf);
+    state.rollBack();
+    return true;
+  }
+
+  private void finish(Outputs out) throws Exception {
+    if (out.snapshots() != null) {
+      out.snapshots().finish();
+    }
+    out.main().finish();
+  }
+
+  /**
+   * What the task reports once it cannot fail any more: the partition's size and its earlier
+   * snapshot if written by now (a failed task leaves that to the partition's next one).
+   */
+  private Applied applied(PartitionState state, int partition, StateStores stores) {
+    List<SnapshotWritten> reports = new ArrayList<>();
+    stores.snapshots().writtenUnreported(node.id(), partition).ifPresent(o -> reports.add(o.report()));
+    return new Applied(reports, StateSize.newBuilder().setNodeId(node.id()).setPartition(partition)
+        .setKeys(state.size()).setChangedKeys(state.changedByLastUpdate()).build());
   }
 
   /** Emits every entry of the partition as a (key, state) pair: what updateStateByKey emits. */

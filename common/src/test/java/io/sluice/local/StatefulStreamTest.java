@@ -28,6 +28,8 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import java.util.function.LongConsumer;
 import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
@@ -45,6 +47,10 @@ class StatefulStreamTest {
   private final Map<Long, Map<String, Long>> stateAfterBatch = new ConcurrentHashMap<>();
   /** Runs before each call of the update function. */
   private volatile Runnable onUpdateCall = () -> {};
+  /** Runs before each line is split. */
+  private volatile Consumer<String> onLine = line -> {};
+  /** Runs before each batch's state is recorded in {@link #stateAfterBatch}, with the batch's index. */
+  private volatile LongConsumer onOutput = batch -> {};
 
   /** Running word counts over the generator; a key is dropped once its count passes LIMIT. */
   private StreamingApp app(Duration checkpointInterval) {
@@ -58,7 +64,10 @@ class StatefulStreamTest {
   private StreamingApp app(Duration checkpointInterval, int statePartitions) {
     return ctx -> {
       PairDStream<String, Long> counts = ctx.generatedLines(LINES, VOCABULARY, 2)
-          .flatMap(l -> Arrays.asList(l.split(" ")))
+          .flatMap(l -> {
+            onLine.accept(l);
+            return Arrays.asList(l.split(" "));
+          })
           .mapToPair(w -> Pair.of(w, 1L))
           .reduceByKey(Long::sum)
           .updateStateByKey((List<Long> values, Optional<Long> state) -> {
@@ -71,6 +80,7 @@ class StatefulStreamTest {
         counts.checkpoint(checkpointInterval);
       }
       counts.foreachBatch((batch, records) -> {
+        onOutput.accept(batch.index());
         Map<String, Long> m = new TreeMap<>();
         records.forEach(p -> m.put(p.key(), p.value()));
         stateAfterBatch.put(batch.index(), m);
@@ -172,6 +182,55 @@ class StatefulStreamTest {
     }
     assertThat(calls.get()).as("the failure happened").isGreaterThan(150);
     for (long b = 0; b < 5; b++) {
+      assertThat(stateAfterBatch.get(b)).as("state after batch " + b).isEqualTo(reference(b));
+    }
+  }
+
+  @Test
+  void aBatchThatFailsBeforeItsStateTasksRunsAgainOnThePartitionsTheExecutorKept() throws Exception {
+    // Snapshots after batches 2 and 5; batch 7 fails in its map stage, once, and its retry would
+    // replay batch 6 onto the snapshot of batch 5 if the executor did not keep its partitions.
+    String failingLine = WordGenerator.line(7, 0, VOCABULARY);
+    AtomicInteger calls = new AtomicInteger();
+    AtomicInteger callsAtFailure = new AtomicInteger(-1);
+    onUpdateCall = calls::incrementAndGet;
+    onLine = line -> {
+      if (line.equals(failingLine) && callsAtFailure.compareAndSet(-1, calls.get())) {
+        throw new IllegalStateException("injected failure");
+      }
+    };
+    try (LocalRunner job = LocalRunner.start(app(Duration.ofSeconds(3)), settings())) {
+      job.runBatches(9);
+      assertThat(job.batchesReplayed()).as("batch 6 replayed").isEqualTo(1);
+    }
+    assertThat(callsAtFailure.get()).as("the failure happened").isPositive();
+    assertThat(calls.get() - callsAtFailure.get()).as("update calls after the failure: batches 7 and 8 only")
+        .isEqualTo(distinctWords(7) + distinctWords(8));
+    for (long b = 0; b < 9; b++) {
+      assertThat(stateAfterBatch.get(b)).as("state after batch " + b).isEqualTo(reference(b));
+    }
+  }
+
+  @Test
+  void aBatchThatFailsAfterItsStateTasksIsUndoneInPlaceAndRunsAgain() throws Exception {
+    // Batch 7 updates both partitions, then its output fails, once: the retry's replay of batch 6
+    // finds each partition one uncompleted batch ahead, undoes it, and restores nothing.
+    AtomicInteger calls = new AtomicInteger();
+    AtomicInteger callsAtFailure = new AtomicInteger(-1);
+    onUpdateCall = calls::incrementAndGet;
+    onOutput = batch -> {
+      if (batch == 7 && callsAtFailure.compareAndSet(-1, calls.get())) {
+        throw new IllegalStateException("injected failure");
+      }
+    };
+    try (LocalRunner job = LocalRunner.start(app(Duration.ofSeconds(3)), settings())) {
+      job.runBatches(9);
+      assertThat(job.batchesReplayed()).as("batch 6 replayed").isEqualTo(1);
+    }
+    assertThat(callsAtFailure.get()).as("the failure happened").isPositive();
+    assertThat(calls.get() - callsAtFailure.get()).as("update calls after the failure: batches 7 and 8 only")
+        .isEqualTo(distinctWords(7) + distinctWords(8));
+    for (long b = 0; b < 9; b++) {
       assertThat(stateAfterBatch.get(b)).as("state after batch " + b).isEqualTo(reference(b));
     }
   }

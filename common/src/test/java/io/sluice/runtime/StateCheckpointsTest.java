@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import org.apache.hadoop.fs.Path;
 import org.junit.jupiter.api.Test;
 
@@ -203,5 +204,33 @@ class StateCheckpointsTest {
     assertThat(book.snapshots()).extracting(StateSnapshot::getBatchTimeMs).containsOnly(1000L);
     assertThat(chains()).containsExactly(List.of(retry.get(0).getSnapshotPath()), List.of(retry.get(1).getSnapshotPath()));
     assertThat(deleted).containsExactlyInAnyOrder(stale.getPath(), earlierDriver.getPath());
+  }
+
+  @Test
+  void aReplayLeavesInPlaceThePartitionsOfOperatorsWhoseRecordsFeedNoOtherState() {
+    StreamGraph chained = GraphBuilder.build(ctx -> ctx.textFileStream("/in")
+        .mapToPair(w -> Pair.of(w, 1L))
+        .<Long>updateStateByKey((v, s) -> Optional.of(s.orElse(0L) + v.size()), PARTITIONS).uid("first")
+        .<Long>updateStateByKey((v, s) -> Optional.of(s.orElse(0L) + v.size()), PARTITIONS).uid("second")
+        .foreachBatch((b, r) -> {}),
+        new Settings(Map.of("sluice.checkpoint.dir", "/cp")));
+    OperatorNode first = chained.node("first");
+    OperatorNode second = chained.node("second");
+    StateCheckpoints restarted = new StateCheckpoints(chained, new Path("/cp"), 3, 0);
+    restarted.restore(List.of(), List.of(batch(1000), batch(2000)), Set.of());
+    assertThat(restarted.access(second, 0, 1000, EPOCH, true).getReplayKeptAtBatchMs())
+        .as("the last completed batch").isEqualTo(2000);
+    assertThat(restarted.access(first, 0, 1000, EPOCH, true).getReplayKeptAtBatchMs())
+        .as("its records feed the second operator's replay").isZero();
+    assertThat(restarted.access(second, 0, 3000, EPOCH, false).getReplayKeptAtBatchMs()).as("not a replay").isZero();
+
+    StateCheckpoints upgraded = new StateCheckpoints(chained, new Path("/cp"), 3, 0);
+    upgraded.restore(List.of(), List.of(batch(1000), batch(2000)), Set.of("second"));
+    assertThat(upgraded.access(second, 0, 1000, EPOCH, true).getReplayKeptAtBatchMs())
+        .as("an operator whose state an upgrade resets").isZero();
+  }
+
+  private static BatchRecord batch(long batchMs) {
+    return BatchRecord.newBuilder().setBatchTimeMs(batchMs).build();
   }
 }

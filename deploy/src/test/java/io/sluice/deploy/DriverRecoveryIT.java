@@ -195,7 +195,16 @@ class DriverRecoveryIT {
     // The AM replaces the executor itself and runs the failed batch again: no new attempt.
     assertThat(assertSucceeded(id).getCurrentApplicationAttemptId().getAttemptId()).isEqualTo(1);
     assertExactRunningTotals("/it/executor", batches);
-    assertThat(amLogOf(id, 1)).contains("Replaced the executors of slots [");
+    String am = amLogOf(id, 1);
+    assertThat(am).contains("Replaced the executors of slots [");
+    // Only the lost slot's partition is rebuilt; the survivor's stays in place through the replays.
+    int lost = Integer.parseInt(am.replaceFirst("(?s).*Replaced the executors of slots \\[(\\d+)].*", "$1"));
+    String executorLogs = String.join("\n", executorLogsOf(id));
+    assertThat(executorLogs).doesNotContain("Restored counts partition " + (1 - lost) + " ")
+        .doesNotContain("Kept counts partition " + lost + " ");
+    if (am.contains("replayed batch")) {
+      assertThat(executorLogs).contains("Kept counts partition " + (1 - lost) + " ");
+    }
   }
 
   @Test
@@ -316,6 +325,21 @@ class DriverRecoveryIT {
         Demo.expectedLines(LINES, VOCABULARY, batches).stream().map(List::of).toList());
     assertThat(CLUSTER.fs().listStatus(new Path(dir + "/out"))).extracting(s -> s.getPath().getName())
         .allMatch(n -> n.startsWith("batch-"));
+  }
+
+  /** The stderr of every executor container of the application, in any attempt. */
+  private static List<String> executorLogsOf(ApplicationId id) throws IOException {
+    String prefix = String.format("container_%d_%04d_", id.getClusterTimestamp(), id.getId());
+    List<String> logs = new ArrayList<>();
+    try (var files = Files.walk(java.nio.file.Path.of("target", "test", "data"))) {
+      for (java.nio.file.Path log : files.filter(p -> p.getFileName().toString().equals("stderr")).toList()) {
+        String container = log.getParent().getFileName().toString();
+        if (container.startsWith(prefix) && !container.endsWith("_000001")) {
+          logs.add(Files.readString(log));
+        }
+      }
+    }
+    return logs;
   }
 
   /** The stderr of an attempt's AM container, where its log goes. */

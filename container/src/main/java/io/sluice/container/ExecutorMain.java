@@ -49,13 +49,16 @@ public final class ExecutorMain {
     try (InputStream in = Files.newInputStream(Path.of(JobSpecs.FILE_NAME))) {
       spec = JobSpec.parseFrom(in);
     }
-    AppSecret secret = AppSecret.fromCurrentUser();
     StreamGraph graph = JobSpecs.graph(spec, ExecutorMain.class.getClassLoader());
+    Configuration conf = JobSpecs.containerHadoopConf(new Configuration());
+    Thread connecting = new Thread(() -> connectToCheckpoints(graph, conf), "sluice-checkpoint-connect");
+    connecting.setDaemon(true);
+    connecting.start();
+    AppSecret secret = AppSecret.fromCurrentUser();
     ShuffleStore shuffle = new ShuffleStore(ShuffleBuffers.forThisJvm());
     AtomicLong epoch = new AtomicLong();
     String host = InetAddress.getLocalHost().getCanonicalHostName();
     RemoteShuffleFetcher fetcher = new RemoteShuffleFetcher(shuffle, secret);
-    Configuration conf = JobSpecs.containerHadoopConf(new Configuration());
     TaskRunner runner = new TaskRunner(graph, shuffle, fetcher, conf);
     Server server = RpcChannels.startServer(0, secret, List.of(new ExecutorEndpoint(executorId, runner, shuffle, epoch)));
     String self = host + ":" + server.getPort();
@@ -70,16 +73,16 @@ public final class ExecutorMain {
     LOG.info("Executor {} serving at {}, registered with the AM at {} (epoch {})", executorId, self, amAddress,
         registered.getEpoch());
     am.shutdown();
-    connectToCheckpoints(graph, conf);
     // Runs until YARN stops the container when the application ends; a later AM attempt adopts it.
     server.awaitTermination();
   }
 
   /**
-   * Connects to the checkpoint directory's file system while no batch waits: the first state
-   * snapshot would otherwise pay for the client's start-up (about half a second of CPU at the
-   * K = 1M benchmark's first snapshot). A file system that cannot be reached is reported here,
-   * and again by the task that needs it.
+   * Connects to the checkpoint directory's file system before any task needs it: the first state
+   * snapshot, or a replacement executor's first restore, would otherwise pay for the client's
+   * start-up (about half a second of CPU). It runs beside the rest of the start-up, on a core a
+   * replacement's recovery leaves idle. A file system that cannot be reached is reported here, and
+   * again by the task that needs it.
    */
   private static void connectToCheckpoints(StreamGraph graph, Configuration conf) {
     graph.checkpointDir().ifPresent(dir -> {

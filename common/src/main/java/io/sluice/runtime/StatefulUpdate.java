@@ -194,23 +194,19 @@ final class StatefulUpdate {
         request = new BackgroundSnapshots.Request(node.id(), partition, access.getSnapshotPath(), batchMs, full,
             full ? 0 : base);
       }
-      if (keptAtMs > 0) {
-        // A replay whose records nothing reads: the scan of the whole state would be for nothing.
-        finish(out);
-      } else if (mapsWithState) {
-        if (out.snapshots() != null) {
-          for (int slot = state.nextSlot(-1); slot >= 0; slot = state.nextSlot(slot)) {
-            out.snapshots().emit(Pair.of(state.keyAt(slot), state.unstampedStateAt(slot)));
+      // In a replay whose records nothing reads (keptAtMs set), the scan of the whole state would be for nothing.
+      if (keptAtMs == 0) {
+        if (mapsWithState) {
+          if (out.snapshots() != null) {
+            for (int slot = state.nextSlot(-1); slot >= 0; slot = state.nextSlot(slot)) {
+              out.snapshots().emit(Pair.of(state.keyAt(slot), state.unstampedStateAt(slot)));
+            }
           }
-          out.snapshots().finish();
-        }
-        out.main().finish();
-      } else {
-        if (windowed == null) {
+        } else if (windowed == null) {
           emitEveryEntry(state, out.main());
         }
-        out.main().finish();
       }
+      finish(out);
       Applied applied = applied(state, partition, stores);
       if (request != null) {
         stores.snapshots().write(request, snapshot, conf);
@@ -239,6 +235,7 @@ final class StatefulUpdate {
     return true;
   }
 
+  /** Ends the task's output: the state snapshots stream (only mapWithState's can be read), then the rest. */
   private void finish(Outputs out) throws Exception {
     if (out.snapshots() != null) {
       out.snapshots().finish();

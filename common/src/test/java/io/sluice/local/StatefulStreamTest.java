@@ -51,6 +51,9 @@ class StatefulStreamTest {
   private volatile Consumer<String> onLine = line -> {};
   /** Runs before each batch's state is recorded in {@link #stateAfterBatch}, with the batch's index. */
   private volatile LongConsumer onOutput = batch -> {};
+  /** Update calls, and how many had come when {@link #failOnce} threw (-1 before it did). */
+  private final AtomicInteger updateCalls = new AtomicInteger();
+  private final AtomicInteger updateCallsAtFailure = new AtomicInteger(-1);
 
   /** Running word counts over the generator; a key is dropped once its count passes LIMIT. */
   private StreamingApp app(Duration checkpointInterval) {
@@ -188,47 +191,48 @@ class StatefulStreamTest {
 
   @Test
   void aBatchThatFailsBeforeItsStateTasksRunsAgainOnThePartitionsTheExecutorKept() throws Exception {
-    // Snapshots after batches 2 and 5; batch 7 fails in its map stage, once, and its retry would
-    // replay batch 6 onto the snapshot of batch 5 if the executor did not keep its partitions.
+    // Batch 7 fails in its map stage, once.
     String failingLine = WordGenerator.line(7, 0, VOCABULARY);
-    AtomicInteger calls = new AtomicInteger();
-    AtomicInteger callsAtFailure = new AtomicInteger(-1);
-    onUpdateCall = calls::incrementAndGet;
     onLine = line -> {
-      if (line.equals(failingLine) && callsAtFailure.compareAndSet(-1, calls.get())) {
-        throw new IllegalStateException("injected failure");
+      if (line.equals(failingLine)) {
+        failOnce();
       }
     };
-    try (LocalRunner job = LocalRunner.start(app(Duration.ofSeconds(3)), settings())) {
-      job.runBatches(9);
-      assertThat(job.batchesReplayed()).as("batch 6 replayed").isEqualTo(1);
-    }
-    assertThat(callsAtFailure.get()).as("the failure happened").isPositive();
-    assertThat(calls.get() - callsAtFailure.get()).as("update calls after the failure: batches 7 and 8 only")
-        .isEqualTo(distinctWords(7) + distinctWords(8));
-    for (long b = 0; b < 9; b++) {
-      assertThat(stateAfterBatch.get(b)).as("state after batch " + b).isEqualTo(reference(b));
-    }
+    assertBatch7RunsAgainOnThePartitionsTheExecutorKept();
   }
 
   @Test
   void aBatchThatFailsAfterItsStateTasksIsUndoneInPlaceAndRunsAgain() throws Exception {
     // Batch 7 updates both partitions, then its output fails, once: the retry's replay of batch 6
-    // finds each partition one uncompleted batch ahead, undoes it, and restores nothing.
-    AtomicInteger calls = new AtomicInteger();
-    AtomicInteger callsAtFailure = new AtomicInteger(-1);
-    onUpdateCall = calls::incrementAndGet;
+    // finds each partition one uncompleted batch ahead and undoes it.
     onOutput = batch -> {
-      if (batch == 7 && callsAtFailure.compareAndSet(-1, calls.get())) {
-        throw new IllegalStateException("injected failure");
+      if (batch == 7) {
+        failOnce();
       }
     };
+    assertBatch7RunsAgainOnThePartitionsTheExecutorKept();
+  }
+
+  /** Throws the injected failure the first time only, noting how many update calls came before it. */
+  private void failOnce() {
+    if (updateCallsAtFailure.compareAndSet(-1, updateCalls.get())) {
+      throw new IllegalStateException("injected failure");
+    }
+  }
+
+  /**
+   * Runs 9 batches with snapshots after batches 2 and 5, where batch 7 fails once: its retry would
+   * replay batch 6 onto the snapshot of batch 5 if the executor did not keep its partitions, and
+   * call the update function for batch 6's keys again.
+   */
+  private void assertBatch7RunsAgainOnThePartitionsTheExecutorKept() throws Exception {
+    onUpdateCall = updateCalls::incrementAndGet;
     try (LocalRunner job = LocalRunner.start(app(Duration.ofSeconds(3)), settings())) {
       job.runBatches(9);
       assertThat(job.batchesReplayed()).as("batch 6 replayed").isEqualTo(1);
     }
-    assertThat(callsAtFailure.get()).as("the failure happened").isPositive();
-    assertThat(calls.get() - callsAtFailure.get()).as("update calls after the failure: batches 7 and 8 only")
+    assertThat(updateCallsAtFailure.get()).as("the failure happened").isPositive();
+    assertThat(updateCalls.get() - updateCallsAtFailure.get()).as("update calls after the failure: batches 7 and 8 only")
         .isEqualTo(distinctWords(7) + distinctWords(8));
     for (long b = 0; b < 9; b++) {
       assertThat(stateAfterBatch.get(b)).as("state after batch " + b).isEqualTo(reference(b));

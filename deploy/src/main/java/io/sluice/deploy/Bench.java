@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -48,12 +49,13 @@ final class Bench {
 
   /**
    * What to run; {@code idleTimeout} is mapWithState's, or null for none; {@code extraConf} are settings
-   * every application gets besides the workload's own (JVM options to profile with, say).
+   * every application gets besides the workload's own (JVM options to profile with, say); {@code
+   * sparkReference} runs each configuration on Spark Streaming first, or is null.
    */
   record Options(List<Long> lines, List<Long> vocabularies, List<String> settings, int batches, int warmup,
       boolean recovery, boolean executorRecovery, boolean stateProbe, int executorMemoryMb, String operator,
       String idleTimeout,
-      Map<String, String> extraConf) {}
+      Map<String, String> extraConf, SparkReference sparkReference) {}
 
   /** One configuration's figures. */
   record Result(long vocabulary, long lines, String setting, long medianMs, long p95Ms, long meanMs, long maxDelayMs,
@@ -88,6 +90,7 @@ final class Bench {
     List<String> recoveries = new ArrayList<>();
     List<String> executorRecoveries = new ArrayList<>();
     List<ProbeResult> probes = new ArrayList<>();
+    Map<Result, SparkReference.Row> references = new LinkedHashMap<>();
     out.printf("# sluice bench: %d batches of 1 s per configuration, the first %d discarded; 2 executors of %d MiB;"
         + " state kept by %s%s%n", options.batches(), options.warmup(), options.executorMemoryMb(), options.operator(),
         options.idleTimeout() == null ? "" : ", idle timeout " + options.idleTimeout());
@@ -96,10 +99,14 @@ final class Bench {
       for (long k : options.vocabularies()) {
         for (long r : options.lines()) {
           for (String setting : options.settings()) {
+            SparkReference.Row reference = options.sparkReference() == null ? null : runReference(k, r, setting);
             Result result = runOne(client, cluster.fileSystem(), k, r, setting);
             results.add(result);
             out.println("  " + row(result));
             out.flush();
+            if (reference != null) {
+              references.put(result, reference);
+            }
           }
         }
         if (options.recovery()) {
@@ -125,9 +132,39 @@ final class Bench {
       }
     }
     printTable(results, recoveries, executorRecoveries, probes);
+    printReferences(references);
     return results.stream().allMatch(Result::invariantHeld)
         && Stream.concat(recoveries.stream(), executorRecoveries.stream()).noneMatch(r -> r.contains("FAILED"))
         && probes.stream().allMatch(ProbeResult::invariantHeld);
+  }
+
+  /** The configuration on Spark Streaming, run while the embedded cluster idles. */
+  private SparkReference.Row runReference(long k, long r, String setting) throws Exception {
+    out.printf("running K=%d R=%d setting %s on Spark Streaming (deploy/bin/spark-reference) ...%n", k, r, setting);
+    out.flush();
+    SparkReference.Row row = options.sparkReference().run(k, r, setting, options.batches(), options.warmup());
+    out.printf("  Spark Streaming: median %d ms, p95 %d ms, max scheduling delay %d ms, invariant %s%n",
+        row.medianMs(), row.p95Ms(), row.maxDelayMs(), row.invariant());
+    out.flush();
+    return row;
+  }
+
+  private void printReferences(Map<Result, SparkReference.Row> references) {
+    if (references.isEmpty()) {
+      return;
+    }
+    out.println();
+    out.println("| K | R | checkpoint | Spark Streaming median | p95 | max scheduling delay | invariant "
+        + "| Sluice median | Sluice / Spark |");
+    out.println("|---:|---:|:---:|---:|---:|---:|:---:|---:|---:|");
+    references.forEach((r, s) -> out.printf("| %d | %d | %s | %d ms | %d ms | %d ms | %s | %d ms | %.0f %% |%n",
+        r.vocabulary(), r.lines(), r.setting(), s.medianMs(), s.p95Ms(), s.maxDelayMs(), s.invariant(), r.medianMs(),
+        100.0 * r.medianMs() / Math.max(1, s.medianMs())));
+    out.println();
+    out.println("Spark Streaming (DStreams, local[2], Kryo, the same generator, updateStateByKey and output) ran "
+        + "each configuration just before Sluice did, on the same machine, with the embedded cluster idle; its "
+        + "processing time is Spark's processing delay (first job started to output done).");
+    out.flush();
   }
 
   private String name(long k, long r, String setting) {

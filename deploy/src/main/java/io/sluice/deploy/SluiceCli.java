@@ -345,6 +345,9 @@ public final class SluiceCli {
     @Option(names = "--conf", description = "a setting key=value for every application, such as "
         + "sluice.executor.javaOpts (repeatable); not one of the workload's own") Map<String, String> conf = new LinkedHashMap<>();
     @Option(names = "--base-dir", description = "data directory (default: a new temporary one)") Path baseDir;
+    @Option(names = "--spark-reference", description = "before each configuration, run it on Spark Streaming "
+        + "(deploy/bin/spark-reference, built with mvn -Pspark-reference package) and print Sluice's median as a share "
+        + "of Spark's: the machine's speed changes by the hour") boolean sparkReference;
 
     @Override
     public Integer call() throws Exception {
@@ -373,7 +376,8 @@ public final class SluiceCli {
         }
       }
       Bench.Options o = new Bench.Options(counts("--lines", lines), ks, settings, batches, warmup, recovery,
-          executorRecovery, stateProbe, parseMemoryMb(memory), operator, idleTimeout, Map.copyOf(conf));
+          executorRecovery, stateProbe, parseMemoryMb(memory), operator, idleTimeout, Map.copyOf(conf),
+          sparkReference ? SparkReference.of(System.getProperty("sluice.home")) : null);
       Path base = baseDir != null ? baseDir : java.nio.file.Files.createTempDirectory("sluice-bench-");
       return new Bench(spec.commandLine().getOut(), o).run(base) ? 0 : 1;
     }

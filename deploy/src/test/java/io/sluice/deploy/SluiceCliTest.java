@@ -124,6 +124,10 @@ class SluiceCliTest {
     err.reset();
     assertThat(run("bench", "--conf", "workload.K=5")).isEqualTo(1);
     assertThat(error()).isEqualTo("sluice: --conf workload.K is set by the benchmark itself; give only other settings");
+    err.reset();
+    assertThat(run("bench", "--spark-reference")).isEqualTo(1);
+    assertThat(error()).isEqualTo("sluice: --spark-reference runs deploy/bin/spark-reference: run the bench with "
+        + "deploy/bin/sluice from a checkout");
   }
 
   @Test

@@ -331,12 +331,9 @@ class DriverRecoveryIT {
   private static List<String> executorLogsOf(ApplicationId id) throws IOException {
     String prefix = String.format("container_%d_%04d_", id.getClusterTimestamp(), id.getId());
     List<String> logs = new ArrayList<>();
-    try (var files = Files.walk(java.nio.file.Path.of("target", "test", "data"))) {
-      for (java.nio.file.Path log : files.filter(p -> p.getFileName().toString().equals("stderr")).toList()) {
-        String container = log.getParent().getFileName().toString();
-        if (container.startsWith(prefix) && !container.endsWith("_000001")) {
-          logs.add(Files.readString(log));
-        }
+    for (var log : YarnClusterExtension.containerFiles("stderr").entrySet()) {
+      if (log.getKey().startsWith(prefix) && !log.getKey().endsWith("_000001")) {
+        logs.add(Files.readString(log.getValue()));
       }
     }
     return logs;
@@ -345,10 +342,6 @@ class DriverRecoveryIT {
   /** The stderr of an attempt's AM container, where its log goes. */
   private static String amLogOf(ApplicationId id, int attempt) throws IOException {
     String container = String.format("container_%d_%04d_%02d_000001", id.getClusterTimestamp(), id.getId(), attempt);
-    try (var files = Files.walk(java.nio.file.Path.of("target", "test", "data"))) {
-      java.nio.file.Path log = files.filter(p -> p.getFileName().toString().equals("stderr")
-          && p.getParent().getFileName().toString().equals(container)).findFirst().orElseThrow();
-      return Files.readString(log);
-    }
+    return Files.readString(YarnClusterExtension.containerFiles("stderr").get(container));
   }
 }

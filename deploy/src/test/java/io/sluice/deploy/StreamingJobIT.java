@@ -22,7 +22,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -30,7 +29,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.stream.Stream;
 import org.apache.hadoop.security.Credentials;
 import org.apache.hadoop.security.token.Token;
 import org.apache.hadoop.yarn.api.records.ApplicationId;
@@ -306,13 +304,10 @@ class StreamingJobIT {
   private static Map<String, Credentials> containerCredentials(ApplicationId id) throws IOException {
     String prefix = "container_" + id.getClusterTimestamp() + "_" + String.format("%04d", id.getId()) + "_";
     Map<String, Credentials> found = new TreeMap<>();
-    try (Stream<Path> files = Files.walk(Path.of("target", "test", "data"))) {
-      for (Path p : files.filter(p -> p.getFileName().toString().equals("container_tokens")).toList()) {
-        String container = p.getParent().getFileName().toString();
-        if (container.startsWith(prefix)) {
-          found.put(container, Credentials.readTokenStorageFile(new org.apache.hadoop.fs.Path(p.toUri()),
-              CLUSTER.conf()));
-        }
+    for (Map.Entry<String, Path> tokens : YarnClusterExtension.containerFiles("container_tokens").entrySet()) {
+      if (tokens.getKey().startsWith(prefix)) {
+        found.put(tokens.getKey(), Credentials.readTokenStorageFile(
+            new org.apache.hadoop.fs.Path(tokens.getValue().toUri()), CLUSTER.conf()));
       }
     }
     return found;

@@ -4,8 +4,12 @@ import io.sluice.api.Duration;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -142,6 +146,43 @@ public final class YarnClusterExtension implements BeforeAllCallback, AfterAllCa
       outputs.put(batch.getPath().getName(), lines);
     }
     return outputs;
+  }
+
+  /**
+   * The files named {@code fileName} in the containers' directories on the node managers, by the
+   * container they belong to. The node managers delete a finished container's working directory
+   * while the walk may be in it, so what vanishes meanwhile is passed over.
+   */
+  public static Map<String, Path> containerFiles(String fileName) throws IOException {
+    Map<String, Path> found = new TreeMap<>();
+    Files.walkFileTree(Path.of("target", "test", "data"), new SimpleFileVisitor<>() {
+      @Override
+      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+        if (file.getFileName().toString().equals(fileName) && file.getParent().getFileName().toString()
+            .startsWith("container_")) {
+          found.put(file.getParent().getFileName().toString(), file);
+        }
+        return FileVisitResult.CONTINUE;
+      }
+
+      @Override
+      public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+        return passOverVanished(e);
+      }
+
+      @Override
+      public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
+        return e == null ? FileVisitResult.CONTINUE : passOverVanished(e);
+      }
+
+      private FileVisitResult passOverVanished(IOException e) throws IOException {
+        if (e instanceof NoSuchFileException) {
+          return FileVisitResult.CONTINUE;
+        }
+        throw e;
+      }
+    });
+    return found;
   }
 
   public void writeFile(String path, String content) throws IOException {

@@ -46,6 +46,8 @@ final class Bench {
    * that backlog (about 15 s) took more than 25 batches to clear.
    */
   private static final int PROBE_DISCARDED_BATCHES = 45;
+  /** How often a run prints the batches committed since its last progress line. */
+  private static final long PROGRESS_INTERVAL_MS = 5_000;
 
   /**
    * What to run; {@code idleTimeout} is mapWithState's, or null for none; {@code extraConf} are settings
@@ -188,12 +190,18 @@ final class Bench {
     if (options.idleTimeout() != null) {
       conf.put("workload.idleTimeout", options.idleTimeout());
     }
-    switch (setting) {
-      case "A" -> { }
-      case "B" -> conf.put("workload.checkpointInterval", "1s");
-      default -> throw new SluiceException("checkpoint setting " + setting + " is not A (default interval) or B (every batch)");
+    if (requireSetting(setting).equals("B")) {
+      conf.put("workload.checkpointInterval", "1s");
     }
     return conf;
+  }
+
+  /** {@code setting} if it is one of the workload's checkpoint settings, A or B; else an error that says so. */
+  static String requireSetting(String setting) {
+    if (!setting.equals("A") && !setting.equals("B")) {
+      throw new SluiceException("checkpoint setting " + setting + " is not A (default interval) or B (every batch)");
+    }
+    return setting;
   }
 
   /**
@@ -356,6 +364,41 @@ final class Bench {
             : report.getDiagnostics()));
   }
 
+  /**
+   * Prints {@link #progressLine} for the newest metadata checkpoint, if it has batches after {@code
+   * printedUpToMs}, and returns the newest batch time printed.
+   */
+  private long printProgress(RecoveryProbe probe, long printedUpToMs) throws java.io.IOException {
+    Optional<MetadataCheckpoint> cp = probe.newest();
+    Optional<String> line = cp.flatMap(c -> progressLine(c, printedUpToMs));
+    if (line.isEmpty()) {
+      return printedUpToMs;
+    }
+    out.println(line.get());
+    out.flush();
+    List<BatchStats> recent = cp.get().getRecentBatchesList();
+    return recent.get(recent.size() - 1).getBatchTimeMs();
+  }
+
+  /**
+   * One line for the batches completed after batch time {@code printedUpToMs}: their numbers (from
+   * 0, as the workload counts them), processing times, and the newest one's scheduling delay, so
+   * that a run of minutes shows how it goes (a backlog building up, say). Empty if there are none.
+   */
+  static Optional<String> progressLine(MetadataCheckpoint cp, long printedUpToMs) {
+    List<BatchStats> fresh = cp.getRecentBatchesList().stream()
+        .filter(b -> b.getBatchTimeMs() > printedUpToMs).toList();
+    if (fresh.isEmpty()) {
+      return Optional.empty();
+    }
+    long last = cp.getBatchesCompleted() - 1;
+    long first = last - fresh.size() + 1;
+    return Optional.of(String.format(java.util.Locale.ROOT, "    batch %s: %s ms, scheduling delay %.1f s",
+        first == last ? first : first + "-" + last,
+        fresh.stream().map(b -> Long.toString(b.getProcessingMs())).collect(Collectors.joining(" ")),
+        fresh.get(fresh.size() - 1).getSchedulingDelayMs() / 1000.0));
+  }
+
   private ApplicationReport awaitEnd(SluiceClient client, ApplicationId id, FileSystem fs, String dir, int killAfter)
       throws Exception {
     return awaitEnd(client, id, fs, dir, killAfter, new long[1]);
@@ -373,10 +416,18 @@ final class Bench {
     RecoveryProbe probe = new RecoveryProbe(fs, dir + "/checkpoint");
     long killedAtMs = 0;
     long killedEpoch = 0;
+    long printedUpToMs = 0;
+    long nextProgressAtMs = clock.wallMillis() + PROGRESS_INTERVAL_MS;
     while (true) {
       ApplicationReport r = client.report(id);
       YarnApplicationState s = r.getYarnApplicationState();
-      if (s == YarnApplicationState.FINISHED || s == YarnApplicationState.FAILED || s == YarnApplicationState.KILLED) {
+      boolean ended = s == YarnApplicationState.FINISHED || s == YarnApplicationState.FAILED
+          || s == YarnApplicationState.KILLED;
+      if (ended || clock.wallMillis() >= nextProgressAtMs) {
+        printedUpToMs = printProgress(probe, printedUpToMs);
+        nextProgressAtMs = clock.wallMillis() + PROGRESS_INTERVAL_MS;
+      }
+      if (ended) {
         Optional<BatchStats> first = killedAtMs == 0 ? Optional.empty() : probe.firstBatchAfter(killedEpoch);
         if (first.isPresent()) {
           killToFirstMs[0] = RecoveryProbe.completedAtMs(first.get()) - killedAtMs;

@@ -2,15 +2,20 @@ package io.sluice.deploy;
 
 import io.sluice.proto.AccumulatorValue;
 import io.sluice.proto.BatchRecord;
+import io.sluice.proto.BatchStats;
 import io.sluice.proto.InputDescriptor;
 import io.sluice.proto.MetadataCheckpoint;
 import io.sluice.proto.OperatorSignature;
 import io.sluice.proto.SourceState;
 import java.io.PrintWriter;
 import java.time.Instant;
+import java.util.List;
 
-/** Prints a metadata checkpoint for operators: what ran, what is pending, which graph wrote it. */
+/** Prints a metadata checkpoint for operators: what ran, how long it took, what is pending, which graph wrote it. */
 final class CheckpointPrinter {
+  /** The newest batches printed from the ones the metadata keeps. */
+  private static final int RECENT_PRINTED = 5;
+
   private CheckpointPrinter() {}
 
   static void print(String file, MetadataCheckpoint cp, PrintWriter out) {
@@ -23,6 +28,11 @@ final class CheckpointPrinter {
     out.printf("completed      %d batches, last %s%n", cp.getBatchesCompleted(),
         cp.getLastCompletedBatchMs() == 0 ? "none" : cp.getLastCompletedBatchMs() + " ("
             + Instant.ofEpochMilli(cp.getLastCompletedBatchMs()) + ")");
+    List<BatchStats> recent = cp.getRecentBatchesList();
+    for (BatchStats b : recent.subList(Math.max(0, recent.size() - RECENT_PRINTED), recent.size())) {
+      out.printf("  batch %d: processing %d ms, scheduling delay %d ms, epoch %d%s%n", b.getBatchTimeMs(),
+          b.getProcessingMs(), b.getSchedulingDelayMs(), b.getEpoch(), b.getSnapshotTaken() ? ", took a snapshot" : "");
+    }
     out.printf("pending        %d batches%n", cp.getPendingBatchesCount());
     for (BatchRecord b : cp.getPendingBatchesList()) {
       out.printf("  batch %d, planned by epoch %d%n", b.getBatchTimeMs(), b.getEpoch());

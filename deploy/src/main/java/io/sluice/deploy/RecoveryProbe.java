@@ -36,7 +36,8 @@ final class RecoveryProbe {
     return batch.getBatchTimeMs() + batch.getSchedulingDelayMs() + batch.getProcessingMs();
   }
 
-  private Optional<MetadataCheckpoint> newest() throws IOException {
+  /** The newest valid metadata checkpoint, if one was written. */
+  Optional<MetadataCheckpoint> newest() throws IOException {
     return store.readNewestValid(warning -> { }).map(MetadataStore.Loaded::checkpoint);
   }
 }

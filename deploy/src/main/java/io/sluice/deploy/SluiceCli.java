@@ -366,6 +366,8 @@ public final class SluiceCli {
         throw new SluiceException("--warmup must be between 0 and --batches - 1, got " + warmup);
       }
       List<Long> ks = counts("--vocabulary", vocabularies);
+      List<Long> rs = counts("--lines", lines);
+      settings.forEach(Bench::requireSetting);
       if (stateProbe && ks.stream().distinct().count() < 2) {
         throw new SluiceException("--state-probe needs two --vocabulary values: the batches' words come from the "
             + "smaller, the state is seeded with the larger");
@@ -375,15 +377,23 @@ public final class SluiceCli {
           throw new SluiceException("--conf " + key + " is set by the benchmark itself; give only other settings");
         }
       }
-      Bench.Options o = new Bench.Options(counts("--lines", lines), ks, settings, batches, warmup, recovery,
+      Bench.Options o = new Bench.Options(rs, ks, settings, batches, warmup, recovery,
           executorRecovery, stateProbe, parseMemoryMb(memory), operator, idleTimeout, Map.copyOf(conf),
           sparkReference ? SparkReference.of(System.getProperty("sluice.home")) : null);
       Path base = baseDir != null ? baseDir : java.nio.file.Files.createTempDirectory("sluice-bench-");
       return new Bench(spec.commandLine().getOut(), o).run(base) ? 0 : 1;
     }
 
+    /** The values of a list of counts, each at least 1 (a run of no lines or words measures nothing). */
     private static List<Long> counts(String option, List<String> values) {
-      return values.stream().map(v -> new io.sluice.api.Settings(Map.of(option, v)).getLong(option, 0)).toList();
+      List<Long> counts = values.stream()
+          .map(v -> new io.sluice.api.Settings(Map.of(option, v)).getLong(option, 0)).toList();
+      for (long count : counts) {
+        if (count < 1) {
+          throw new SluiceException(option + " values must be at least 1, got " + count);
+        }
+      }
+      return counts;
     }
   }
 

@@ -342,6 +342,8 @@ class DriverRecoveryIT {
   /** The stderr of an attempt's AM container, where its log goes. */
   private static String amLogOf(ApplicationId id, int attempt) throws IOException {
     String container = String.format("container_%d_%04d_%02d_000001", id.getClusterTimestamp(), id.getId(), attempt);
-    return Files.readString(YarnClusterExtension.containerFiles("stderr").get(container));
+    java.nio.file.Path log = YarnClusterExtension.containerFiles("stderr").get(container);
+    assertThat(log).as("the stderr of the AM's container %s", container).isNotNull();
+    return Files.readString(log);
   }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sluice.checkpoint.MetadataStore;
 import io.sluice.proto.BatchRecord;
+import io.sluice.proto.BatchStats;
 import io.sluice.proto.GeneratorInput;
 import io.sluice.proto.InputDescriptor;
 import io.sluice.proto.MetadataCheckpoint;
@@ -108,6 +109,15 @@ class SluiceCliTest {
     assertThat(error()).isEqualTo("sluice: --batches can be at most 100, got 101: the benchmark reads the batches' "
         + "times from the metadata, which keeps the last 100");
     err.reset();
+    assertThat(run("bench", "--lines", "50000,0")).isEqualTo(1);
+    assertThat(error()).isEqualTo("sluice: --lines values must be at least 1, got 0");
+    err.reset();
+    assertThat(run("bench", "--vocabulary", "0")).isEqualTo(1);
+    assertThat(error()).isEqualTo("sluice: --vocabulary values must be at least 1, got 0");
+    err.reset();
+    assertThat(run("bench", "--checkpoint-settings", "A,C")).isEqualTo(1);
+    assertThat(error()).isEqualTo("sluice: checkpoint setting C is not A (default interval) or B (every batch)");
+    err.reset();
     assertThat(run("bench", "--vocabulary", "10000", "--state-probe")).isEqualTo(1);
     assertThat(error()).isEqualTo("sluice: --state-probe needs two --vocabulary values: the batches' words come from "
         + "the smaller, the state is seeded with the larger");
@@ -163,6 +173,10 @@ class SluiceCliTest {
     MetadataStore store = new MetadataStore(fs, new org.apache.hadoop.fs.Path(tmp.toUri()), 3);
     store.write(MetadataCheckpoint.newBuilder().setApplicationId("application_1_0001").setEpoch(2).setSequence(7)
         .setBatchesCompleted(5).setLastCompletedBatchMs(6000).setStartTimeMs(1000).setBatchIntervalMs(1000)
+        .addRecentBatches(BatchStats.newBuilder().setBatchTimeMs(5000).setProcessingMs(640).setSchedulingDelayMs(12)
+            .setEpoch(1).setSnapshotTaken(true))
+        .addRecentBatches(BatchStats.newBuilder().setBatchTimeMs(6000).setProcessingMs(1210).setSchedulingDelayMs(3400)
+            .setEpoch(2))
         .addPendingBatches(BatchRecord.newBuilder().setBatchTimeMs(7000).setEpoch(2).addInputs(InputDescriptor
             .newBuilder().setSourceId("generatorSource-0").setGenerator(GeneratorInput.newBuilder().setBatchIndex(5)
                 .setLines(100).setVocabulary(10).setPartitions(2))))
@@ -172,6 +186,8 @@ class SluiceCliTest {
         .contains("application    application_1_0001")
         .contains("epoch          2")
         .contains("completed      5 batches, last 6000")
+        .contains("  batch 5000: processing 640 ms, scheduling delay 12 ms, epoch 1, took a snapshot\n"
+            + "  batch 6000: processing 1210 ms, scheduling delay 3400 ms, epoch 2\npending")
         .contains("batch 7000, planned by epoch 2")
         .contains("generatorSource-0: generator batch 5, 100 lines, 10 words, 2 partitions");
   }

@@ -57,8 +57,8 @@ public final class ShuffleStore {
   }
 
   private final Map<BlockId, Block> blocks = new ConcurrentHashMap<>();
-  /** Per shuffle and map task: the records its last run in this JVM wrote, what its next run can expect. */
-  private final Map<MapTaskId, Long> recordsLastWritten = new ConcurrentHashMap<>();
+  /** Per shuffle and map task: how its last run in this JVM went, what its next run can expect. */
+  private final Map<MapTaskId, ShuffleOperator.MapRun> lastRuns = new ConcurrentHashMap<>();
   private final ShuffleBuffers buffers;
 
   public ShuffleStore(ShuffleBuffers buffers) {
@@ -95,14 +95,14 @@ public final class ShuffleStore {
     return new ShuffleInput(chunks, () -> held.forEach(Block::removeReader));
   }
 
-  /** Notes how many records a run of map task {@code taskId} wrote into shuffle {@code nodeId}. */
-  public void noteRecordsWritten(String nodeId, String taskId, long records) {
-    recordsLastWritten.put(new MapTaskId(nodeId, taskId), records);
+  /** Notes how a run of map task {@code taskId} of shuffle {@code nodeId} went. */
+  void noteRun(String nodeId, String taskId, ShuffleOperator.MapRun run) {
+    lastRuns.put(new MapTaskId(nodeId, taskId), run);
   }
 
-  /** The records the last run of map task {@code taskId} in this JVM wrote into shuffle {@code nodeId}; 0 if none. */
-  public long recordsLastWritten(String nodeId, String taskId) {
-    return recordsLastWritten.getOrDefault(new MapTaskId(nodeId, taskId), 0L);
+  /** How the last run of map task {@code taskId} of shuffle {@code nodeId} in this JVM went; null if none ran. */
+  ShuffleOperator.MapRun lastRun(String nodeId, String taskId) {
+    return lastRuns.get(new MapTaskId(nodeId, taskId));
   }
 
   /** Drops every block of batches up to and including {@code batchMs}. */

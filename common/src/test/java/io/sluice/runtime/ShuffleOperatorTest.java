@@ -22,82 +22,132 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 class ShuffleOperatorTest {
-  @Test
-  void aMapTaskWithManyKeysSumsThemInBucketsUnlessItsLastRunHadTooFewRecordsPerKeyAndWritesThemByRegion()
-      throws Exception {
-    OperatorNode reduce = GraphBuilder.build(ctx -> ctx.textFileStream("/in").mapToPair(w -> Pair.of(w, 1L))
-        .withCodecs(Codecs.STRING, Codecs.LONG).reduceByKey(Reducers.longSum()).foreachBatch((b, r) -> {}),
-        new Settings(Map.of())).node("reduceByKey-2");
-    ShuffleStore store = new ShuffleStore(new ShuffleBuffers(1L << 30));
-    // 400,000 records over 200,000 keys: the first 100,000 hold too many distinct keys for one
-    // table, and the whole about 2.3 records per key.
-    List<Pair<String, Long>> input = new ArrayList<>();
-    Map<String, Long> expected = new HashMap<>();
-    Set<String> probed = new HashSet<>();
-    Set<String> later = new HashSet<>();
-    SplittableRandom random = new SplittableRandom(5);
-    for (int i = 0; i < 400_000; i++) {
-      String word = "w" + random.nextInt(200_000);
-      long count = i % 10 == 0 ? 3 : 1;
-      input.add(Pair.of(word, count));
-      expected.merge(word, count, Long::sum);
-      (i < 100_000 ? probed : later).add(word);
-    }
+  private final OperatorNode reduce = GraphBuilder.build(ctx -> ctx.textFileStream("/in")
+      .mapToPair(w -> Pair.of(w, 1L)).withCodecs(Codecs.STRING, Codecs.LONG).reduceByKey(Reducers.longSum())
+      .foreachBatch((b, r) -> {}), new Settings(Map.of())).node("reduceByKey-2");
+  private final ShuffleStore store = new ShuffleStore(new ShuffleBuffers(1L << 30));
 
-    for (long batchMs : new long[] {1000, 2000}) {
-      OperatorEmitter writer = new ShuffleOperator(reduce).writer(store, batchMs, "m-0", 1, () -> {});
-      for (Pair<String, Long> record : input) {
-        writer.emit(record);
-      }
-      writer.finish();
-      Map<String, Long> sums = new HashMap<>();
-      int records = 0;
-      for (int p = 0; p < reduce.partitions(); p++) {
-        List<String> keys = new ArrayList<>();
-        List<Integer> regions = new ArrayList<>();
-        new ShuffleOperator(reduce).forEachRecord(store.read(batchMs, reduce.id(), List.of("m-0"), p).chunks(),
-            (bytes, offset, length, value) -> {
-              String key = (String) RecordCodecs.decode(Codecs.STRING, Arrays.copyOfRange(bytes, offset, offset + length));
-              sums.merge(key, (Long) value, Long::sum);
-              keys.add(key);
-              regions.add(PartitionState.keyHash(bytes, offset, length) >>> (Integer.SIZE - 6));
-            });
-        records += keys.size();
-        // The keys of the probe's table first, as that table held them; then each later key once, by region.
-        int byRegion = (int) keys.stream().distinct().filter(later::contains).count();
-        assertThat(byRegion).isPositive();
-        for (int i = keys.size() - byRegion + 1; i < keys.size(); i++) {
-          assertThat(regions.get(i)).as("region of record %d of partition %d", i, p)
-              .isGreaterThanOrEqualTo(regions.get(i - 1));
-        }
-      }
-      assertThat(sums).as("sums of batch %d", batchMs).isEqualTo(expected);
-      // A record per key of the probe, and one per key after it: a first run in the JVM sums in buckets too.
-      assertThat(records).as("records of batch %d", batchMs).isEqualTo(probed.size() + later.size());
-    }
+  /** A record the map side wrote: its key and value, and the region of the state table its key falls in. */
+  private record Written(String key, long value, int region) {}
 
-    // 150,000 records over ten million keys, after a run of 400,000 records: 400,000 expected over
-    // about as many keys, too few records per key for buckets, so each record after the probe is
-    // written as it came.
-    Set<String> sparseProbed = new HashSet<>();
-    int sparseRecords = 150_000;
-    OperatorEmitter writer = new ShuffleOperator(reduce).writer(store, 3000, "m-0", 1, () -> {});
-    for (int i = 0; i < sparseRecords; i++) {
-      String word = "w" + random.nextInt(10_000_000);
-      writer.emit(Pair.of(word, 1L));
-      if (i < 100_000) {
-        sparseProbed.add(word);
-      }
+  /** Runs map task {@code taskId} of batch {@code batchMs} over {@code input}; returns what it wrote, per partition. */
+  private List<List<Written>> runMapTask(String taskId, long batchMs, List<Pair<String, Long>> input) throws Exception {
+    OperatorEmitter writer = new ShuffleOperator(reduce).writer(store, batchMs, taskId, 1, () -> {});
+    for (Pair<String, Long> record : input) {
+      writer.emit(record);
     }
     writer.finish();
-    int records = 0;
+    List<List<Written>> partitions = new ArrayList<>();
     for (int p = 0; p < reduce.partitions(); p++) {
-      int[] count = new int[1];
-      new ShuffleOperator(reduce).forEachRecord(store.read(3000, reduce.id(), List.of("m-0"), p).chunks(),
-          (bytes, offset, length, value) -> count[0]++);
-      records += count[0];
+      List<Written> written = new ArrayList<>();
+      new ShuffleOperator(reduce).forEachRecord(store.read(batchMs, reduce.id(), List.of(taskId), p).chunks(),
+          (bytes, offset, length, value) -> written.add(new Written(
+              (String) RecordCodecs.decode(Codecs.STRING, Arrays.copyOfRange(bytes, offset, offset + length)),
+              (Long) value, PartitionState.keyHash(bytes, offset, length) >>> (Integer.SIZE - 6))));
+      partitions.add(written);
     }
-    assertThat(records).isEqualTo(sparseProbed.size() + sparseRecords - 100_000);
+    return partitions;
+  }
+
+  private static Map<String, Long> sums(List<List<Written>> partitions) {
+    Map<String, Long> sums = new HashMap<>();
+    partitions.forEach(p -> p.forEach(w -> sums.merge(w.key(), w.value(), Long::sum)));
+    return sums;
+  }
+
+  private static Map<String, Long> sumsOf(List<Pair<String, Long>> input) {
+    Map<String, Long> sums = new HashMap<>();
+    input.forEach(r -> sums.merge(r.key(), r.value(), Long::sum));
+    return sums;
+  }
+
+  private static void assertInRegionOrder(List<Written> records) {
+    for (int i = 1; i < records.size(); i++) {
+      assertThat(records.get(i).region()).as("region of record %d", i).isGreaterThanOrEqualTo(records.get(i - 1).region());
+    }
+  }
+
+  /** {@code records} records of keys "w0" to "w(keys - 1)", drawn from {@code random}; every tenth counts 3. */
+  private static List<Pair<String, Long>> words(SplittableRandom random, int records, int keys) {
+    List<Pair<String, Long>> input = new ArrayList<>();
+    for (int i = 0; i < records; i++) {
+      input.add(Pair.of("w" + random.nextInt(keys), i % 10 == 0 ? 3L : 1L));
+    }
+    return input;
+  }
+
+  @Test
+  void aMapTaskWithManyKeysSumsThemInBucketsByRegionAndItsNextRunStartsThereWithoutTheProbe() throws Exception {
+    // 400,000 records over 200,000 keys: the first 100,000 hold too many distinct keys for one
+    // table, and the whole about 2.3 records per key.
+    List<Pair<String, Long>> input = words(new SplittableRandom(5), 400_000, 200_000);
+    Set<String> probed = new HashSet<>();
+    Set<String> later = new HashSet<>();
+    for (int i = 0; i < input.size(); i++) {
+      (i < 100_000 ? probed : later).add(input.get(i).key());
+    }
+
+    List<List<Written>> first = runMapTask("m-0", 1000, input);
+    assertThat(sums(first)).isEqualTo(sumsOf(input));
+    // A record per key of the probe, and one per key after it: a first run in the JVM sums in buckets too.
+    assertThat(first.stream().mapToInt(List::size).sum()).isEqualTo(probed.size() + later.size());
+    for (List<Written> partition : first) {
+      // The keys of the probe's table first, as that table held them; then each later key once, by region.
+      int byRegion = (int) partition.stream().map(Written::key).distinct().filter(later::contains).count();
+      assertThat(byRegion).isPositive();
+      assertInRegionOrder(partition.subList(partition.size() - byRegion, partition.size()));
+    }
+    assertThat(store.lastRun(reduce.id(), "m-0"))
+        .isEqualTo(new ShuffleOperator.MapRun(400_000, ShuffleOperator.Combining.IN_BUCKETS, 0));
+
+    List<List<Written>> second = runMapTask("m-0", 2000, input);
+    assertThat(sums(second)).isEqualTo(sumsOf(input));
+    // Started in buckets: one record per key, every one by region.
+    assertThat(second.stream().mapToInt(List::size).sum()).isEqualTo(sumsOf(input).size());
+    second.forEach(ShuffleOperatorTest::assertInRegionOrder);
+    assertThat(store.lastRun(reduce.id(), "m-0"))
+        .isEqualTo(new ShuffleOperator.MapRun(400_000, ShuffleOperator.Combining.IN_BUCKETS, 1));
+  }
+
+  @Test
+  void aProbeAfterARunOfAboutAsManyKeysAsRecordsWritesTheRestAsTheyCome() throws Exception {
+    SplittableRandom random = new SplittableRandom(7);
+    // A run of 400,000 records over 1,000 keys combines in one table to the end.
+    runMapTask("m-1", 1000, words(random, 400_000, 1_000));
+    assertThat(store.lastRun(reduce.id(), "m-1").combining()).isEqualTo(ShuffleOperator.Combining.IN_ONE_TABLE);
+    // 150,000 records over ten million keys: 400,000 expected over about as many keys, too few
+    // records per key for buckets, so each record after the probe is written as it came.
+    List<Pair<String, Long>> sparse = words(random, 150_000, 10_000_000);
+    Set<String> sparseProbed = new HashSet<>();
+    sparse.subList(0, 100_000).forEach(r -> sparseProbed.add(r.key()));
+    List<List<Written>> written = runMapTask("m-1", 2000, sparse);
+    assertThat(sums(written)).isEqualTo(sumsOf(sparse));
+    assertThat(written.stream().mapToInt(List::size).sum()).isEqualTo(sparseProbed.size() + sparse.size() - 100_000);
+    assertThat(store.lastRun(reduce.id(), "m-1"))
+        .isEqualTo(new ShuffleOperator.MapRun(150_000, ShuffleOperator.Combining.NOT, 0));
+    // The next run writes every record as it comes from the start.
+    List<Pair<String, Long>> next = words(random, 150_000, 10_000_000);
+    List<List<Written>> nextWritten = runMapTask("m-1", 3000, next);
+    assertThat(sums(nextWritten)).isEqualTo(sumsOf(next));
+    assertThat(nextWritten.stream().mapToInt(List::size).sum()).isEqualTo(next.size());
+    assertThat(store.lastRun(reduce.id(), "m-1"))
+        .isEqualTo(new ShuffleOperator.MapRun(150_000, ShuffleOperator.Combining.NOT, 1));
+  }
+
+  @Test
+  void aTaskThatStartsAsItsLastRunEndedProbesAgainEveryTenthRunAndFollowsItsKeys() throws Exception {
+    SplittableRandom random = new SplittableRandom(11);
+    List<Integer> runsSinceProbe = new ArrayList<>();
+    for (int run = 0; run < ShuffleOperator.PROBE_EVERY_RUNS + 2; run++) {
+      // Ten runs over a million keys, then runs over a hundred: the probe of the eleventh finds them.
+      List<Pair<String, Long>> input = words(random, 120_000, run < ShuffleOperator.PROBE_EVERY_RUNS ? 1_000_000 : 100);
+      assertThat(sums(runMapTask("m-2", 1000L * (run + 1), input))).as("sums of run %d", run).isEqualTo(sumsOf(input));
+      ShuffleOperator.MapRun last = store.lastRun(reduce.id(), "m-2");
+      runsSinceProbe.add(last.runsSinceProbe());
+      assertThat(last.combining()).as("combining of run %d", run).isEqualTo(run < ShuffleOperator.PROBE_EVERY_RUNS
+          ? ShuffleOperator.Combining.IN_BUCKETS : ShuffleOperator.Combining.IN_ONE_TABLE);
+    }
+    assertThat(runsSinceProbe).containsExactly(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 0);
   }
 
   @Test

@@ -1,5 +1,6 @@
 package io.sluice.api;
 
+import io.sluice.codec.AsciiStringCodec;
 import io.sluice.codec.KryoCodec;
 import java.io.DataInput;
 import java.io.DataOutput;
@@ -11,17 +12,7 @@ import java.util.List;
 public final class Codecs {
   private Codecs() {}
 
-  public static final Codec<String> STRING = new Simple<>("string") {
-    @Override
-    public void write(String value, DataOutput out) throws IOException {
-      writeString(value, out);
-    }
-
-    @Override
-    public String read(DataInput in) throws IOException {
-      return readString(in);
-    }
-  };
+  public static final Codec<String> STRING = new StringCodec();
 
   public static final Codec<Long> LONG = new Simple<>("long") {
     @Override
@@ -148,6 +139,12 @@ public final class Codecs {
     out.write(utf8);
   }
 
+  /** As {@link #writeString} writes the ASCII string of these bytes, which are its UTF-8 bytes too. */
+  private static void writeAsciiString(byte[] chars, int length, DataOutput out) throws IOException {
+    out.writeInt(length);
+    out.write(chars, 0, length);
+  }
+
   private static String readString(DataInput in) throws IOException {
     byte[] utf8 = new byte[in.readInt()];
     in.readFully(utf8);
@@ -172,7 +169,28 @@ public final class Codecs {
     }
   }
 
-  private static final class AutoCodec extends Simple<Object> {
+  private static final class StringCodec extends Simple<String> implements AsciiStringCodec {
+    StringCodec() {
+      super("string");
+    }
+
+    @Override
+    public void write(String value, DataOutput out) throws IOException {
+      writeString(value, out);
+    }
+
+    @Override
+    public void writeAscii(byte[] chars, int length, DataOutput out) throws IOException {
+      writeAsciiString(chars, length, out);
+    }
+
+    @Override
+    public String read(DataInput in) throws IOException {
+      return readString(in);
+    }
+  }
+
+  private static final class AutoCodec extends Simple<Object> implements AsciiStringCodec {
     private static final int NULL = 0;
     private static final int STRING_TAG = 1;
     private static final int LONG_TAG = 2;
@@ -186,6 +204,12 @@ public final class Codecs {
 
     AutoCodec() {
       super("auto");
+    }
+
+    @Override
+    public void writeAscii(byte[] chars, int length, DataOutput out) throws IOException {
+      out.writeByte(STRING_TAG);
+      writeAsciiString(chars, length, out);
     }
 
     @Override

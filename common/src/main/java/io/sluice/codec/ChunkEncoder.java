@@ -20,6 +20,20 @@ public final class ChunkEncoder {
     return this;
   }
 
+  /**
+   * Encodes the ASCII string of the first {@code length} bytes of {@code chars} as {@code codec}
+   * encodes that string, replacing what the buffer held.
+   */
+  public ChunkEncoder encodeAscii(AsciiStringCodec codec, byte[] chars, int length) {
+    buffer.reset();
+    try {
+      codec.writeAscii(chars, length, buffer);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    return this;
+  }
+
   /** The encoded bytes: the first {@link #size()} of this array. */
   public byte[] array() {
     return buffer.array();

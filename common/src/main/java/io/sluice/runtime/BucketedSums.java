@@ -58,11 +58,16 @@ final class BucketedSums {
     return true;
   }
 
+  /** Receives each key, as its {@link CombiningTable#packedTag packed tag}, and its sum. */
+  interface SumVisitor {
+    void visit(long packedTag, long sum) throws Exception;
+  }
+
   /**
    * Passes every key taken and its sum to {@code visitor}, a bucket at a time, each bucket's
    * arrays given back before its sums are passed on, so the visitor can take them again.
    */
-  void drain(CombiningTable.EntryVisitor visitor) throws Exception {
+  void drain(SumVisitor visitor) throws Exception {
     for (PooledChunks bucket : buckets) {
       int size = 0;
       Arrays.fill(table, 0L);
@@ -85,7 +90,7 @@ final class BucketedSums {
       }
       for (int i = 0; i < table.length; i += 2) {
         if (table[i] != 0) {
-          visitor.visit(CombiningTable.unpack(table[i]), table[i + 1]);
+          visitor.visit(table[i], table[i + 1]);
         }
       }
     }

@@ -2,7 +2,6 @@ package io.sluice.runtime;
 
 import io.sluice.api.Functions.ReduceFunction;
 import io.sluice.api.Reducers;
-import java.nio.charset.StandardCharsets;
 
 /**
  * A map task's values per key, each record combined into its key's value as it arrives. With ten
@@ -19,7 +18,7 @@ import java.nio.charset.StandardCharsets;
 final class CombiningTable {
   private static final int INITIAL_CAPACITY = 64;
   /** Strings of up to this many ASCII characters are their own tag. */
-  private static final int PACKED_CHARS = 8;
+  static final int PACKED_CHARS = 8;
   /** In a tag: the value is the run's second long. */
   private static final long LONG_VALUE = 1L << 63;
   /** In a tag: the key is compared by {@code equals}; the low 32 bits are its hash code. */
@@ -72,14 +71,16 @@ final class CombiningTable {
     return allChars <= 0x7F ? tag : 0;
   }
 
-  /** The key whose {@link #packedTag} is {@code tag}. */
-  static String unpack(long tag) {
+  /**
+   * Writes the ASCII characters of the key whose {@link #packedTag} is {@code tag} at the start of
+   * {@code chars}, which has room for {@link #PACKED_CHARS}; returns how many.
+   */
+  static int unpackInto(long tag, byte[] chars) {
     int length = (int) (tag >>> PACKED_LENGTH_SHIFT & 0xF) - 1;
-    byte[] chars = new byte[length];
     for (int c = 0; c < length; c++) {
       chars[c] = (byte) (tag >>> (7 * c) & 0x7F);
     }
-    return new String(chars, StandardCharsets.US_ASCII);
+    return length;
   }
 
   private void addPacked(String key, long tag, Object value) throws Exception {

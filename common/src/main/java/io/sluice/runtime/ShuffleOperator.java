@@ -8,6 +8,7 @@ import io.sluice.api.Codecs;
 import io.sluice.api.Functions.ReduceFunction;
 import io.sluice.api.Pair;
 import io.sluice.api.Reducers;
+import io.sluice.codec.AsciiStringCodec;
 import io.sluice.codec.BytesInput;
 import io.sluice.codec.ChunkEncoder;
 import io.sluice.codec.RecordCodecs;
@@ -18,6 +19,7 @@ import java.io.DataInput;
 import java.io.DataOutput;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -327,7 +329,7 @@ final class ShuffleOperator {
         combined.forEach(blocks::append);
       }
       if (bucketed != null) {
-        bucketed.drain(blocks::appendByRegion);
+        bucketed.drain(blocks::appendPackedByRegion);
         bucketed = null;
       }
     }
@@ -369,6 +371,8 @@ final class ShuffleOperator {
     private final ShuffleBuffers buffers;
     private final ChunkEncoder keys = new ChunkEncoder();
     private final ChunkEncoder values = new ChunkEncoder();
+    /** The characters of a packed key, for {@link #appendPackedByRegion}. */
+    private final byte[] packedChars = new byte[CombiningTable.PACKED_CHARS];
     private final PooledChunks[] partitions = new PooledChunks[node.partitions()];
     /** Per partition, the records of {@link #appendByRegion} by region; null until one comes. */
     private PooledChunks[][] regions;
@@ -393,7 +397,27 @@ final class ShuffleOperator {
      * takes an array of its own.
      */
     void appendByRegion(Object key, Object value) {
-      int p = encode(key, value);
+      appendByRegion(encode(key, value));
+    }
+
+    /**
+     * {@link #appendByRegion} of a key given as its {@link CombiningTable#packedTag packed tag} and a
+     * sum: a key codec that can write ASCII bytes ({@link AsciiStringCodec}: the built-in ones)
+     * writes them without a {@code String} made for it.
+     */
+    void appendPackedByRegion(long packedTag, long sum) {
+      int length = CombiningTable.unpackInto(packedTag, packedChars);
+      if (keyCodec instanceof AsciiStringCodec ascii) {
+        keys.encodeAscii(ascii, packedChars, length);
+      } else {
+        keys.encode(keyCodec, new String(packedChars, 0, length, StandardCharsets.US_ASCII), node.id());
+      }
+      values.encode(blockValueCodec, sum, node.id());
+      appendByRegion(partitionOf(keys.array(), keys.size()));
+    }
+
+    /** Appends the record in {@link #keys} and {@link #values}, of partition {@code p}, after the others of its region. */
+    private void appendByRegion(int p) {
       if (regions == null) {
         regions = new PooledChunks[node.partitions()][1 << REGION_BITS];
       }

@@ -5,7 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.common.io.ByteArrayDataOutput;
 import com.google.common.io.ByteStreams;
+import io.sluice.codec.AsciiStringCodec;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -27,6 +29,26 @@ class CodecsTest {
     assertThat(roundTrip(Codecs.BYTES, new byte[] {1, 2, 3})).containsExactly(1, 2, 3);
     assertThat(roundTrip(Codecs.pair(Codecs.STRING, Codecs.LONG), Pair.of("a", 3L))).isEqualTo(Pair.of("a", 3L));
     assertThat(roundTrip(Codecs.list(Codecs.INT), List.of(1, 2, 3))).containsExactly(1, 2, 3);
+  }
+
+  private static byte[] encoded(Codec<Object> codec, Object value) throws IOException {
+    ByteArrayDataOutput out = ByteStreams.newDataOutput();
+    codec.write(value, out);
+    return out.toByteArray();
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void theBuiltInStringCodecsWriteAsciiBytesAsTheyWriteTheirString() throws IOException {
+    for (Codec<Object> codec : List.of((Codec<Object>) (Codec<?>) Codecs.STRING, Codecs.auto())) {
+      assertThat(codec).isInstanceOf(AsciiStringCodec.class);
+      for (String s : List.of("", "w0", "w999999", "k1234\u007f", "\u0000abcdefg")) {
+        byte[] chars = (s + "garbage").getBytes(StandardCharsets.US_ASCII);
+        ByteArrayDataOutput out = ByteStreams.newDataOutput();
+        ((AsciiStringCodec) codec).writeAscii(chars, s.length(), out);
+        assertThat(out.toByteArray()).as("%s of %s", codec, s).isEqualTo(encoded(codec, s));
+      }
+    }
   }
 
   @Test

@@ -268,8 +268,6 @@ final class ShuffleOperator {
     private CombiningTable combined;
     /** Where a sum of longs goes on combining once {@link #combined} stopped; else null. */
     private BucketedSums bucketed;
-    /** How this run combines once {@link #combined} stopped (or never began). */
-    private Combining afterTable = Combining.NOT;
     private final MapRun lastRun;
     private final int runsSinceProbe;
     private long records;
@@ -297,7 +295,6 @@ final class ShuffleOperator {
       combined = null;
       if (inBuckets) {
         bucketed = new BucketedSums(store.buffers());
-        afterTable = Combining.IN_BUCKETS;
       }
     }
 
@@ -349,8 +346,10 @@ final class ShuffleOperator {
 
     @Override
     void flush() throws Exception {
-      store.noteRun(node.id(), taskId, new MapRun(records, combined != null ? Combining.IN_ONE_TABLE : afterTable,
-          runsSinceProbe));
+      // Before writeCombined, which lets go of the table and the buckets.
+      Combining combining = combined != null ? Combining.IN_ONE_TABLE
+          : bucketed != null ? Combining.IN_BUCKETS : Combining.NOT;
+      store.noteRun(node.id(), taskId, new MapRun(records, combining, runsSinceProbe));
       writeCombined();
       for (int p = 0; p < node.partitions(); p++) {
         List<ShuffleChunk> block = blocks.block(p);
@@ -412,8 +411,7 @@ final class ShuffleOperator {
       } else {
         keys.encode(keyCodec, new String(packedChars, 0, length, StandardCharsets.US_ASCII), node.id());
       }
-      values.encode(blockValueCodec, sum, node.id());
-      appendByRegion(partitionOf(keys.array(), keys.size()));
+      appendByRegion(encodeValue(sum));
     }
 
     /** Appends the record in {@link #keys} and {@link #values}, of partition {@code p}, after the others of its region. */
@@ -431,6 +429,11 @@ final class ShuffleOperator {
     /** Encodes a record into {@link #keys} and {@link #values}; returns its partition. */
     private int encode(Object key, Object value) {
       keys.encode(keyCodec, key, node.id());
+      return encodeValue(value);
+    }
+
+    /** Encodes a record's value into {@link #values}, its key being in {@link #keys}; returns its partition. */
+    private int encodeValue(Object value) {
       values.encode(blockValueCodec, value, node.id());
       return partitionOf(keys.array(), keys.size());
     }

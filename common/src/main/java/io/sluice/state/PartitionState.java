@@ -19,7 +19,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * long} state: for the commonest states (counts, sums) under short keys, a lookup and an update
  * read and write one row of that array and nothing else. At a million keys nearly every read of a
  * separate object missed the CPU caches, so that is what a batch's update, and a scan of the whole
- * partition, cost. The decoded keys, encoded keys and other states are in arrays of their own,
+ * partition, cost. The decoded keys, longer encoded keys and other states are in arrays of their own,
  * which a scan reads in order. While an update groups the batch's records, each slot also holds
  * the key's values so far ({@link #pendingAt}).
  *
@@ -53,8 +53,12 @@ public final class PartitionState {
   private static final int LOAD_DENOMINATOR = 3;
   private static final int INITIAL_CAPACITY = 16;
 
-  /** Keys of up to this many bytes are kept in {@link #slots} and compared there. */
-  private static final int INLINE_KEY_BYTES = 16;
+  /**
+   * Keys of up to this many bytes are kept in {@link #slots} and compared there, and only there: no
+   * array of their own, which at a million keys was a million more objects for every young
+   * collection to promote while the partition filled.
+   */
+  public static final int INLINE_KEY_BYTES = 16;
   /** Per slot in {@link #slots}: the meta word, the key's first and next 8 bytes, the {@code long} state. */
   private static final int LONGS_PER_SLOT = 4;
   private static final int KEY_LOW = 1;
@@ -125,9 +129,7 @@ public final class PartitionState {
       }
       int at = i * LONGS_PER_SLOT;
       byte[] bytes = new byte[(int) rows[at] & LENGTH_BITS];
-      for (int j = 0; j < bytes.length; j++) {
-        bytes[j] = (byte) (rows[at + (j < 8 ? KEY_LOW : KEY_HIGH)] >>> ((j & 7) << 3));
-      }
+      unpackKey(rows, at, bytes);
       return bytes;
     }
 
@@ -142,6 +144,7 @@ public final class PartitionState {
 
   private long[] slots = new long[INITIAL_CAPACITY * LONGS_PER_SLOT];
   private Object[] keys = new Object[INITIAL_CAPACITY];
+  /** Per slot, the encoded key if it is longer than {@link #INLINE_KEY_BYTES}; null for a shorter one, which its row holds. */
   private byte[][] encodedKeys = new byte[INITIAL_CAPACITY][];
   /** The state per slot, or null where it is the slot's {@code long}. */
   private Object[] states = new Object[INITIAL_CAPACITY];
@@ -279,9 +282,33 @@ public final class PartitionState {
     return keys[slot];
   }
 
-  /** The key's bytes as the shuffle and the snapshots carry them; not to be modified. */
+  /**
+   * The key's bytes as the shuffle and the snapshots carry them, not to be modified: a new array
+   * for a key of at most {@link #INLINE_KEY_BYTES}, which the partition holds in its row only.
+   */
   public byte[] encodedKeyAt(int slot) {
-    return encodedKeys[slot];
+    if (encodedKeys[slot] != null) {
+      return encodedKeys[slot];
+    }
+    return encodedKeyAt(slot, new byte[encodedKeyLengthAt(slot)]);
+  }
+
+  /**
+   * The key's bytes as {@link #encodedKeyAt(int)} gives them, without allocating: the first {@link
+   * #encodedKeyLengthAt} bytes of the array returned, which is {@code shortKey}, holding at least
+   * {@link #INLINE_KEY_BYTES}, for a key that short. Not to be modified.
+   */
+  public byte[] encodedKeyAt(int slot, byte[] shortKey) {
+    if (encodedKeys[slot] != null) {
+      return encodedKeys[slot];
+    }
+    unpackKey(slots, slot * LONGS_PER_SLOT, shortKey);
+    return shortKey;
+  }
+
+  /** The length of the key's bytes in {@code slot}. */
+  public int encodedKeyLengthAt(int slot) {
+    return encodedKeys[slot] != null ? encodedKeys[slot].length : (int) slots[slot * LONGS_PER_SLOT] & LENGTH_BITS;
   }
 
   /**
@@ -402,7 +429,7 @@ public final class PartitionState {
     if (slot >= 0) {
       return slot;
     }
-    return insertKey(slot, hash, Arrays.copyOfRange(bytes, offset, offset + length), null, AWAITING_STATE);
+    return insertKey(slot, hash, bytes, offset, length, null, AWAITING_STATE);
   }
 
   /** Whether the entry in {@code slot} was added by {@link #slotAddingKey} and has no state yet. */
@@ -461,7 +488,8 @@ public final class PartitionState {
         }
         case REMOVED -> {
           int at = i * LONGS_PER_SLOT;
-          int back = insertAt(slot, undo.rows[at], undo.rows[at + LONG_STATE], undo.keys[i], key, undo.states[i]);
+          int back = insertAt(slot, undo.rows[at], undo.rows[at + LONG_STATE], undo.keys[i], key, 0, key.length,
+              undo.states[i]);
           if (stamps != null) {
             stamps[back] = undo.stamps[i];
           }
@@ -482,31 +510,33 @@ public final class PartitionState {
       replaceAt(slot, state);
       return;
     }
-    insertKey(slot, hash, bytes, decodedKey, state);
+    insertKey(slot, hash, bytes, 0, bytes.length, decodedKey, state);
   }
 
   /**
-   * Inserts a key the partition does not hold, at the empty slot {@code -1 - missingSlot} that
-   * {@link #probe} returned, as a change the update can undo; returns the slot it went to.
+   * Inserts the key in {@code bytes[offset, offset + length)}, which the partition does not hold, at
+   * the empty slot {@code -1 - missingSlot} that {@link #probe} returned, as a change the update can
+   * undo; returns the slot it went to.
    */
-  private int insertKey(int missingSlot, int hash, byte[] encodedKey, Object decodedKey, Object state) {
+  private int insertKey(int missingSlot, int hash, byte[] bytes, int offset, int length, Object decodedKey,
+      Object state) {
     long stamp = NO_STAMP;
     if (stamps != null && state instanceof TimedState t) {
       stamp = t.lastMs();
       state = t.state();
     }
-    long meta = identity(hash, encodedKey.length) | generationBits();
+    long meta = identity(hash, length) | generationBits();
     int slot = state instanceof Long l
-        ? insertAt(missingSlot, meta | LONG_FLAG, l, decodedKey, encodedKey, null)
-        : insertAt(missingSlot, meta, 0, decodedKey, encodedKey, state);
+        ? insertAt(missingSlot, meta | LONG_FLAG, l, decodedKey, bytes, offset, length, null)
+        : insertAt(missingSlot, meta, 0, decodedKey, bytes, offset, length, state);
     if (stamps != null) {
       stamps[slot] = stamp;
     }
     if (undoable) {
-      undo.add(Change.INSERTED, slots, slot * LONGS_PER_SLOT, encodedKey, null, null, NO_STAMP);
+      undo.add(Change.INSERTED, slots, slot * LONGS_PER_SLOT, encodedKeys[slot], null, null, NO_STAMP);
     }
     if (!removed.isEmpty()) {
-      removed.remove(ByteBuffer.wrap(encodedKey));
+      removed.remove(ByteBuffer.wrap(bytes, offset, length));
     }
     return slot;
   }
@@ -518,6 +548,7 @@ public final class PartitionState {
     boolean wasLong = (meta & LONG_FLAG) != 0;
     if (undoable) {
       int length = (int) meta & LENGTH_BITS;
+      // Read only when the row does not hold the key: the row is in the cache, encodedKeys[slot] may not be.
       undo.add(Change.REPLACED, slots, at, length > INLINE_KEY_BYTES ? encodedKeys[slot] : null, null,
           wasLong ? null : states[slot], stamps == null ? NO_STAMP : stamps[slot]);
     }
@@ -561,7 +592,7 @@ public final class PartitionState {
       undo.add(Change.REMOVED, slots, slot * LONGS_PER_SLOT, encodedKeys[slot], keys[slot], states[slot],
           stamps == null ? NO_STAMP : stamps[slot]);
     }
-    removed.add(ByteBuffer.wrap(encodedKeys[slot]));
+    removed.add(ByteBuffer.wrap(encodedKeyAt(slot)));
     deleteAt(slot);
   }
 
@@ -723,24 +754,30 @@ public final class PartitionState {
   }
 
   /**
-   * Puts an entry in the empty slot {@code -1 - missingSlot} that {@link #probe} returned, growing
-   * the table first if it is full; returns the slot it went to.
+   * Puts an entry for the key in {@code bytes[offset, offset + length)} in the empty slot {@code -1 -
+   * missingSlot} that {@link #probe} returned, growing the table first if it is full; returns the
+   * slot it went to. A key longer than {@link #INLINE_KEY_BYTES} keeps {@code bytes} if they are
+   * the whole array, else a copy.
    */
-  private int insertAt(int missingSlot, long meta, long longState, Object key, byte[] encodedKey, Object state) {
+  private int insertAt(int missingSlot, long meta, long longState, Object key, byte[] bytes, int offset, int length,
+      Object state) {
     if (!hasRoomFor(1)) {
       resize(capacity() * 2);
-      missingSlot = probe(encodedKey, 0, encodedKey.length, (int) (meta >>> 32));
+      missingSlot = probe(bytes, offset, length, (int) (meta >>> 32));
     }
     int slot = -1 - missingSlot;
     int at = slot * LONGS_PER_SLOT;
     slots[at] = meta;
-    if (encodedKey.length <= INLINE_KEY_BYTES) {
-      slots[at + KEY_LOW] = pack(encodedKey, 0, Math.min(encodedKey.length, 8));
-      slots[at + KEY_HIGH] = encodedKey.length > 8 ? pack(encodedKey, 8, encodedKey.length - 8) : 0;
+    if (length <= INLINE_KEY_BYTES) {
+      slots[at + KEY_LOW] = pack(bytes, offset, Math.min(length, 8));
+      slots[at + KEY_HIGH] = length > 8 ? pack(bytes, offset + 8, length - 8) : 0;
+      encodedKeys[slot] = null;
+    } else {
+      encodedKeys[slot] = offset == 0 && length == bytes.length
+          ? bytes : Arrays.copyOfRange(bytes, offset, offset + length);
     }
     slots[at + LONG_STATE] = longState;
     keys[slot] = key;
-    encodedKeys[slot] = encodedKey;
     states[slot] = state;
     holdsObjectStates |= state != null && state != AWAITING_STATE;
     size++;
@@ -815,6 +852,14 @@ public final class PartitionState {
   /** The meta word's bits that identify a key: its hash and its length (0xffff for any longer). */
   private static long identity(int hash, int length) {
     return ((long) hash << 32) | Math.min(length, LENGTH_BITS);
+  }
+
+  /** Writes the key held in the row at {@code rows[at]} to the start of {@code into}, which holds at least its length. */
+  private static void unpackKey(long[] rows, int at, byte[] into) {
+    int length = (int) rows[at] & LENGTH_BITS;
+    for (int j = 0; j < length; j++) {
+      into[j] = (byte) (rows[at + (j < 8 ? KEY_LOW : KEY_HIGH)] >>> ((j & 7) << 3));
+    }
   }
 
   /** Up to 8 bytes as a little-endian long. */

@@ -232,17 +232,19 @@ public final class SnapshotFiles {
     ChunkEncoder values = new ChunkEncoder();
     PartitionState entries = snapshot.entries();
     Map<Integer, byte[]> encodedStates = snapshot.encodedStates();
+    byte[] shortKey = new byte[PartitionState.INLINE_KEY_BYTES];
     for (int slot = next(entries, snapshot.full, -1); slot >= 0; slot = next(entries, snapshot.full, slot)) {
-      byte[] key = entries.encodedKeyAt(slot);
+      byte[] key = entries.encodedKeyAt(slot, shortKey);
+      int keyLength = entries.encodedKeyLengthAt(slot);
       keys++;
       if (entries.hasLongStateAt(slot)) {
         out.writeRawByte(PUT_LONG);
-        writeBytes(out, key, key.length);
+        writeBytes(out, key, keyLength);
         out.writeSInt64NoTag(entries.longStateAt(slot));
         continue;
       }
       out.writeRawByte(PUT);
-      writeBytes(out, key, key.length);
+      writeBytes(out, key, keyLength);
       byte[] encoded = encodedStates.get(slot);
       if (encoded != null) {
         writeBytes(out, encoded, encoded.length);

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -273,7 +274,18 @@ class PartitionStateTest {
         } else {
           // Long states are held unboxed, others as they are: a key's state changes between both.
           Object v = i % 3 == 0 ? "s" + i : (Object) (long) i;
-          state.put(key(k), k, v);
+          if (i % 5 == 1) {
+            // From the middle of a larger array, as an update adds the keys of the shuffle's records.
+            byte[] padded = bytes("__" + k + "__");
+            int slot = state.slotAddingKey(padded, 2, padded.length - 4);
+            if (state.awaitsStateAt(slot)) {
+              state.setFirstStateAt(slot, k, v);
+            } else {
+              state.replaceAt(slot, v);
+            }
+          } else {
+            state.put(key(k), k, v);
+          }
           expected.put(k, v);
         }
       }
@@ -289,6 +301,10 @@ class PartitionStateTest {
         assertThat(slot).isNotNegative();
         assertThat(state.keyAt(slot)).isEqualTo(e.getKey());
         assertThat(state.stateAt(slot)).isEqualTo(e.getValue());
+        assertThat(state.encodedKeyAt(slot)).isEqualTo(bytes(e.getKey()));
+        byte[] shortKey = new byte[PartitionState.INLINE_KEY_BYTES];
+        assertThat(Arrays.copyOf(state.encodedKeyAt(slot, shortKey), state.encodedKeyLengthAt(slot)))
+            .isEqualTo(bytes(e.getKey()));
       }
       assertThat(state.slotOf(key("absent"))).isEqualTo(-1);
     }

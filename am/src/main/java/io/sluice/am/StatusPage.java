@@ -6,6 +6,7 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.sluice.proto.BatchStats;
 import io.sluice.proto.StatusResponse;
+import io.sluice.runtime.StageStatsText;
 import io.sluice.runtime.StateStatusText;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -69,6 +70,7 @@ final class StatusPage implements AutoCloseable {
     row(h, "batch interval", s.getBatchIntervalMs() + " ms");
     row(h, "processing time", s.getLastProcessingMs() + " ms");
     row(h, "scheduling delay", s.getLastSchedulingDelayMs() + " ms");
+    row(h, "stages of the last batch", lastBatchStages(s));
     row(h, "executors", s.getExecutors() + (s.getAttempt() > 1 ? " (" + s.getAdoptedExecutors()
         + " adopted from the previous attempt; state " + (s.getStateKept() ? "kept in memory" : "restored, "
         + s.getBatchesReplayed() + " batches replayed") + ")" : ""));
@@ -79,6 +81,12 @@ final class StatusPage implements AutoCloseable {
     h.append("</table><h2>Recent batches: processing time (ms)</h2>").append(chart(s.getRecentBatchesList()))
         .append("<p><a href=\"json\">JSON</a></p></body></html>");
     return h.toString();
+  }
+
+  static String lastBatchStages(StatusResponse s) {
+    List<BatchStats> recent = s.getRecentBatchesList();
+    return recent.isEmpty() ? "no batch completed yet"
+        : StageStatsText.describe(recent.get(recent.size() - 1).getStagesList());
   }
 
   private static String restartArchive(StatusResponse s) {

@@ -9,6 +9,7 @@ import io.sluice.checkpoint.MetadataStore;
 import io.sluice.graph.GraphBuilder;
 import io.sluice.graph.SettingKeys;
 import io.sluice.graph.StreamGraph;
+import io.sluice.proto.BatchStats;
 import io.sluice.proto.SnapshotWritten;
 import io.sluice.proto.StateOperatorStatus;
 import io.sluice.proto.TaskRequest;
@@ -147,6 +148,11 @@ public final class LocalRunner implements AutoCloseable {
 
   public long startTimeMs() {
     return driver.startTimeMs();
+  }
+
+  /** The most recent completed batches' statistics, oldest first, as the metadata checkpoint records them. */
+  public List<BatchStats> recentBatches() {
+    return driver.recentBatches();
   }
 
   /** Each stateful operator's size and recorded snapshots, as the AM's status shows them. */

@@ -16,10 +16,13 @@ import io.sluice.proto.MapOutputLocation;
 import io.sluice.proto.ShuffleRead;
 import io.sluice.proto.SnapshotWritten;
 import io.sluice.proto.SourcePartition;
+import io.sluice.proto.StageStats;
 import io.sluice.proto.StateSize;
 import io.sluice.proto.TaskRequest;
+import io.sluice.proto.TaskResult;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,21 +43,25 @@ import org.slf4j.LoggerFactory;
  */
 final class BatchExecution {
   private static final Logger LOG = LoggerFactory.getLogger(BatchExecution.class);
+  /** The name of the stage of a batch's source tasks. */
+  static final String INPUT_STAGE = "input";
 
   private final StreamGraph graph;
   private final ExecutionPlan plan;
   private final TaskService tasks;
   private final Configuration hadoopConf;
+  private final Clock clock;
 
-  BatchExecution(StreamGraph graph, TaskService tasks, Configuration hadoopConf) {
+  BatchExecution(StreamGraph graph, TaskService tasks, Configuration hadoopConf, Clock clock) {
     this.graph = graph;
     this.plan = new ExecutionPlan(graph);
     this.tasks = tasks;
     this.hadoopConf = hadoopConf;
+    this.clock = clock;
   }
 
-  /** What running a batch took and wrote. */
-  record Outcome(int tasks, List<SnapshotWritten> snapshots, List<StateSize> stateSizes) {}
+  /** What running a batch took and wrote, and how long each of its stages took. */
+  record Outcome(int tasks, List<SnapshotWritten> snapshots, List<StateSize> stateSizes, List<StageStats> stages) {}
 
   /** Checked right before a batch's outputs are committed; throws when this driver may no longer commit. */
   @FunctionalInterface
@@ -74,9 +81,12 @@ final class BatchExecution {
       graph.accumulators().discardBatch();
       prepareTextOutputs(info);
     }
-    List<TaskService.CompletedTask> done = new ArrayList<>(tasks.runAll(sourceTasks(batch, ctx, replay)));
+    List<StageStats> stages = new ArrayList<>();
+    List<TaskService.CompletedTask> done = new ArrayList<>(runStage(INPUT_STAGE, sourceTasks(batch, ctx, replay),
+        stages));
     for (int stage = 1; stage <= plan.shuffleStages(); stage++) {
       List<TaskRequest> reduceTasks = new ArrayList<>();
+      List<String> names = new ArrayList<>();
       for (OperatorNode shuffle : plan.shufflesOfStage(stage)) {
         List<MapOutputLocation> locations = mapOutputs(shuffle, done);
         for (int p = 0; p < shuffle.partitions(); p++) {
@@ -84,6 +94,9 @@ final class BatchExecution {
               .setReplay(replay)
               .setShuffle(ShuffleRead.newBuilder().setNodeId(shuffle.id()).setPartition(p).addAllMapOutputs(locations));
           OperatorNode stateful = shuffle.kind().isStateful() ? shuffle : plan.fusedStateOf(shuffle).orElse(null);
+          if (p == 0) {
+            names.add(stateful == null || stateful == shuffle ? shuffle.id() : shuffle.id() + "+" + stateful.id());
+          }
           if (stateful != null) {
             // A state partition stays where it is: the same slot every batch.
             task.setPlacement(p).setState(state.access(stateful, p, t, info.epoch(), replay));
@@ -91,7 +104,7 @@ final class BatchExecution {
           reduceTasks.add(task.build());
         }
       }
-      done.addAll(tasks.runAll(reduceTasks));
+      done.addAll(runStage(String.join(", ", names), reduceTasks, stages));
     }
     if (!replay) {
       done.forEach(d -> graph.accumulators().addTaskAmounts(d.result().getAccumulatorsList()));
@@ -101,7 +114,20 @@ final class BatchExecution {
     }
     tasks.release(t);
     return new Outcome(done.size(), done.stream().flatMap(d -> d.result().getSnapshotsList().stream()).toList(),
-        done.stream().flatMap(d -> d.result().getStateSizesList().stream()).toList());
+        done.stream().flatMap(d -> d.result().getStateSizesList().stream()).toList(), stages);
+  }
+
+  /** Runs a stage's tasks, and adds what it took to {@code stages}. */
+  private List<TaskService.CompletedTask> runStage(String name, List<TaskRequest> requests, List<StageStats> stages)
+      throws Exception {
+    long startNanos = clock.monotonicNanos();
+    List<TaskService.CompletedTask> done = tasks.runAll(requests);
+    StageStats.Builder stage = StageStats.newBuilder().setName(name).setTasks(requests.size())
+        .setWallMs((clock.monotonicNanos() - startNanos) / 1_000_000L);
+    done.stream().map(TaskService.CompletedTask::result).max(Comparator.comparingLong(TaskResult::getRunMs))
+        .ifPresent(slowest -> stage.setSlowestTaskId(slowest.getTaskId()).setSlowestTaskMs(slowest.getRunMs()));
+    stages.add(stage.build());
+    return done;
   }
 
   private static List<TaskRequest> sourceTasks(BatchRecord batch, BatchContext ctx, boolean replay) {

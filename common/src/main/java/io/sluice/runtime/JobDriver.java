@@ -84,7 +84,7 @@ public final class JobDriver {
     this.store = store;
     this.env = env;
     this.tasks = tasks;
-    this.execution = new BatchExecution(graph, tasks, env.hadoopConf());
+    this.execution = new BatchExecution(graph, tasks, env.hadoopConf(), env.clock());
     this.sources = new SourcePlanner(env.hadoopConf());
     this.interval = graph.batchInterval();
     this.batchRetries = graph.settings().getInt(SettingKeys.BATCH_RETRIES, 2);
@@ -283,7 +283,7 @@ public final class JobDriver {
     recent.addLast(BatchStats.newBuilder().setBatchTimeMs(t).setProcessingMs(processingMs)
         .setSchedulingDelayMs(started - t).setTasks(outcome.tasks()).setEpoch(epoch)
         .setSnapshotBytes(outcome.snapshots().stream().mapToLong(SnapshotWritten::getBytes).sum())
-        .setSnapshotTaken(state.hasState() && state.isSnapshotBatch(t)).build());
+        .setSnapshotTaken(state.hasState() && state.isSnapshotBatch(t)).addAllStages(outcome.stages()).build());
     while (recent.size() > RECENT_BATCHES_KEPT) {
       recent.removeFirst();
     }

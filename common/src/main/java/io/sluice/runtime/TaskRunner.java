@@ -58,6 +58,7 @@ public final class TaskRunner {
   }
 
   public TaskResult run(TaskRequest request) throws Exception {
+    long startNanos = System.nanoTime();
     BatchContext b = request.getBatch();
     BatchInfo info = new BatchInfo(new Time(b.getBatchTimeMs()), new Time(b.getStartTimeMs()),
         Duration.ofMillis(b.getBatchIntervalMs()), b.getEpoch());
@@ -75,7 +76,7 @@ public final class TaskRunner {
         return null;
       }, result::addAllAccumulators);
     }
-    return result.build();
+    return result.setRunMs((System.nanoTime() - startNanos) / 1_000_000L).build();
   }
 
   private void runSource(SourcePartition source, Pipeline.TaskContext ctx) throws Exception {

@@ -7,6 +7,7 @@ import io.sluice.examples.GeneratedWordCount;
 import io.sluice.graph.SettingKeys;
 import io.sluice.proto.BatchStats;
 import io.sluice.proto.MetadataCheckpoint;
+import io.sluice.proto.StageStats;
 import io.sluice.runtime.Clock;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -62,7 +63,7 @@ final class Bench {
   /** One configuration's figures. */
   record Result(long vocabulary, long lines, String setting, long medianMs, long p95Ms, long meanMs, long maxDelayMs,
       long checkpointBytes, boolean invariantHeld, long stateKeys, String snapshotAdds, String eachSnapshotBatch,
-      String eachBatchAfterOne, String note) {}
+      String eachBatchAfterOne, String stages, String note) {}
 
   /** The state probe's figures for one R: the batches' vocabulary, and the keys the state held. */
   record ProbeResult(long vocabulary, long lines, Timing timing, long stateKeys,
@@ -105,6 +106,7 @@ final class Bench {
             Result result = runOne(client, cluster.fileSystem(), k, r, setting);
             results.add(result);
             out.println("  " + row(result));
+            out.println("    stages (medians): " + result.stages());
             out.flush();
             if (reference != null) {
               references.put(result, reference);
@@ -257,7 +259,7 @@ final class Bench {
     return new Result(k, r, setting, timing.medianMs(), timing.p95Ms(), timing.meanMs(), timing.maxDelayMs(),
         fs.getContentSummary(new org.apache.hadoop.fs.Path(dir + "/checkpoint")).getLength(), ok, keys.orElse(0L),
         meanExcess(measured, took, median) + " / " + meanExcess(measured, followed, median) + " ms",
-        eachExcess(measured, took, median), eachExcess(measured, followed, median),
+        eachExcess(measured, took, median), eachExcess(measured, followed, median), stageMedians(measured),
         report.getFinalApplicationStatus() == FinalApplicationStatus.SUCCEEDED ? "" : report.getDiagnostics());
   }
 
@@ -529,6 +531,36 @@ final class Bench {
         measured.get(i).getProcessingMs() - median)).collect(Collectors.joining(", ")) + " ms";
   }
 
+  /**
+   * Each stage's median time over {@code measured}, with the median time of its slowest task, and
+   * the median of what the batches spent after their stages (the driver's outputs and the commit):
+   * where a configuration's batches go, stage by stage.
+   */
+  static String stageMedians(List<BatchStats> measured) {
+    Map<String, List<Long>> wall = new LinkedHashMap<>();
+    Map<String, List<Long>> slowest = new LinkedHashMap<>();
+    List<Long> afterStages = new ArrayList<>();
+    for (BatchStats b : measured) {
+      long staged = 0;
+      for (StageStats stage : b.getStagesList()) {
+        wall.computeIfAbsent(stage.getName(), n -> new ArrayList<>()).add(stage.getWallMs());
+        slowest.computeIfAbsent(stage.getName(), n -> new ArrayList<>()).add(stage.getSlowestTaskMs());
+        staged += stage.getWallMs();
+      }
+      afterStages.add(b.getProcessingMs() - staged);
+    }
+    if (wall.isEmpty()) {
+      return "none recorded";
+    }
+    return wall.keySet().stream().map(name -> name + " " + median(wall.get(name)) + " ms (slowest task "
+        + median(slowest.get(name)) + " ms)").collect(Collectors.joining("; "))
+        + "; outputs and commit " + median(afterStages) + " ms";
+  }
+
+  private static long median(List<Long> values) {
+    return percentile(values.stream().sorted().toList(), 50);
+  }
+
   private static long percentile(List<Long> sorted, int p) {
     if (sorted.isEmpty()) {
       return 0;
@@ -560,6 +592,11 @@ final class Bench {
       snapshotting.forEach(r -> out.printf("| %d | %d | %s | %s | %s |%n", r.vocabulary(), r.lines(), r.setting(),
           r.eachSnapshotBatch(), r.eachBatchAfterOne()));
     }
+    out.println();
+    out.println("| K | R | checkpoint | stages: median time (median of the slowest task), then the driver's outputs "
+        + "and commit |");
+    out.println("|---:|---:|:---:|:---|");
+    results.forEach(r -> out.printf("| %d | %d | %s | %s |%n", r.vocabulary(), r.lines(), r.setting(), r.stages()));
     if (!recoveries.isEmpty()) {
       out.println();
       out.println("| K | R | kill -9 of the AM to the first batch the next AM committed | outputs |");

@@ -7,6 +7,7 @@ import io.sluice.proto.InputDescriptor;
 import io.sluice.proto.MetadataCheckpoint;
 import io.sluice.proto.OperatorSignature;
 import io.sluice.proto.SourceState;
+import io.sluice.runtime.StageStatsText;
 import java.io.PrintWriter;
 import java.time.Instant;
 import java.util.List;
@@ -32,6 +33,9 @@ final class CheckpointPrinter {
     for (BatchStats b : recent.subList(Math.max(0, recent.size() - RECENT_PRINTED), recent.size())) {
       out.printf("  batch %d: processing %d ms, scheduling delay %d ms, epoch %d%s%n", b.getBatchTimeMs(),
           b.getProcessingMs(), b.getSchedulingDelayMs(), b.getEpoch(), b.getSnapshotTaken() ? ", took a snapshot" : "");
+      if (b.getStagesCount() > 0) {
+        out.printf("    stages: %s%n", StageStatsText.describe(b.getStagesList()));
+      }
     }
     out.printf("pending        %d batches%n", cp.getPendingBatchesCount());
     for (BatchRecord b : cp.getPendingBatchesList()) {

@@ -4,9 +4,11 @@ import io.sluice.api.Duration;
 import io.sluice.api.SluiceException;
 import io.sluice.checkpoint.MetadataStore;
 import io.sluice.examples.GeneratedWordCount;
+import io.sluice.proto.BatchStats;
 import io.sluice.proto.StatusResponse;
 import io.sluice.runtime.Clock;
 import io.sluice.runtime.JobDriver;
+import io.sluice.runtime.StageStatsText;
 import io.sluice.runtime.StateStatusText;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -140,6 +142,10 @@ public final class SluiceCli {
               s.getLastBatchTimeMs(), s.getBatchIntervalMs());
           out.printf("delays      processing %d ms, scheduling %d ms%n", s.getLastProcessingMs(),
               s.getLastSchedulingDelayMs());
+          List<BatchStats> recent = s.getRecentBatchesList();
+          if (!recent.isEmpty()) {
+            out.printf("stages      %s%n", StageStatsText.describe(recent.get(recent.size() - 1).getStagesList()));
+          }
           out.printf("executors   %d (%d adopted from the previous attempt)%n", s.getExecutors(),
               s.getAdoptedExecutors());
           out.printf("restarts    class-data archive %s%s%n",

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sluice.proto.BatchStats;
 import io.sluice.proto.MetadataCheckpoint;
+import io.sluice.proto.StageStats;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class BenchTest {
@@ -30,5 +32,25 @@ class BenchTest {
   void noProgressLineWithoutNewBatches() {
     assertThat(Bench.progressLine(CHECKPOINT, 9_000)).isEmpty();
     assertThat(Bench.progressLine(MetadataCheckpoint.getDefaultInstance(), 0)).isEmpty();
+  }
+
+  private static StageStats stage(String name, long wallMs, long slowestMs) {
+    return StageStats.newBuilder().setName(name).setTasks(2).setWallMs(wallMs).setSlowestTaskId(name + "-0")
+        .setSlowestTaskMs(slowestMs).build();
+  }
+
+  @Test
+  void stageMediansSayWhereTheBatchesWentStageByStage() {
+    List<BatchStats> measured = List.of(
+        batch(1_000, 1_000, 0).toBuilder().addStages(stage("input", 500, 480)).addStages(stage("s+counts", 450, 440))
+            .build(),
+        batch(2_000, 700, 0).toBuilder().addStages(stage("input", 300, 290)).addStages(stage("s+counts", 380, 370))
+            .build(),
+        batch(3_000, 900, 0).toBuilder().addStages(stage("input", 400, 390)).addStages(stage("s+counts", 470, 460))
+            .build());
+
+    assertThat(Bench.stageMedians(measured)).isEqualTo(
+        "input 400 ms (slowest task 390 ms); s+counts 450 ms (slowest task 440 ms); outputs and commit 30 ms");
+    assertThat(Bench.stageMedians(List.of(batch(1_000, 900, 0)))).isEqualTo("none recorded");
   }
 }

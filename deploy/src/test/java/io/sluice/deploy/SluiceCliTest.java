@@ -8,6 +8,7 @@ import io.sluice.proto.BatchStats;
 import io.sluice.proto.GeneratorInput;
 import io.sluice.proto.InputDescriptor;
 import io.sluice.proto.MetadataCheckpoint;
+import io.sluice.proto.StageStats;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -176,7 +177,10 @@ class SluiceCliTest {
         .addRecentBatches(BatchStats.newBuilder().setBatchTimeMs(5000).setProcessingMs(640).setSchedulingDelayMs(12)
             .setEpoch(1).setSnapshotTaken(true))
         .addRecentBatches(BatchStats.newBuilder().setBatchTimeMs(6000).setProcessingMs(1210).setSchedulingDelayMs(3400)
-            .setEpoch(2))
+            .setEpoch(2).addStages(StageStats.newBuilder().setName("input").setTasks(2).setWallMs(700)
+                .setSlowestTaskId("m-generatorSource-0-1").setSlowestTaskMs(690))
+            .addStages(StageStats.newBuilder().setName("shuffle-3+counts").setTasks(2).setWallMs(480)
+                .setSlowestTaskId("r-shuffle-3-0").setSlowestTaskMs(470)))
         .addPendingBatches(BatchRecord.newBuilder().setBatchTimeMs(7000).setEpoch(2).addInputs(InputDescriptor
             .newBuilder().setSourceId("generatorSource-0").setGenerator(GeneratorInput.newBuilder().setBatchIndex(5)
                 .setLines(100).setVocabulary(10).setPartitions(2))))
@@ -187,7 +191,9 @@ class SluiceCliTest {
         .contains("epoch          2")
         .contains("completed      5 batches, last 6000")
         .contains("  batch 5000: processing 640 ms, scheduling delay 12 ms, epoch 1, took a snapshot\n"
-            + "  batch 6000: processing 1210 ms, scheduling delay 3400 ms, epoch 2\npending")
+            + "  batch 6000: processing 1210 ms, scheduling delay 3400 ms, epoch 2\n"
+            + "    stages: input 700 ms (slowest task m-generatorSource-0-1: 690 ms); shuffle-3+counts 480 ms "
+            + "(slowest task r-shuffle-3-0: 470 ms)\npending")
         .contains("batch 7000, planned by epoch 2")
         .contains("generatorSource-0: generator batch 5, 100 lines, 10 words, 2 partitions");
   }

@@ -9,6 +9,7 @@ import io.sluice.api.SluiceException;
 import io.sluice.examples.GeneratedWordCount;
 import io.sluice.examples.WordCount;
 import io.sluice.proto.ControlServiceGrpc;
+import io.sluice.proto.StageStats;
 import io.sluice.proto.StatusRequest;
 import io.sluice.proto.StatusResponse;
 import com.google.protobuf.util.JsonFormat;
@@ -118,7 +119,8 @@ class StreamingJobIT {
     assertThat(SluiceCli.run(new String[] {"status", id.toString()}, new PrintStream(out, true), System.err,
         CLUSTER::conf)).isZero();
     assertThat(out.toString(StandardCharsets.UTF_8)).contains("RUNNING").contains("epoch 1").contains("executors   2")
-        .contains("delays      processing ").contains("checkpoint  hdfs://")
+        .contains("delays      processing ").contains("stages      input ").contains("(slowest task m-")
+        .contains("+counts ").contains("checkpoint  hdfs://")
         .contains("state       counts: 100 keys in 2 partitions, 100 changed by the last batch; ");
 
     // MiniYARNCluster's ResourceManager writes proxy URLs with the port it was configured with (0),
@@ -130,6 +132,7 @@ class StreamingJobIT {
     String html = http.send(HttpRequest.newBuilder(URI.create(page)).build(), HttpResponse.BodyHandlers.ofString()).body();
     assertThat(html).contains("<h1>Sluice " + id + "</h1>").contains("<table id=\"status\">")
         .contains("<th>state</th><td>RUNNING</td>").contains("<svg id=\"batch-chart\"").contains("<rect ")
+        .contains("<th>stages of the last batch</th><td>input ")
         .contains("<th>state counts</th><td>100 keys in 2 partitions, 100 changed by the last batch; ");
     if (HeadlessChromium.isInstalled()) {
       // The same page as a browser renders it, through the ResourceManager's proxy.
@@ -145,6 +148,15 @@ class StreamingJobIT {
     assertThat(parsed.getEpoch()).isEqualTo(1);
     assertThat(parsed.getBatchesCompleted()).isPositive();
     assertThat(parsed.getRecentBatchesList()).isNotEmpty().allMatch(b -> b.getProcessingMs() >= 0 && b.getTasks() > 0);
+    // The source tasks, the shuffle's reduce tasks that update the state, the output's reduce task.
+    assertThat(parsed.getRecentBatchesList()).allSatisfy(b -> {
+      assertThat(b.getStagesList()).hasSize(3);
+      assertThat(b.getStages(0).getName()).isEqualTo("input");
+      assertThat(b.getStages(0).getSlowestTaskId()).startsWith("m-");
+      assertThat(b.getStages(1).getName()).endsWith("+counts");
+      assertThat(b.getStages(1).getSlowestTaskId()).startsWith("r-");
+      assertThat(b.getStagesList().stream().mapToInt(StageStats::getTasks).sum()).isEqualTo(b.getTasks());
+    });
     assertThat(parsed.getCheckpointBytes()).isPositive();
 
     ApplicationReport report = CLUSTER.client().report(id);

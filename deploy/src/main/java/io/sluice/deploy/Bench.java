@@ -63,7 +63,7 @@ final class Bench {
   /** One configuration's figures. */
   record Result(long vocabulary, long lines, String setting, long medianMs, long p95Ms, long meanMs, long maxDelayMs,
       long checkpointBytes, boolean invariantHeld, long stateKeys, String snapshotAdds, String eachSnapshotBatch,
-      String eachBatchAfterOne, String stages, String note) {}
+      String eachBatchAfterOne, String stages, String cpuStolen, String note) {}
 
   /** The state probe's figures for one R: the batches' vocabulary, and the keys the state held. */
   record ProbeResult(long vocabulary, long lines, Timing timing, long stateKeys,
@@ -146,9 +146,10 @@ final class Bench {
   private SparkReference.Row runReference(long k, long r, String setting) throws Exception {
     out.printf("running K=%d R=%d setting %s on Spark Streaming (deploy/bin/spark-reference) ...%n", k, r, setting);
     out.flush();
+    Optional<CpuTimes> start = CpuTimes.now();
     SparkReference.Row row = options.sparkReference().run(k, r, setting, options.batches(), options.warmup());
-    out.printf("  Spark Streaming: median %d ms, p95 %d ms, max scheduling delay %d ms, invariant %s%n",
-        row.medianMs(), row.p95Ms(), row.maxDelayMs(), row.invariant());
+    out.printf("  Spark Streaming: median %d ms, p95 %d ms, max scheduling delay %d ms, invariant %s, CPU stolen %s%n",
+        row.medianMs(), row.p95Ms(), row.maxDelayMs(), row.invariant(), CpuTimes.stolenSince(start, CpuTimes.now()));
     out.flush();
     return row;
   }
@@ -233,8 +234,10 @@ final class Bench {
     String dir = "/bench/" + name(k, r, setting);
     out.printf("running K=%d R=%d setting %s ...%n", k, r, setting);
     out.flush();
+    Optional<CpuTimes> start = CpuTimes.now();
     ApplicationId id = submit(client, dir, 1, sweepConf(k, r, setting, dir));
     ApplicationReport report = awaitEnd(client, id, fs, dir, -1);
+    String cpuStolen = CpuTimes.stolenSince(start, CpuTimes.now());
     MetadataCheckpoint cp = newestCheckpoint(fs, dir);
     List<BatchStats> measured = cp.getRecentBatchesList().stream().skip(options.warmup()).toList();
     Timing timing = Timing.of(measured);
@@ -259,7 +262,7 @@ final class Bench {
     return new Result(k, r, setting, timing.medianMs(), timing.p95Ms(), timing.meanMs(), timing.maxDelayMs(),
         fs.getContentSummary(new org.apache.hadoop.fs.Path(dir + "/checkpoint")).getLength(), ok, keys.orElse(0L),
         meanExcess(measured, took, median) + " / " + meanExcess(measured, followed, median) + " ms",
-        eachExcess(measured, took, median), eachExcess(measured, followed, median), stageMedians(measured),
+        eachExcess(measured, took, median), eachExcess(measured, followed, median), stageMedians(measured), cpuStolen,
         report.getFinalApplicationStatus() == FinalApplicationStatus.SUCCEEDED ? "" : report.getDiagnostics());
   }
 
@@ -508,11 +511,12 @@ final class Bench {
 
   private static String row(Result r) {
     long words = 10 * r.lines();
-    return String.format("| %d | %d | %s | %d ms | %d ms | %d ms | %d ms | %s | %s | %s | %.1f MiB | %d | %s |",
+    return String.format("| %d | %d | %s | %d ms | %d ms | %d ms | %d ms | %s | %s | %s | %.1f MiB | %d | %s | %s |",
         r.vocabulary(), r.lines(), r.setting(), r.medianMs(), r.p95Ms(), r.meanMs(), r.maxDelayMs(),
         r.medianMs() == 0 ? "-" : String.format("%.1fM", words / (r.medianMs() / 1000.0) / 1e6),
         r.medianMs() < 1000 ? "yes" : "no", r.setting().equals("A") ? r.snapshotAdds() : "-",
-        r.checkpointBytes() / 1048576.0, r.stateKeys(), r.invariantHeld() ? "held" : "BROKEN " + r.note());
+        r.checkpointBytes() / 1048576.0, r.stateKeys(), r.invariantHeld() ? "held" : "BROKEN " + r.note(),
+        r.cpuStolen());
   }
 
   /** The mean time of the batches at {@code at} in {@code measured}, minus {@code median}; "-" when there are none. */
@@ -581,8 +585,8 @@ final class Bench {
       List<ProbeResult> probes) {
     out.println();
     out.println("| K | R | checkpoint | median | p95 | mean | max scheduling delay | throughput (words/s) | sustainable "
-        + "| snapshot adds (its batch / the next) | checkpoint dir | keys at the end | invariant |");
-    out.println("|---:|---:|:---:|---:|---:|---:|---:|---:|:---:|---:|---:|---:|:---:|");
+        + "| snapshot adds (its batch / the next) | checkpoint dir | keys at the end | invariant | CPU stolen |");
+    out.println("|---:|---:|:---:|---:|---:|---:|---:|---:|:---:|---:|---:|---:|:---:|---:|");
     results.forEach(r -> out.println(row(r)));
     List<Result> snapshotting = results.stream().filter(r -> r.setting().equals("A")).toList();
     if (!snapshotting.isEmpty()) {
@@ -622,7 +626,8 @@ final class Bench {
         + "in the metadata checkpoint (recent_batches). Snapshot adds: mean of the batches that took a state snapshot, "
         + "and of the batches after them (executors write the files in the background), minus the median of the "
         + "others. Keys at the end: the state's keys after the last batch, as its output "
-        + "says."
+        + "says. CPU stolen: the share of the machine's CPU time that its hypervisor gave to other guests while the "
+        + "configuration ran (/proc/stat), which is what makes runs on a shared virtual machine differ."
         + (probes.isEmpty() ? "" : " State probe: the last " + (options.batches() - options.warmup()) + " of "
             + (PROBE_DISCARDED_BATCHES + options.batches() - options.warmup()) + " batches of an application "
             + "resumed with the smaller K on the checkpoint of one that ran the larger K until its state held 99 % "

@@ -6,6 +6,7 @@ import io.sluice.proto.BatchStats;
 import io.sluice.proto.MetadataCheckpoint;
 import io.sluice.proto.StageStats;
 import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 class BenchTest {
@@ -52,5 +53,17 @@ class BenchTest {
     assertThat(Bench.stageMedians(measured)).isEqualTo(
         "input 400 ms (slowest task 390 ms); s+counts 450 ms (slowest task 440 ms); outputs and commit 30 ms");
     assertThat(Bench.stageMedians(List.of(batch(1_000, 900, 0)))).isEqualTo("none recorded");
+  }
+
+  @Test
+  void stolenCpuIsTheShareOfAllTicksBetweenTwoReadingsOfProcStat() {
+    Optional<CpuTimes> start = CpuTimes.parse("cpu  3920340 50110 361933 2652297 5451 0 20623 157873 0 0");
+    Optional<CpuTimes> end = CpuTimes.parse("cpu  3920740 50110 362033 2652397 5451 0 20623 158273 0 0");
+    assertThat(start).hasValue(new CpuTimes(7_168_627, 157_873));
+    assertThat(CpuTimes.stolenSince(start, end)).as("400 of 1000 ticks").isEqualTo("40 %");
+    assertThat(CpuTimes.stolenSince(start, Optional.empty())).isEqualTo("-");
+    assertThat(CpuTimes.stolenSince(end, start)).isEqualTo("-");
+    assertThat(CpuTimes.parse("cpu0 1 2 3 4 5 6 7 8")).isEmpty();
+    assertThat(CpuTimes.parse("cpu 1 2 3")).isEmpty();
   }
 }

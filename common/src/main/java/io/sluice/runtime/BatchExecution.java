@@ -89,14 +89,12 @@ final class BatchExecution {
       List<String> names = new ArrayList<>();
       for (OperatorNode shuffle : plan.shufflesOfStage(stage)) {
         List<MapOutputLocation> locations = mapOutputs(shuffle, done);
+        OperatorNode stateful = shuffle.kind().isStateful() ? shuffle : plan.fusedStateOf(shuffle).orElse(null);
+        names.add(stateful == null || stateful == shuffle ? shuffle.id() : shuffle.id() + "+" + stateful.id());
         for (int p = 0; p < shuffle.partitions(); p++) {
           TaskRequest.Builder task = TaskRequest.newBuilder().setTaskId("r-" + shuffle.id() + "-" + p).setBatch(ctx)
               .setReplay(replay)
               .setShuffle(ShuffleRead.newBuilder().setNodeId(shuffle.id()).setPartition(p).addAllMapOutputs(locations));
-          OperatorNode stateful = shuffle.kind().isStateful() ? shuffle : plan.fusedStateOf(shuffle).orElse(null);
-          if (p == 0) {
-            names.add(stateful == null || stateful == shuffle ? shuffle.id() : shuffle.id() + "+" + stateful.id());
-          }
           if (stateful != null) {
             // A state partition stays where it is: the same slot every batch.
             task.setPlacement(p).setState(state.access(stateful, p, t, info.epoch(), replay));

@@ -9,6 +9,7 @@ import io.sluice.proto.BatchStats;
 import io.sluice.proto.MetadataCheckpoint;
 import io.sluice.proto.StageStats;
 import io.sluice.runtime.Clock;
+import io.sluice.runtime.StageStatsText;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -58,7 +59,7 @@ final class Bench {
   record Options(List<Long> lines, List<Long> vocabularies, List<String> settings, int batches, int warmup,
       boolean recovery, boolean executorRecovery, boolean stateProbe, int executorMemoryMb, String operator,
       String idleTimeout,
-      Map<String, String> extraConf, SparkReference sparkReference) {}
+      Map<String, String> extraConf, SparkReference sparkReference, boolean batchStages) {}
 
   /** One configuration's figures. */
   record Result(long vocabulary, long lines, String setting, long medianMs, long p95Ms, long meanMs, long maxDelayMs,
@@ -371,7 +372,7 @@ final class Bench {
 
   /**
    * Prints {@link #progressLine} for the newest metadata checkpoint, if it has batches after {@code
-   * printedUpToMs}, and returns the newest batch time printed.
+   * printedUpToMs}, with their {@link #stageLines} if asked, and returns the newest batch time printed.
    */
   private long printProgress(RecoveryProbe probe, long printedUpToMs) throws java.io.IOException {
     Optional<MetadataCheckpoint> cp = probe.newest();
@@ -380,6 +381,9 @@ final class Bench {
       return printedUpToMs;
     }
     out.println(line.get());
+    if (options.batchStages()) {
+      stageLines(cp.get(), printedUpToMs).forEach(out::println);
+    }
     out.flush();
     List<BatchStats> recent = cp.get().getRecentBatchesList();
     return recent.get(recent.size() - 1).getBatchTimeMs();
@@ -402,6 +406,24 @@ final class Bench {
         first == last ? first : first + "-" + last,
         fresh.stream().map(b -> Long.toString(b.getProcessingMs())).collect(Collectors.joining(" ")),
         fresh.get(fresh.size() - 1).getSchedulingDelayMs() / 1000.0));
+  }
+
+  /**
+   * A line per batch completed after batch time {@code printedUpToMs}, numbered as in {@link
+   * #progressLine}, with its stages: where a run's first batches go, which the medians leave out.
+   */
+  static List<String> stageLines(MetadataCheckpoint cp, long printedUpToMs) {
+    List<BatchStats> recent = cp.getRecentBatchesList();
+    long first = cp.getBatchesCompleted() - recent.size();
+    List<String> lines = new ArrayList<>();
+    for (int i = 0; i < recent.size(); i++) {
+      BatchStats b = recent.get(i);
+      if (b.getBatchTimeMs() > printedUpToMs) {
+        lines.add("      batch " + (first + i) + ", " + b.getProcessingMs() + " ms: "
+            + StageStatsText.describe(b.getStagesList()));
+      }
+    }
+    return lines;
   }
 
   private ApplicationReport awaitEnd(SluiceClient client, ApplicationId id, FileSystem fs, String dir, int killAfter)

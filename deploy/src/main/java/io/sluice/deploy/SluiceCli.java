@@ -338,6 +338,8 @@ public final class SluiceCli {
     @Option(names = "--batches", defaultValue = "40", description = "batches per configuration (default ${DEFAULT-VALUE})") int batches;
     @Option(names = "--warmup", defaultValue = "5", description = "batches discarded (default ${DEFAULT-VALUE})") int warmup;
     @Option(names = "--recovery", description = "also measure kill -9 of the AM after 15 batches, per K") boolean recovery;
+    @Option(names = "--batch-stages", description = "print each batch's stages as it commits, not only their medians")
+    boolean batchStages;
     @Option(names = "--executor-recovery", description = "also measure kill -9 of an executor after 15 batches, per K")
     boolean executorRecovery;
     @Option(names = "--state-probe", description = "also run the smallest K over a state seeded with the largest K's "
@@ -385,7 +387,7 @@ public final class SluiceCli {
       }
       Bench.Options o = new Bench.Options(rs, ks, settings, batches, warmup, recovery,
           executorRecovery, stateProbe, parseMemoryMb(memory), operator, idleTimeout, Map.copyOf(conf),
-          sparkReference ? SparkReference.of(System.getProperty("sluice.home")) : null);
+          sparkReference ? SparkReference.of(System.getProperty("sluice.home")) : null, batchStages);
       Path base = baseDir != null ? baseDir : java.nio.file.Files.createTempDirectory("sluice-bench-");
       return new Bench(spec.commandLine().getOut(), o).run(base) ? 0 : 1;
     }

@@ -66,4 +66,13 @@ class BenchTest {
     assertThat(CpuTimes.parse("cpu0 1 2 3 4 5 6 7 8")).isEmpty();
     assertThat(CpuTimes.parse("cpu 1 2 3")).isEmpty();
   }
+
+  @Test
+  void stageLinesGiveEachBatchNotPrintedYetItsStages() {
+    MetadataCheckpoint cp = CHECKPOINT.toBuilder()
+        .setRecentBatches(2, batch(9_000, 998, 4_760).toBuilder().addStages(stage("input", 600, 590))).build();
+    assertThat(Bench.stageLines(cp, 7_000)).containsExactly("      batch 8, 1412 ms: none recorded",
+        "      batch 9, 998 ms: input 600 ms (slowest task input-0: 590 ms)");
+    assertThat(Bench.stageLines(cp, 9_000)).isEmpty();
+  }
 }

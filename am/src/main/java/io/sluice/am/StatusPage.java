@@ -70,7 +70,8 @@ final class StatusPage implements AutoCloseable {
     row(h, "batch interval", s.getBatchIntervalMs() + " ms");
     row(h, "processing time", s.getLastProcessingMs() + " ms");
     row(h, "scheduling delay", s.getLastSchedulingDelayMs() + " ms");
-    row(h, "stages of the last batch", lastBatchStages(s));
+    row(h, "stages of the last batch",
+        StageStatsText.lastBatch(s.getRecentBatchesList()).orElse("no batch completed yet"));
     row(h, "executors", s.getExecutors() + (s.getAttempt() > 1 ? " (" + s.getAdoptedExecutors()
         + " adopted from the previous attempt; state " + (s.getStateKept() ? "kept in memory" : "restored, "
         + s.getBatchesReplayed() + " batches replayed") + ")" : ""));
@@ -81,12 +82,6 @@ final class StatusPage implements AutoCloseable {
     h.append("</table><h2>Recent batches: processing time (ms)</h2>").append(chart(s.getRecentBatchesList()))
         .append("<p><a href=\"json\">JSON</a></p></body></html>");
     return h.toString();
-  }
-
-  static String lastBatchStages(StatusResponse s) {
-    List<BatchStats> recent = s.getRecentBatchesList();
-    return recent.isEmpty() ? "no batch completed yet"
-        : StageStatsText.describe(recent.get(recent.size() - 1).getStagesList());
   }
 
   private static String restartArchive(StatusResponse s) {

@@ -44,7 +44,7 @@ import org.slf4j.LoggerFactory;
 final class BatchExecution {
   private static final Logger LOG = LoggerFactory.getLogger(BatchExecution.class);
   /** The name of the stage of a batch's source tasks. */
-  static final String INPUT_STAGE = "input";
+  private static final String INPUT_STAGE = "input";
 
   private final StreamGraph graph;
   private final ExecutionPlan plan;

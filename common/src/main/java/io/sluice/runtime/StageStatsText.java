@@ -1,7 +1,9 @@
 package io.sluice.runtime;
 
+import io.sluice.proto.BatchStats;
 import io.sluice.proto.StageStats;
 import java.util.List;
+import java.util.Optional;
 import java.util.stream.Collectors;
 
 /**
@@ -23,5 +25,13 @@ public final class StageStatsText {
     return stages.stream().map(s -> s.getName() + " " + s.getWallMs() + " ms"
         + (s.getSlowestTaskId().isEmpty() ? "" : " (slowest task " + s.getSlowestTaskId() + ": " + s.getSlowestTaskMs()
         + " ms)")).collect(Collectors.joining("; "));
+  }
+
+  /**
+   * The stages of the newest batch of {@code recent} (oldest first), as {@link #describe} says
+   * them; empty when no batch completed.
+   */
+  public static Optional<String> lastBatch(List<BatchStats> recent) {
+    return recent.isEmpty() ? Optional.empty() : Optional.of(describe(recent.get(recent.size() - 1).getStagesList()));
   }
 }

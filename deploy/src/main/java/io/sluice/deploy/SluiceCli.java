@@ -4,7 +4,6 @@ import io.sluice.api.Duration;
 import io.sluice.api.SluiceException;
 import io.sluice.checkpoint.MetadataStore;
 import io.sluice.examples.GeneratedWordCount;
-import io.sluice.proto.BatchStats;
 import io.sluice.proto.StatusResponse;
 import io.sluice.runtime.Clock;
 import io.sluice.runtime.JobDriver;
@@ -142,10 +141,7 @@ public final class SluiceCli {
               s.getLastBatchTimeMs(), s.getBatchIntervalMs());
           out.printf("delays      processing %d ms, scheduling %d ms%n", s.getLastProcessingMs(),
               s.getLastSchedulingDelayMs());
-          List<BatchStats> recent = s.getRecentBatchesList();
-          if (!recent.isEmpty()) {
-            out.printf("stages      %s%n", StageStatsText.describe(recent.get(recent.size() - 1).getStagesList()));
-          }
+          StageStatsText.lastBatch(s.getRecentBatchesList()).ifPresent(stages -> out.printf("stages      %s%n", stages));
           out.printf("executors   %d (%d adopted from the previous attempt)%n", s.getExecutors(),
               s.getAdoptedExecutors());
           out.printf("restarts    class-data archive %s%s%n",

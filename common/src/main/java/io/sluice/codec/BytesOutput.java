@@ -95,8 +95,26 @@ public final class BytesOutput extends OutputStream implements DataOutput {
    * Writes {@code v}, taken as unsigned, into {@code target} at {@code offset} as a varint (seven
    * bits a byte, lowest first, as protobuf writes them; at most five bytes); returns the offset after it.
    */
-  static int putVarint(byte[] target, int offset, int v) {
+  public static int putVarint(byte[] target, int offset, int v) {
     while ((v & ~0x7f) != 0) {
+      target[offset++] = (byte) ((v & 0x7f) | 0x80);
+      v >>>= 7;
+    }
+    target[offset] = (byte) v;
+    return offset + 1;
+  }
+
+  /** The most bytes {@link #putVarint} writes. */
+  public static final int MAX_VARINT_BYTES = 5;
+  /** The most bytes {@link #putVarlong} writes. */
+  public static final int MAX_VARLONG_BYTES = 10;
+
+  /**
+   * Writes {@code v}, taken as unsigned, into {@code target} at {@code offset} as a varint of up to
+   * ten bytes, as {@link #putVarint} does an int; returns the offset after it.
+   */
+  public static int putVarlong(byte[] target, int offset, long v) {
+    while ((v & ~0x7fL) != 0) {
       target[offset++] = (byte) ((v & 0x7f) | 0x80);
       v >>>= 7;
     }

@@ -9,7 +9,7 @@ import io.sluice.api.Codec;
  */
 public final class ChunkEncoder {
   /** The most bytes {@link #copyChunkTo} writes beside the record's own. */
-  public static final int MAX_FRAMING_BYTES = 5;
+  public static final int MAX_FRAMING_BYTES = BytesOutput.MAX_VARINT_BYTES;
 
   private final BytesOutput buffer = new BytesOutput(256);
 

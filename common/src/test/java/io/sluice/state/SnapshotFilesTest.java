@@ -156,6 +156,42 @@ class SnapshotFilesTest {
     assertThat(restored.stateAt(restored.slotOf(key("e")))).isEqualTo(-7L);
   }
 
+  /**
+   * The format-2 files that the encoder before this one wrote (protobuf's stream encoder) for a full
+   * snapshot and a delta of a state with short and long keys, long states of every size and sign,
+   * boxed states, a state larger than a 64 KiB piece and removals: this encoder writes the same bytes.
+   */
+  @Test
+  void theEncoderWritesTheBytesOfFormatTwoAsBefore() throws Exception {
+    PartitionState state = new PartitionState();
+    long[] values = {0, 1, -1, 63, -64, 127, 128, 300, -7_000_000_000L, Long.MAX_VALUE, Long.MIN_VALUE};
+    for (int i = 0; i < 2_000; i++) {
+      state.put(key("w" + i), "w" + i, values[i % values.length] + (i < values.length ? 0 : i));
+    }
+    state.put(key("a key longer than sixteen bytes"), "a key longer than sixteen bytes", -5L);
+    state.put(key("boxed"), "boxed", List.of(3L, 4L));
+    state.put(key("large"), "large", "x".repeat(100_000));
+    String full = write(state, true, 1000, "1000.full");
+    for (int i = 0; i < 2_000; i += 3) {
+      state.put(key("w" + i), "w" + i, (long) -i);
+    }
+    state.remove(key("w1"));
+    state.remove(key("boxed"));
+    String delta = write(state, false, 2000, "2000.delta");
+
+    for (String file : List.of(full, delta)) {
+      String name = new org.apache.hadoop.fs.Path(file).getName();
+      try (var expected = getClass().getResourceAsStream("format-v2/" + name)) {
+        assertThat(java.nio.file.Files.readAllBytes(tmp.resolve(name))).as(name).isEqualTo(expected.readAllBytes());
+      }
+    }
+    PartitionState restored = new PartitionState();
+    SnapshotFiles.restore(restored, List.of(full, delta), KEYS, Codecs.auto(), conf);
+    assertThat(restored.size()).isEqualTo(state.size());
+    assertThat(restored.stateAt(restored.slotOf(key("large")))).isEqualTo("x".repeat(100_000));
+    assertThat(restored.stateAt(restored.slotOf(key("w3")))).isEqualTo(-3L);
+  }
+
   @Test
   void aTruncatedSnapshotIsDetected() throws Exception {
     PartitionState state = new PartitionState();

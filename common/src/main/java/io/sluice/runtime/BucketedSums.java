@@ -32,6 +32,8 @@ final class BucketedSums {
   private final PooledChunks[] buckets = new PooledChunks[1 << BUCKET_BITS];
   /** One bucket's sums while it is summed: per slot its tag (0 for an empty slot) and its sum. */
   private long[] table = new long[2 * 1024];
+  private long recordsTaken;
+  private long keysSummed;
 
   BucketedSums(ShuffleBuffers buffers) {
     this.buffers = buffers;
@@ -49,6 +51,7 @@ final class BucketedSums {
     if (tag == 0) {
       return false;
     }
+    recordsTaken++;
     PooledChunks bucket = buckets[(int) ((tag * GOLDEN) >>> (64 - BUCKET_BITS))];
     if (sum == 1) {
       append(bucket, tag);
@@ -88,12 +91,23 @@ final class BucketedSums {
         }
         buffers.give(bytes);
       }
+      keysSummed += size;
       for (int i = 0; i < table.length; i += 2) {
         if (table[i] != 0) {
           visitor.visit(table[i], table[i + 1]);
         }
       }
     }
+  }
+
+  /** The records {@link #add} took. */
+  long recordsTaken() {
+    return recordsTaken;
+  }
+
+  /** The distinct keys among them, once {@link #drain drained}. */
+  long keysSummed() {
+    return keysSummed;
   }
 
   /** Adds {@code value} to the sum of {@code tag}; true if the tag was new. */

@@ -51,22 +51,19 @@ final class ShuffleOperator {
   private static final int REGION_BITS = 6;
   /** Combining stops when more than this share of the probed records had distinct keys. */
   private static final double COMBINE_MAX_DISTINCT_RATIO = 0.5;
-  /**
-   * A map task whose last run stopped combining in one table starts where that run ended (in
-   * buckets, or writing records as they come) without probing, except every this many runs, in
-   * case its keys changed. The probe's table is the costly part of a run for its size: at a
-   * million keys its 100,000 records cost 21-45 ms, where buckets sum them in 14-20 ms.
-   */
-  static final int PROBE_EVERY_RUNS = 10;
-
   /** How a map task combined its records: in one table, in {@link BucketedSums}, or not at all. */
   enum Combining { IN_ONE_TABLE, IN_BUCKETS, NOT }
 
   /**
    * How a map task's run went, what its next run in the JVM can expect: the records it wrote, how
-   * it combined them when it ended, and the runs since it last probed (0 if it probed).
+   * it combined them when it ended, and how the next run should start. A run that did not combine
+   * in one table counts its keys (those it summed in buckets, or those of its first records) and
+   * tells from them how its next run should combine, as the probe would: where a task's keys
+   * change, its next run follows them, without a probe in runs whose keys did not. (Probing again
+   * every tenth run, as a task did before, cost that run 100-300 ms at a million keys: the probe's
+   * code was compiled for the task's first run only.)
    */
-  record MapRun(long records, Combining combining, int runsSinceProbe) {}
+  record MapRun(long records, Combining combining, Combining next) {}
 
   private final OperatorNode node;
   private final Codec<Object> keyCodec;
@@ -211,16 +208,12 @@ final class ShuffleOperator {
     };
   }
 
-  private int partitionOf(byte[] key, int length) {
-    return Math.floorMod(Hashing.murmur3_32_fixed().hashBytes(key, 0, length).asInt(), node.partitions());
-  }
-
   /**
    * The map side: combines (or collects) records per key, then writes one block per partition.
    * Combining in one table stops when it does not pay (see {@link #COMBINE_PROBE_RECORDS}): what
    * was combined is written, and later records go to their blocks as they come, or for a sum of
    * longs to {@link BucketedSums} until the task ends; the reduce side combines anyway. The task's
-   * next run in this JVM starts where this one ended (see {@link #PROBE_EVERY_RUNS}).
+   * next run in this JVM starts as this one tells ({@link MapRun#next}).
    */
   OperatorEmitter writer(ShuffleStore store, long batchMs, String taskId, int incomingEdges, Runnable onWritten) {
     return new Writer(store, batchMs, taskId, incomingEdges, onWritten);
@@ -253,6 +246,16 @@ final class ShuffleOperator {
     return Math.min(records, distinctKeys((low + high) / 2, records));
   }
 
+  /**
+   * Whether combining in one table would have passed the probe, for keys like the {@code distinct}
+   * of {@code records} records: at most {@link #COMBINE_MAX_DISTINCT_RATIO} of the probe's records
+   * expected distinct.
+   */
+  static boolean oneTablePays(long records, long distinct) {
+    return expectedDistinctKeys(records, distinct, COMBINE_PROBE_RECORDS)
+        <= COMBINE_PROBE_RECORDS * COMBINE_MAX_DISTINCT_RATIO;
+  }
+
   /** The distinct keys expected in {@code draws} uniform draws from {@code keySpace} keys: K(1 - e^(-n/K)). */
   private static double distinctKeys(double keySpace, long draws) {
     return keySpace * -Math.expm1(-draws / keySpace);
@@ -268,8 +271,9 @@ final class ShuffleOperator {
     private CombiningTable combined;
     /** Where a sum of longs goes on combining once {@link #combined} stopped; else null. */
     private BucketedSums bucketed;
+    /** The keys of the first records of a run that writes them as they come and could combine; else null. */
+    private LinearCounter firstKeys;
     private final MapRun lastRun;
-    private final int runsSinceProbe;
     private long records;
 
     Writer(ShuffleStore store, long batchMs, String taskId, int incomingEdges, Runnable onWritten) {
@@ -280,14 +284,14 @@ final class ShuffleOperator {
       this.onWritten = onWritten;
       this.blocks = new BlockWriter(store.buffers());
       this.lastRun = store.lastRun(node.id(), taskId);
-      boolean startAsLastEnded = combiner != null && lastRun != null
-          && lastRun.combining() != Combining.IN_ONE_TABLE && lastRun.runsSinceProbe() + 1 < PROBE_EVERY_RUNS;
-      if (startAsLastEnded) {
-        runsSinceProbe = lastRun.runsSinceProbe() + 1;
-        combineAfterTable(lastRun.combining() == Combining.IN_BUCKETS);
-      } else {
-        runsSinceProbe = 0;
-        combined = combiner == null ? null : new CombiningTable(combiner);
+      if (combiner == null) {
+        return;
+      }
+      Combining start = lastRun == null ? Combining.IN_ONE_TABLE : lastRun.next();
+      switch (start) {
+        case IN_ONE_TABLE -> combined = new CombiningTable(combiner);
+        case IN_BUCKETS -> bucketed = new BucketedSums(store.buffers());
+        case NOT -> firstKeys = new LinearCounter(COMBINE_PROBE_RECORDS);
       }
     }
 
@@ -307,12 +311,15 @@ final class ShuffleOperator {
         if (combined == null) {
           if (bucketed == null || !bucketed.add(key, value)) {
             blocks.append(key, value);
+            if (firstKeys != null && records <= COMBINE_PROBE_RECORDS) {
+              firstKeys.add(blocks.lastKeyHash());
+            }
           }
           return;
         }
         combined.add(key, value);
         if (records == COMBINE_PROBE_RECORDS && combined.size() > records * COMBINE_MAX_DISTINCT_RATIO) {
-          boolean bucketsPay = bucketsPay(combined.size());
+          boolean bucketsPay = bucketsPay(lastRun == null ? 0 : lastRun.records(), COMBINE_PROBE_RECORDS, combined.size());
           writeCombined();
           combineAfterTable(bucketsPay);
         }
@@ -332,16 +339,24 @@ final class ShuffleOperator {
     }
 
     /**
-     * Whether this task should sum in buckets, given the distinct keys of its probe. A first run in
-     * this JVM does not know how many records it will get, and does: it is where a stateful
-     * operator's keys are all new, which the state task adds fastest in the order of its table
-     * (at K = 1M, R = 1M the first batch's state tasks got 5M records for 500,000 keys each without
-     * it, 1M with it), and a run with too few records per key for buckets loses little.
+     * Whether a run of {@code expected} records should sum in buckets, given {@code distinct} keys
+     * among {@code counted} records. A first run in this JVM does not know how many records it
+     * will get ({@code expected} 0), and does: it is where a stateful operator's keys are all new,
+     * which the state task adds fastest in the order of its table (at K = 1M, R = 1M the first
+     * batch's state tasks got 5M records for 500,000 keys each without it, 1M with it), and a run
+     * with too few records per key for buckets loses little.
      */
-    private boolean bucketsPay(int probedKeys) {
-      long expected = lastRun == null ? 0 : lastRun.records();
+    private boolean bucketsPay(long expected, long counted, long distinct) {
       return combiner == (Object) Reducers.longSum() && (expected == 0
-          || expected / expectedDistinctKeys(COMBINE_PROBE_RECORDS, probedKeys, expected) >= MIN_RECORDS_PER_KEY_TO_BUCKET);
+          || expected / expectedDistinctKeys(counted, distinct, expected) >= MIN_RECORDS_PER_KEY_TO_BUCKET);
+    }
+
+    /** How the next run should start, for {@code distinct} keys among {@code counted} of this run's records. */
+    private Combining nextFor(long counted, long distinct) {
+      if (oneTablePays(counted, distinct)) {
+        return Combining.IN_ONE_TABLE;
+      }
+      return bucketsPay(records, counted, distinct) ? Combining.IN_BUCKETS : Combining.NOT;
     }
 
     @Override
@@ -349,8 +364,18 @@ final class ShuffleOperator {
       // Before writeCombined, which lets go of the table and the buckets.
       Combining combining = combined != null ? Combining.IN_ONE_TABLE
           : bucketed != null ? Combining.IN_BUCKETS : Combining.NOT;
-      store.noteRun(node.id(), taskId, new MapRun(records, combining, runsSinceProbe));
+      BucketedSums summed = bucketed;
       writeCombined();
+      Combining next = switch (combining) {
+        case IN_ONE_TABLE -> Combining.IN_ONE_TABLE;
+        // Buckets that took no record (keys that do not pack) tell nothing: probe again.
+        case IN_BUCKETS -> summed.recordsTaken() == 0 ? Combining.IN_ONE_TABLE
+            : nextFor(summed.recordsTaken(), summed.keysSummed());
+        // Not combining since its probe, or since its start with its first records counted.
+        case NOT -> combiner == null ? Combining.NOT : firstKeys == null ? Combining.NOT
+            : nextFor(Math.min(records, COMBINE_PROBE_RECORDS), Math.round(firstKeys.estimate()));
+      };
+      store.noteRun(node.id(), taskId, new MapRun(records, combining, next));
       for (int p = 0; p < node.partitions(); p++) {
         List<ShuffleChunk> block = blocks.block(p);
         if (!block.isEmpty()) {
@@ -375,6 +400,7 @@ final class ShuffleOperator {
     private final PooledChunks[] partitions = new PooledChunks[node.partitions()];
     /** Per partition, the records of {@link #appendByRegion} by region; null until one comes. */
     private PooledChunks[][] regions;
+    private int lastKeyHash;
 
     BlockWriter(ShuffleBuffers buffers) {
       this.buffers = buffers;
@@ -435,7 +461,13 @@ final class ShuffleOperator {
     /** Encodes a record's value into {@link #values}, its key being in {@link #keys}; returns its partition. */
     private int encodeValue(Object value) {
       values.encode(blockValueCodec, value, node.id());
-      return partitionOf(keys.array(), keys.size());
+      lastKeyHash = Hashing.murmur3_32_fixed().hashBytes(keys.array(), 0, keys.size()).asInt();
+      return Math.floorMod(lastKeyHash, node.partitions());
+    }
+
+    /** The hash that partitioned the last record appended. */
+    int lastKeyHash() {
+      return lastKeyHash;
     }
 
     /** Partition {@code p}'s chunks, none when it got no record: those appended in order, then by region. */

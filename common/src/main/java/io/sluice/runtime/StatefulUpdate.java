@@ -443,23 +443,15 @@ final class StatefulUpdate {
     }
 
     /**
-     * About how many distinct keys {@code records} hold, by linear counting (Whang et al.) of their
-     * hashes in a bitmap of four to eight bits per record: within a fraction of a percent. Keys
-     * counted short merely make the table grow as they come.
+     * About how many distinct keys {@code records} hold ({@link LinearCounter}). Keys counted short
+     * merely make the table grow as they come.
      */
     private static int distinctKeys(Records records) {
-      int bits = Integer.highestOneBit(Math.min(Math.max(records.count, 16), 1 << 26)) * 8;
-      long[] bitmap = new long[bits / Long.SIZE];
+      LinearCounter counter = new LinearCounter(records.count);
       for (int i = 0; i < records.count; i++) {
-        int bit = PartitionState.keyHash(records.keyBytes[i], records.keyOffsets[i], records.keyLengths[i]) & (bits - 1);
-        bitmap[bit >>> 6] |= 1L << bit;
+        counter.add(PartitionState.keyHash(records.keyBytes[i], records.keyOffsets[i], records.keyLengths[i]));
       }
-      long set = 0;
-      for (long word : bitmap) {
-        set += Long.bitCount(word);
-      }
-      double estimate = -bits * Math.log1p(-(double) set / bits);
-      return (int) Math.min(records.count, Math.ceil(estimate * 1.01));
+      return (int) Math.min(records.count, Math.ceil(counter.estimate() * 1.01));
     }
 
     private void group(int slot, Object value) throws Exception {

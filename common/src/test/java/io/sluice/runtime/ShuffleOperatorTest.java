@@ -98,7 +98,7 @@ class ShuffleOperatorTest {
       assertInRegionOrder(partition.subList(partition.size() - byRegion, partition.size()));
     }
     assertThat(store.lastRun(reduce.id(), "m-0"))
-        .isEqualTo(new ShuffleOperator.MapRun(400_000, ShuffleOperator.Combining.IN_BUCKETS, 0));
+        .isEqualTo(new ShuffleOperator.MapRun(400_000, ShuffleOperator.Combining.IN_BUCKETS, ShuffleOperator.Combining.IN_BUCKETS));
 
     List<List<Written>> second = runMapTask("m-0", 2000, input);
     assertThat(sums(second)).isEqualTo(sumsOf(input));
@@ -106,7 +106,7 @@ class ShuffleOperatorTest {
     assertThat(second.stream().mapToInt(List::size).sum()).isEqualTo(sumsOf(input).size());
     second.forEach(ShuffleOperatorTest::assertInRegionOrder);
     assertThat(store.lastRun(reduce.id(), "m-0"))
-        .isEqualTo(new ShuffleOperator.MapRun(400_000, ShuffleOperator.Combining.IN_BUCKETS, 1));
+        .isEqualTo(new ShuffleOperator.MapRun(400_000, ShuffleOperator.Combining.IN_BUCKETS, ShuffleOperator.Combining.IN_BUCKETS));
   }
 
   @Test
@@ -124,30 +124,50 @@ class ShuffleOperatorTest {
     assertThat(sums(written)).isEqualTo(sumsOf(sparse));
     assertThat(written.stream().mapToInt(List::size).sum()).isEqualTo(sparseProbed.size() + sparse.size() - 100_000);
     assertThat(store.lastRun(reduce.id(), "m-1"))
-        .isEqualTo(new ShuffleOperator.MapRun(150_000, ShuffleOperator.Combining.NOT, 0));
+        .isEqualTo(new ShuffleOperator.MapRun(150_000, ShuffleOperator.Combining.NOT, ShuffleOperator.Combining.NOT));
     // The next run writes every record as it comes from the start.
     List<Pair<String, Long>> next = words(random, 150_000, 10_000_000);
     List<List<Written>> nextWritten = runMapTask("m-1", 3000, next);
     assertThat(sums(nextWritten)).isEqualTo(sumsOf(next));
     assertThat(nextWritten.stream().mapToInt(List::size).sum()).isEqualTo(next.size());
     assertThat(store.lastRun(reduce.id(), "m-1"))
-        .isEqualTo(new ShuffleOperator.MapRun(150_000, ShuffleOperator.Combining.NOT, 1));
+        .isEqualTo(new ShuffleOperator.MapRun(150_000, ShuffleOperator.Combining.NOT, ShuffleOperator.Combining.NOT));
+  }
+
+  /**
+   * Each run tells the next how to start from the keys it counted, and a task follows its keys
+   * from one run to the next without probing again: from writing records as they came to buckets,
+   * from buckets to one table.
+   */
+  @Test
+  void aTaskFollowsItsKeysFromRunToRunWithoutProbingAgain() throws Exception {
+    SplittableRandom random = new SplittableRandom(11);
+    // records, keys: the combining the run ends in, and how it tells the next to start.
+    int[][] runs = {{110_000, 10_000_000}, {110_000, 10_000_000}, {300_000, 100_000}, {300_000, 100}, {300_000, 100}};
+    ShuffleOperator.Combining[][] expected = {
+        // A first run sums in buckets after its probe, but 1.0 records per key are too few for them.
+        {ShuffleOperator.Combining.IN_BUCKETS, ShuffleOperator.Combining.NOT},
+        {ShuffleOperator.Combining.NOT, ShuffleOperator.Combining.NOT},
+        // 3.2 records per key, too many distinct keys in 100,000 for one table.
+        {ShuffleOperator.Combining.NOT, ShuffleOperator.Combining.IN_BUCKETS},
+        {ShuffleOperator.Combining.IN_BUCKETS, ShuffleOperator.Combining.IN_ONE_TABLE},
+        {ShuffleOperator.Combining.IN_ONE_TABLE, ShuffleOperator.Combining.IN_ONE_TABLE}};
+    for (int run = 0; run < runs.length; run++) {
+      List<Pair<String, Long>> input = words(random, runs[run][0], runs[run][1]);
+      List<List<Written>> written = runMapTask("m-2", 1000L * (run + 1), input);
+      assertThat(sums(written)).as("sums of run %d", run).isEqualTo(sumsOf(input));
+      assertThat(store.lastRun(reduce.id(), "m-2")).as("run %d", run)
+          .isEqualTo(new ShuffleOperator.MapRun(runs[run][0], expected[run][0], expected[run][1]));
+    }
   }
 
   @Test
-  void aTaskThatStartsAsItsLastRunEndedProbesAgainEveryTenthRunAndFollowsItsKeys() throws Exception {
-    SplittableRandom random = new SplittableRandom(11);
-    List<Integer> runsSinceProbe = new ArrayList<>();
-    for (int run = 0; run < ShuffleOperator.PROBE_EVERY_RUNS + 2; run++) {
-      // Ten runs over a million keys, then runs over a hundred: the probe of the eleventh finds them.
-      List<Pair<String, Long>> input = words(random, 120_000, run < ShuffleOperator.PROBE_EVERY_RUNS ? 1_000_000 : 100);
-      assertThat(sums(runMapTask("m-2", 1000L * (run + 1), input))).as("sums of run %d", run).isEqualTo(sumsOf(input));
-      ShuffleOperator.MapRun last = store.lastRun(reduce.id(), "m-2");
-      runsSinceProbe.add(last.runsSinceProbe());
-      assertThat(last.combining()).as("combining of run %d", run).isEqualTo(run < ShuffleOperator.PROBE_EVERY_RUNS
-          ? ShuffleOperator.Combining.IN_BUCKETS : ShuffleOperator.Combining.IN_ONE_TABLE);
-    }
-    assertThat(runsSinceProbe).containsExactly(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 0);
+  void oneTablePaysForKeysThatRepeatAsTheProbeRequires() {
+    // 100,000 records of a hundred keys, or of a million; 50,000 distinct in 100,000 is the limit.
+    assertThat(ShuffleOperator.oneTablePays(2_500_000, 100)).isTrue();
+    assertThat(ShuffleOperator.oneTablePays(2_500_000, 918_000)).isFalse();
+    assertThat(ShuffleOperator.oneTablePays(100_000, 50_000)).isTrue();
+    assertThat(ShuffleOperator.oneTablePays(100_000, 60_000)).isFalse();
   }
 
   @Test

@@ -2,7 +2,7 @@ package io.sluice.runtime;
 
 /**
  * About how many distinct values were added, by linear counting (Whang et al.) of their hashes in
- * a bitmap of eight to sixteen bits per value expected: within a fraction of a percent while at
+ * a bitmap of four to eight bits per value expected: within a fraction of a percent while at
  * most the expected number are added. Confined to one thread.
  */
 final class LinearCounter {
@@ -10,7 +10,7 @@ final class LinearCounter {
   private final long[] bitmap;
 
   LinearCounter(long expectedValues) {
-    bits = Integer.highestOneBit((int) Math.min(Math.max(expectedValues, 16), 1 << 26)) * 16;
+    bits = Integer.highestOneBit((int) Math.min(Math.max(expectedValues, 16), 1 << 26)) * 8;
     bitmap = new long[bits / Long.SIZE];
   }
 

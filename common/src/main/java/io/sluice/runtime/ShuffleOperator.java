@@ -415,17 +415,6 @@ final class ShuffleOperator {
     }
 
     /**
-     * Appends a record after the others of its key's region of a state table (the high bits of
-     * {@link PartitionState#keyHash}), so that a stateful reduce task looks the block's keys up a
-     * region of its table at a time, each in the CPU's cache, where in the order they came each
-     * lookup of a large partition misses it. For many records of distinct keys only: each region
-     * takes an array of its own.
-     */
-    void appendByRegion(Object key, Object value) {
-      appendByRegion(encode(key, value));
-    }
-
-    /**
      * {@link #appendByRegion} of a key given as its {@link CombiningTable#packedTag packed tag} and a
      * sum: a key codec that can write ASCII bytes ({@link AsciiStringCodec}: the built-in ones)
      * writes them without a {@code String} made for it.
@@ -440,7 +429,14 @@ final class ShuffleOperator {
       appendByRegion(encodeValue(sum));
     }
 
-    /** Appends the record in {@link #keys} and {@link #values}, of partition {@code p}, after the others of its region. */
+    /**
+     * Appends the record in {@link #keys} and {@link #values}, of partition {@code p}, after the
+     * others of its key's region of a state table (the high bits of
+     * {@link PartitionState#keyHash}), so that a stateful reduce task looks the block's keys up a
+     * region of its table at a time, each in the CPU's cache, where in the order they came each
+     * lookup of a large partition misses it. For many records of distinct keys only: each region
+     * takes an array of its own.
+     */
     private void appendByRegion(int p) {
       if (regions == null) {
         regions = new PooledChunks[node.partitions()][1 << REGION_BITS];

@@ -95,7 +95,7 @@ public final class BytesOutput extends OutputStream implements DataOutput {
    * Writes {@code v}, taken as unsigned, into {@code target} at {@code offset} as a varint (seven
    * bits a byte, lowest first, as protobuf writes them; at most five bytes); returns the offset after it.
    */
-  public static int putVarint(byte[] target, int offset, int v) {
+  static int putVarint(byte[] target, int offset, int v) {
     while ((v & ~0x7f) != 0) {
       target[offset++] = (byte) ((v & 0x7f) | 0x80);
       v >>>= 7;
@@ -106,20 +106,24 @@ public final class BytesOutput extends OutputStream implements DataOutput {
 
   /** The most bytes {@link #putVarint} writes. */
   public static final int MAX_VARINT_BYTES = 5;
-  /** The most bytes {@link #putVarlong} writes. */
+  /** The most bytes {@link #writeVarlong} writes. */
   public static final int MAX_VARLONG_BYTES = 10;
 
-  /**
-   * Writes {@code v}, taken as unsigned, into {@code target} at {@code offset} as a varint of up to
-   * ten bytes, as {@link #putVarint} does an int; returns the offset after it.
-   */
-  public static int putVarlong(byte[] target, int offset, long v) {
+  /** Writes {@code v}, taken as unsigned, as a varint, as {@link #putVarint} does. */
+  public void writeVarint(int v) {
+    int at = reserve(MAX_VARINT_BYTES); // may replace the array, so it is read after
+    size = putVarint(bytes, at, v);
+  }
+
+  /** Writes {@code v}, taken as unsigned, as a varint of up to ten bytes, as protobuf writes a long's. */
+  public void writeVarlong(long v) {
+    int at = reserve(MAX_VARLONG_BYTES); // may replace the array, so it is read after
     while ((v & ~0x7fL) != 0) {
-      target[offset++] = (byte) ((v & 0x7f) | 0x80);
+      bytes[at++] = (byte) ((v & 0x7f) | 0x80);
       v >>>= 7;
     }
-    target[offset] = (byte) v;
-    return offset + 1;
+    bytes[at] = (byte) v;
+    size = at + 1;
   }
 
   /** Writes {@code v} big-endian, as {@link #writeInt} does, into {@code target} at {@code offset}. */

@@ -371,8 +371,8 @@ final class ShuffleOperator {
         // Buckets that took no record (keys that do not pack) tell nothing: probe again.
         case IN_BUCKETS -> summed.recordsTaken() == 0 ? Combining.IN_ONE_TABLE
             : nextFor(summed.recordsTaken(), summed.keysSummed());
-        // Not combining since its probe, or since its start with its first records counted.
-        case NOT -> combiner == null ? Combining.NOT : firstKeys == null ? Combining.NOT
+        // Counted from its start, or not combining at all: since its probe, or without a combiner.
+        case NOT -> firstKeys == null ? Combining.NOT
             : nextFor(Math.min(records, COMBINE_PROBE_RECORDS), Math.round(firstKeys.estimate()));
       };
       store.noteRun(node.id(), taskId, new MapRun(records, combining, next));

@@ -218,17 +218,22 @@ public final class SnapshotFiles {
     return new Written(bytes, keys);
   }
 
-  /** Writes a snapshot's header and entries to {@code to}; returns how many keys it holds. */
+  /**
+   * Writes a snapshot's header and entries to {@code to}; returns how many keys it holds. Entries
+   * are encoded into a staging buffer, which goes to the file whenever the next entry would take it
+   * past {@link #STAGING_BYTES}: the pieces that {@link Pacing} lets go. Its varints and array
+   * copies are those of the shuffle's block writers, compiled by the time an executor writes its
+   * first snapshot; protobuf's stream encoder, which wrote the same bytes before, was compiled only
+   * then: its compilations took 0.4-0.6 s per executor (the JIT's tasks, on two busy cores) beside
+   * the batch after the first snapshot.
+   */
   private static long encode(Taken snapshot, OutputStream to) throws IOException {
     long keys = 0;
-    Pieces out = new Pieces(to);
-    BytesOutput header = new BytesOutput(HEADER_BYTES);
-    header.write(MAGIC);
-    header.writeInt(FORMAT_VERSION);
-    header.writeLong(snapshot.batchMs);
-    header.writeBoolean(snapshot.full);
-    out.reserve(HEADER_BYTES);
-    out.putRaw(header.array(), header.size());
+    BytesOutput out = new BytesOutput(STAGING_BYTES);
+    out.write(MAGIC);
+    out.writeInt(FORMAT_VERSION);
+    out.writeLong(snapshot.batchMs);
+    out.writeBoolean(snapshot.full);
     ChunkEncoder values = new ChunkEncoder();
     PartitionState entries = snapshot.entries();
     Map<Integer, byte[]> encodedStates = snapshot.encodedStates();
@@ -238,10 +243,10 @@ public final class SnapshotFiles {
       int keyLength = entries.encodedKeyLengthAt(slot);
       keys++;
       if (entries.hasLongStateAt(slot)) {
-        out.reserve(1 + BytesOutput.MAX_VARINT_BYTES + keyLength + BytesOutput.MAX_VARLONG_BYTES);
-        out.putByte(PUT_LONG);
-        out.putBytes(key, keyLength);
-        out.putVarlong(CodedOutputStream.encodeZigZag64(entries.longStateAt(slot)));
+        handOverIfFull(out, to, 1 + BytesOutput.MAX_VARINT_BYTES + keyLength + BytesOutput.MAX_VARLONG_BYTES);
+        out.write(PUT_LONG);
+        writeBytes(out, key, keyLength);
+        out.writeVarlong(CodedOutputStream.encodeZigZag64(entries.longStateAt(slot)));
         continue;
       }
       byte[] state = encodedStates.get(slot);
@@ -253,72 +258,38 @@ public final class SnapshotFiles {
         state = values.array();
         stateLength = values.size();
       }
-      out.reserve(1 + 2 * BytesOutput.MAX_VARINT_BYTES + keyLength + stateLength);
-      out.putByte(PUT);
-      out.putBytes(key, keyLength);
-      out.putBytes(state, stateLength);
+      handOverIfFull(out, to, 1 + 2 * BytesOutput.MAX_VARINT_BYTES + keyLength + stateLength);
+      out.write(PUT);
+      writeBytes(out, key, keyLength);
+      writeBytes(out, state, stateLength);
     }
     for (byte[] key : snapshot.removedKeys) {
-      out.reserve(1 + BytesOutput.MAX_VARINT_BYTES + key.length);
-      out.putByte(REMOVE);
-      out.putBytes(key, key.length);
+      handOverIfFull(out, to, 1 + BytesOutput.MAX_VARINT_BYTES + key.length);
+      out.write(REMOVE);
+      writeBytes(out, key, key.length);
     }
-    out.flush();
+    handOver(out, to);
     return keys;
   }
 
-  /**
-   * Encodes entries into a staging array of {@link #STAGING_BYTES} and hands it to the file whenever
-   * the next entry does not fit: the pieces that {@link Pacing} lets go. It writes varints and copies
-   * arrays as the shuffle's block writers do, whose code is compiled by the time an executor writes
-   * its first snapshot; protobuf's stream encoder, which it replaced, was compiled only then: its
-   * compilations took 0.4-0.6 s per executor (the JIT's own time, on two busy cores) beside the
-   * batch after the first snapshot. The bytes are the same. Confined to the writing thread.
-   */
-  private static final class Pieces {
-    private final OutputStream to;
-    private byte[] staging = new byte[STAGING_BYTES];
-    private int at;
-
-    Pieces(OutputStream to) {
-      this.to = to;
+  /** Hands what is staged in {@code out} to the file if {@code bytes} more would take it past {@link #STAGING_BYTES}. */
+  private static void handOverIfFull(BytesOutput out, OutputStream to, int bytes) throws IOException {
+    if (out.size() + bytes > STAGING_BYTES) {
+      handOver(out, to);
     }
+  }
 
-    /** Makes room for {@code bytes} more, handing what is staged to the file if they do not fit. */
-    void reserve(int bytes) throws IOException {
-      if (at + bytes > staging.length) {
-        flush();
-        if (bytes > staging.length) {
-          staging = new byte[bytes];
-        }
-      }
+  private static void handOver(BytesOutput out, OutputStream to) throws IOException {
+    if (out.size() > 0) {
+      to.write(out.array(), 0, out.size());
+      out.reset();
     }
+  }
 
-    void putByte(byte b) {
-      staging[at++] = b;
-    }
-
-    void putRaw(byte[] bytes, int length) {
-      System.arraycopy(bytes, 0, staging, at, length);
-      at += length;
-    }
-
-    /** The first {@code length} of {@code bytes}, after their length as a varint. */
-    void putBytes(byte[] bytes, int length) {
-      at = BytesOutput.putVarint(staging, at, length);
-      putRaw(bytes, length);
-    }
-
-    void putVarlong(long v) {
-      at = BytesOutput.putVarlong(staging, at, v);
-    }
-
-    void flush() throws IOException {
-      if (at > 0) {
-        to.write(staging, 0, at);
-        at = 0;
-      }
-    }
+  /** The first {@code length} of {@code bytes}, after their length as a varint. */
+  private static void writeBytes(BytesOutput out, byte[] bytes, int length) {
+    out.writeVarint(length);
+    out.write(bytes, 0, length);
   }
 
   private static OutputStream paced(OutputStream out, Pacing pacing) {

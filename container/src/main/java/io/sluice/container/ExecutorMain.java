@@ -83,9 +83,8 @@ public final class ExecutorMain {
    * Connects to the checkpoint directory's file system before any task needs it: the first state
    * snapshot, or a replacement executor's first restore, would otherwise pay for the client's
    * start-up (about half a second of CPU). It also writes and deletes a small file there, so that
-   * the first snapshot does not load the client's write path either (its classes, and the
-   * configuration files they read again): on two busy cores that load, with its compilations, was
-   * most of what the batch after an executor's first snapshot lost. It runs beside the rest of the
+   * the first snapshot, beside a batch, does not load the client's write path either (its classes,
+   * and the configuration files they read again). It runs beside the rest of the
    * start-up, on a core a replacement's recovery leaves idle. A directory that cannot be reached or
    * written is reported here, and again by the task that needs it.
    */

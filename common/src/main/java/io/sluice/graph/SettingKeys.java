@@ -33,7 +33,10 @@ public final class SettingKeys {
    * is stopped and replaced before the batch runs again.
    */
   public static final String TASK_TIMEOUT = "sluice.task.timeout";
-  /** Extra JVM options of the executors (default {@code -XX:+UseParallelGC}); the heap is 3/4 of the container. */
+  /**
+   * Extra JVM options of the executors, as words of the container's shell command (default: the
+   * parallel collector and JIT settings, see README); the heap is 3/4 of the container.
+   */
   public static final String EXECUTOR_JAVA_OPTS = "sluice.executor.javaOpts";
   /** AM container memory in MB; the AM's heap is 3/4 of it. */
   public static final String AM_MEMORY_MB = "sluice.am.memoryMb";

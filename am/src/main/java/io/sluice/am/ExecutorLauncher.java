@@ -66,7 +66,7 @@ final class ExecutorLauncher implements AutoCloseable {
    * on cores the batches need. The executors' JIT then took 15 s of CPU instead of 20 s over a K = 1M
    * R = 200k run of 32 batches. The pattern is quoted for the container's shell.
    */
-  private static final String DEFAULT_EXECUTOR_JAVA_OPTS =
+  static final String DEFAULT_EXECUTOR_JAVA_OPTS =
       "-XX:+UseParallelGC -XX:MetaspaceSize=256m -XX:MaxTenuringThreshold=2 -XX:CompileCommand=quiet"
           + " '-XX:CompileCommand=CompileThresholdScaling,io.grpc.netty.shaded.*::*,10.0'";
   /**

@@ -75,10 +75,9 @@ public final class MetadataStore {
   }
 
   /**
-   * Creates the directory if needed and proves it writable, or says why it is not. The probe file
-   * gets a byte, synced as {@link #write} syncs, so that a file system that takes names but cannot
-   * store data (HDFS without a live DataNode) fails here, and so that the first metadata file of a
-   * restarted driver does not pay for setting up the client's write path.
+   * Creates the directory if needed and proves it writable with a {@link WriteProbe}, or says why
+   * it is not: a file system that takes names but cannot store data fails here, and the first
+   * metadata file of a restarted driver does not pay for setting up the client's write path.
    *
    * @return whether the directory was created by this call
    */
@@ -87,11 +86,7 @@ public final class MetadataStore {
     try {
       boolean created = !fs.exists(dir);
       fs.mkdirs(dir);
-      try (FSDataOutputStream out = fs.create(probe, true)) {
-        out.write(0);
-        out.hsync();
-      }
-      fs.delete(probe, false);
+      WriteProbe.writeAndDelete(fs, probe);
       return created;
     } catch (IOException e) {
       throw new SluiceException("checkpoint directory " + dir + " is not writable (" + firstLine(e)

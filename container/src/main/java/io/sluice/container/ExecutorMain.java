@@ -2,6 +2,7 @@ package io.sluice.container;
 
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
+import io.sluice.checkpoint.WriteProbe;
 import io.sluice.graph.StreamGraph;
 import io.sluice.proto.DriverServiceGrpc;
 import io.sluice.proto.JobSpec;
@@ -21,8 +22,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FSDataOutputStream;
-import org.apache.hadoop.fs.FileSystem;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -82,7 +81,7 @@ public final class ExecutorMain {
   /**
    * Connects to the checkpoint directory's file system before any task needs it: the first state
    * snapshot, or a replacement executor's first restore, would otherwise pay for the client's
-   * start-up (about half a second of CPU). It also writes and deletes a small file there, so that
+   * start-up (about half a second of CPU). It also writes a {@link WriteProbe} there, so that
    * the first snapshot, beside a batch, does not load the client's write path either (its classes,
    * and the configuration files they read again). It runs beside the rest of the
    * start-up, on a core a replacement's recovery leaves idle. A directory that cannot be reached or
@@ -93,11 +92,7 @@ public final class ExecutorMain {
       org.apache.hadoop.fs.Path path = new org.apache.hadoop.fs.Path(dir);
       org.apache.hadoop.fs.Path probe = new org.apache.hadoop.fs.Path(path, ".executor-" + executorId + ".probe");
       try {
-        FileSystem fs = path.getFileSystem(conf);
-        try (FSDataOutputStream out = fs.create(probe, true)) {
-          out.write(1);
-        }
-        fs.delete(probe, false);
+        WriteProbe.writeAndDelete(path.getFileSystem(conf), probe);
       } catch (IOException | RuntimeException e) {
         LOG.warn("Checkpoint directory {} cannot be written yet: {}", dir, e.toString());
       }

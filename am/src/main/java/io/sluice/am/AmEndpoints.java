@@ -11,6 +11,7 @@ import io.sluice.proto.StopRequest;
 import io.sluice.proto.StopResponse;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,7 +48,7 @@ final class AmEndpoints {
     stop.accumulateAndGet(mode, (old, asked) -> old == StopMode.IMMEDIATE ? old : asked);
   }
 
-  static ControlServiceGrpc.ControlServiceImplBase control(AtomicReference<StatusResponse> status,
+  static ControlServiceGrpc.ControlServiceImplBase control(Supplier<StatusResponse> status,
       AtomicReference<StopMode> stop) {
     return new ControlServiceGrpc.ControlServiceImplBase() {
       @Override

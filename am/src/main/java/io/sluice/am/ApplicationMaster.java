@@ -44,6 +44,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -102,15 +103,16 @@ final class ApplicationMaster {
     // Loading the application and reading what it resumes from overlaps with starting the RPC
     // server and registering: after a kill, every part of this start is time without batches.
     CompletableFuture<Job> job = CompletableFuture.supplyAsync(this::loadJob, startUp);
+    Supplier<StatusResponse> currentStatus = () -> withCheckpointSize(status.get(), job);
     Server server = RpcChannels.startServer(0, setup.secret(), List.<BindableService>of(
-        AmEndpoints.driver(pool, epoch::get), AmEndpoints.control(status, stop)));
+        AmEndpoints.driver(pool, epoch::get), AmEndpoints.control(currentStatus, stop)));
     String amAddress = setup.host() + ":" + server.getPort();
     ExecutorLauncher yarn = new ExecutorLauncher(setup.conf(), setup.spec(),
         () -> ContainerSetup.localResources(LocalFiles.forContainers(setup.spec(), setup.conf())), amAddress, reason -> {
           LOG.error("Application {} attempt {}: {}; exiting", appId, setup.attempt().getAttemptId(), reason);
           Runtime.getRuntime().halt(1);
         });
-    StatusPage page = StatusPage.start(setup.host(), status::get);
+    StatusPage page = StatusPage.start(setup.host(), currentStatus);
     try {
       status.updateAndGet(s -> s.toBuilder().setTrackingUrl(page.url()).build());
       List<Container> previous = yarn.register(setup.host(), server.getPort(), page.url());
@@ -174,6 +176,23 @@ final class ApplicationMaster {
     }
   }
 
+  /**
+   * The status with the checkpoint directory's size, once the job is loaded. Read when the status
+   * is asked for: between every two batches it was a NameNode call of 2-25 ms on the batches' path.
+   */
+  private static StatusResponse withCheckpointSize(StatusResponse status, CompletableFuture<Job> job) {
+    if (!job.isDone() || job.isCompletedExceptionally()) {
+      return status;
+    }
+    Job loaded = job.join();
+    try {
+      return status.toBuilder().setCheckpointBytes(loaded.fs().getContentSummary(loaded.dir()).getLength()).build();
+    } catch (IOException e) {
+      LOG.debug("Checkpoint directory {} not measured: {}", loaded.dir(), e.toString());
+      return status;
+    }
+  }
+
   /** The loaded job, or the failure that loading it threw (a SluiceException stays one). */
   private static Job joined(CompletableFuture<Job> job) throws Exception {
     try {
@@ -188,7 +207,6 @@ final class ApplicationMaster {
   private String runJob(ExecutorLauncher yarn, List<Container> previous, Job job) throws Exception {
     StreamGraph graph = job.graph();
     Path dir = job.dir();
-    FileSystem fs = job.fs();
     RemoteTaskService tasks = new RemoteTaskService(pool, yarn, registrationTimeoutMs(graph),
         graph.settings().getDuration(SettingKeys.TASK_TIMEOUT, Duration.ofMinutes(10)).millis(), setup.clock());
     JobDriver driver = new JobDriver(graph, job.store(), tasks,
@@ -227,13 +245,12 @@ final class ApplicationMaster {
         classData.ifPresent(c -> c.writeInBackground(amMemoryMb,
             archive -> status.updateAndGet(old -> old.toBuilder().setRestartArchive(archive.toString()).build())));
       }
-      long checkpointBytes = fs.getContentSummary(dir).getLength();
       status.updateAndGet(s -> s.toBuilder().setLastCheckpointSequence(driver.lastSequence()).clearRecentBatches()
           .setStateKept(driver.stateKeptByExecutors()).setBatchesReplayed(driver.batchesReplayed())
           .clearStateOperators().addAllStateOperators(driver.stateStatus())
-          .addAllRecentBatches(driver.recentBatches()).setCheckpointBytes(checkpointBytes).build());
+          .addAllRecentBatches(driver.recentBatches()).build());
     }
-    driver.recordLastSnapshots();
+    driver.recordBeforeStop();
     LOG.info("Application {}: {} after {} batches; finishing", appId, why, driver.batchesCompleted());
     return why + " after " + driver.batchesCompleted() + " batches";
   }

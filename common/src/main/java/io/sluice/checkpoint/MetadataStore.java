@@ -5,6 +5,7 @@ import io.sluice.proto.MetadataCheckpoint;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.EOFException;
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -157,10 +158,13 @@ public final class MetadataStore {
 
   /** Metadata files, newest first. */
   public List<Path> list() throws IOException {
-    if (!fs.exists(dir)) {
+    FileStatus[] statuses;
+    try {
+      // One call to the NameNode, not two: the driver lists before every metadata write.
+      statuses = fs.listStatus(dir, p -> p.getName().startsWith(FILE_PREFIX));
+    } catch (FileNotFoundException e) {
       return List.of();
     }
-    FileStatus[] statuses = fs.listStatus(dir, p -> p.getName().startsWith(FILE_PREFIX));
     return Arrays.stream(statuses).map(FileStatus::getPath)
         .sorted(Comparator.comparing(Path::getName).reversed()).toList();
   }

@@ -125,7 +125,7 @@ public final class LocalRunner implements AutoCloseable {
         runBatches(1);
       }
     }
-    driver.recordLastSnapshots();
+    driver.recordBeforeStop();
     stopped = true;
   }
 

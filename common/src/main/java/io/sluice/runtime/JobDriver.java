@@ -32,8 +32,9 @@ import org.slf4j.LoggerFactory;
  * The streaming driver's batch logic, shared by the AM and the local runner: it plans each batch
  * (recording its input in a metadata checkpoint before any task runs), runs it, and records its
  * completion, in a metadata checkpoint of its own or, when the next batch is due already, in the
- * next batch's plan. A driver started on a directory with a compatible checkpoint resumes from it with a
- * higher epoch and re-runs the batches that were planned but not completed, with the same input.
+ * next batch's plan. A driver started on a directory with a compatible checkpoint resumes from it
+ * with a higher epoch and re-runs the batches that were planned but not completed, with the same
+ * input.
  *
  * <p>Confined to one thread: the caller's.
  */

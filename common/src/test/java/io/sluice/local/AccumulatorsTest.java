@@ -10,7 +10,6 @@ import io.sluice.api.LongAccumulator;
 import io.sluice.api.Pair;
 import io.sluice.api.SluiceException;
 import io.sluice.api.StreamingApp;
-import io.sluice.checkpoint.MetadataStore;
 import io.sluice.graph.GraphBuilder;
 import io.sluice.api.Settings;
 import io.sluice.proto.AccumulatorValue;
@@ -22,8 +21,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileSystem;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -83,9 +80,7 @@ class AccumulatorsTest {
     // foreachBatch sees the total including its own batch, before and after the restart.
     assertThat(seenInForeachBatch).containsExactly(LINES, 2 * LINES, 3 * LINES, 4 * LINES, 5 * LINES, 6 * LINES,
         7 * LINES);
-    MetadataStore store = new MetadataStore(FileSystem.getLocal(new Configuration()),
-        new org.apache.hadoop.fs.Path(tmp.resolve("cp").toUri()), 10);
-    assertThat(store.readNewestValid(w -> {}).orElseThrow().checkpoint().getAccumulatorsList()).containsExactly(
+    assertThat(JobFiles.newestCheckpoint(tmp.resolve("cp")).getAccumulatorsList()).containsExactly(
         AccumulatorValue.newBuilder().setName("lines").setLongValue(7 * LINES).build(),
         AccumulatorValue.newBuilder().setName("words").setDoubleValue(70.0 * LINES).build(),
         AccumulatorValue.newBuilder().setName("batches").setLongValue(7).build());

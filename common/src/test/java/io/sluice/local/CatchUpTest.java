@@ -1,22 +1,19 @@
 package io.sluice.local;
 
+import static io.sluice.local.JobFiles.committedLines;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sluice.api.Pair;
 import io.sluice.api.StreamingApp;
-import io.sluice.checkpoint.MetadataStore;
 import io.sluice.proto.MetadataCheckpoint;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.stream.Stream;
-import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileSystem;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -118,20 +115,6 @@ class CatchUpTest {
   }
 
   private MetadataCheckpoint newest() throws IOException {
-    return new MetadataStore(FileSystem.getLocal(new Configuration()),
-        new org.apache.hadoop.fs.Path(tmp.resolve("cp").toUri()), 10).readNewestValid(w -> { }).orElseThrow()
-        .checkpoint();
-  }
-
-  private static List<String> committedLines(Path dir) throws IOException {
-    try (Stream<Path> parts = Files.list(dir)) {
-      return parts.filter(p -> p.getFileName().toString().startsWith("part-")).flatMap(p -> {
-        try {
-          return Files.readAllLines(p).stream();
-        } catch (IOException e) {
-          throw new java.io.UncheckedIOException(e);
-        }
-      }).sorted().toList();
-    }
+    return JobFiles.newestCheckpoint(tmp.resolve("cp"));
   }
 }

@@ -1,5 +1,6 @@
 package io.sluice.local;
 
+import static io.sluice.local.JobFiles.committedLines;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -10,7 +11,6 @@ import io.sluice.api.Reducers;
 import io.sluice.api.SluiceException;
 import io.sluice.api.StreamingApp;
 import io.sluice.source.WordGenerator;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -43,17 +43,6 @@ class LocalRunnerTest {
   private Map<String, String> settings() {
     return Map.of("input.dir", tmp.resolve("in").toString(), "output.dir", tmp.resolve("out").toString(),
         "sluice.checkpoint.dir", tmp.resolve("cp").toString());
-  }
-
-  private static List<String> committedLines(Path dir) throws IOException {
-    List<String> lines = new ArrayList<>();
-    try (Stream<Path> parts = Files.list(dir)) {
-      for (Path p : parts.filter(p -> p.getFileName().toString().startsWith("part-")).toList()) {
-        lines.addAll(Files.readAllLines(p));
-      }
-    }
-    Collections.sort(lines);
-    return lines;
   }
 
   @Test

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.sluice.api.StreamingApp;
-import io.sluice.checkpoint.MetadataStore;
 import io.sluice.proto.MetadataCheckpoint;
 import io.sluice.runtime.BatchFailedException;
 import java.nio.file.Path;
@@ -13,8 +12,6 @@ import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileSystem;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -80,7 +77,6 @@ class LocalStopTest {
   }
 
   private MetadataCheckpoint newest() throws Exception {
-    return new MetadataStore(FileSystem.getLocal(new Configuration()),
-        new org.apache.hadoop.fs.Path(tmp.resolve("cp").toUri()), 10).readNewestValid(w -> {}).orElseThrow().checkpoint();
+    return JobFiles.newestCheckpoint(tmp.resolve("cp"));
   }
 }

@@ -10,7 +10,6 @@ import io.sluice.api.PairDStream;
 import io.sluice.api.Reducers;
 import io.sluice.api.SluiceException;
 import io.sluice.api.StreamingApp;
-import io.sluice.checkpoint.MetadataStore;
 import io.sluice.graph.GraphBuilder;
 import io.sluice.proto.StateOperatorStatus;
 import io.sluice.proto.StateSnapshot;
@@ -31,8 +30,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.function.LongConsumer;
 import java.util.stream.Stream;
-import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileSystem;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -269,9 +266,7 @@ class StatefulStreamTest {
       StateOperatorStatus s = job.stateStatus().get(0);
       assertThat(s.getKeys()).isEqualTo(reference(6).size());
       assertThat(s.getChangedKeys()).isEqualTo(distinctWords(6));
-      List<StateSnapshot> recorded = new MetadataStore(FileSystem.getLocal(new Configuration()),
-          new org.apache.hadoop.fs.Path(tmp.resolve("cp").toUri()), 10).readNewestValid(w -> {}).orElseThrow()
-          .checkpoint().getStateSnapshotsList();
+      List<StateSnapshot> recorded = JobFiles.newestCheckpoint(tmp.resolve("cp")).getStateSnapshotsList();
       assertThat(s.getSnapshotBatchMs()).isPositive()
           .isEqualTo(recorded.stream().mapToLong(StateSnapshot::getBatchTimeMs).min().orElseThrow());
       assertThat(s.getSnapshotFiles()).isEqualTo(recorded.stream().mapToInt(StateSnapshot::getFilesCount).sum())

@@ -302,6 +302,7 @@ public final class JobDriver {
     lastCompletedMs = t;
     batchesCompleted++;
     completionUnwritten = true;
+    // Unless the next batch is a new one that is due already: its plan, written at once, records this one.
     if (!pending.isEmpty() || nextBatchTimeMs() > env.clock().wallMillis()) {
       writeMetadata();
     }

@@ -126,7 +126,7 @@ final class Demo {
         }
       }
       if (firstRecoveredBatch != 0) {
-        // The AM's status counts the batch once its metadata is written, just after its output.
+        // The AM's status counts the batch as soon as its output is committed.
         Optional<StatusResponse> status = client.amStatus(r);
         if (status.isPresent() && status.get().getLastBatchTimeMs() >= firstRecoveredBatch) {
           StatusResponse s = status.get();

@@ -263,7 +263,8 @@ final class Bench {
     return new Result(k, r, setting, timing.medianMs(), timing.p95Ms(), timing.meanMs(), timing.maxDelayMs(),
         fs.getContentSummary(new org.apache.hadoop.fs.Path(dir + "/checkpoint")).getLength(), ok, keys.orElse(0L),
         meanExcess(measured, took, median) + " / " + meanExcess(measured, followed, median) + " ms",
-        eachExcess(measured, took, median), eachExcess(measured, followed, median), stageMedians(measured), cpuStolen,
+        eachExcess(measured, took, median), eachExcessWithGap(measured, followed, median, options.warmup()),
+        stageMedians(measured), cpuStolen,
         report.getFinalApplicationStatus() == FinalApplicationStatus.SUCCEEDED ? "" : report.getDiagnostics());
   }
 
@@ -558,6 +559,26 @@ final class Bench {
   }
 
   /**
+   * Like {@link #eachExcess}, each with the gap before it: from the end of the batch before (the
+   * snapshot batch) to its own first task. The executors write a snapshot in the background, so
+   * a batch after one pays for the write unless the gap was long enough to hold it; a driver
+   * behind its batch times leaves only its own work between two batches there.
+   */
+  static String eachExcessWithGap(List<BatchStats> measured, List<Integer> at, long median, int firstNumber) {
+    return at.isEmpty() ? "-" : at.stream().map(i -> String.format("#%d %+d (gap %d)", firstNumber + i,
+        measured.get(i).getProcessingMs() - median, gapBeforeMs(measured, i))).collect(Collectors.joining(", "))
+        + " ms";
+  }
+
+  /** From the end of batch {@code i - 1} of {@code measured} (its committed output) to the start of batch {@code i}. */
+  static long gapBeforeMs(List<BatchStats> measured, int i) {
+    BatchStats before = measured.get(i - 1);
+    BatchStats batch = measured.get(i);
+    return batch.getBatchTimeMs() + batch.getSchedulingDelayMs()
+        - (before.getBatchTimeMs() + before.getSchedulingDelayMs() + before.getProcessingMs());
+  }
+
+  /**
    * Each stage's median time over {@code measured}, with the median time of its slowest task, and
    * the median of what the batches spent after their stages (the driver's outputs and the commit):
    * where a configuration's batches go, stage by stage.
@@ -613,7 +634,8 @@ final class Bench {
     List<Result> snapshotting = results.stream().filter(r -> r.setting().equals("A")).toList();
     if (!snapshotting.isEmpty()) {
       out.println();
-      out.println("| K | R | checkpoint | each snapshot batch minus the median of the others | each batch after one |");
+      out.println("| K | R | checkpoint | each snapshot batch minus the median of the others "
+          + "| each batch after one (the gap before it, ms) |");
       out.println("|---:|---:|:---:|:---|:---|");
       snapshotting.forEach(r -> out.printf("| %d | %d | %s | %s | %s |%n", r.vocabulary(), r.lines(), r.setting(),
           r.eachSnapshotBatch(), r.eachBatchAfterOne()));
@@ -647,7 +669,9 @@ final class Bench {
     out.println("Processing time: from the start of a batch's first task to its committed output, as the AM records it "
         + "in the metadata checkpoint (recent_batches). Snapshot adds: mean of the batches that took a state snapshot, "
         + "and of the batches after them (executors write the files in the background), minus the median of the "
-        + "others. Keys at the end: the state's keys after the last batch, as its output "
+        + "others. The gap before a batch after one: from the end of the snapshot batch to its first task, the time "
+        + "its executors had for the write without a batch beside it (a driver behind its batch times leaves only "
+        + "its own work there). Keys at the end: the state's keys after the last batch, as its output "
         + "says. CPU stolen: the share of the machine's CPU time that its hypervisor gave to other guests while the "
         + "configuration ran (/proc/stat), which is what makes runs on a shared virtual machine differ."
         + (probes.isEmpty() ? "" : " State probe: the last " + (options.batches() - options.warmup()) + " of "

@@ -56,6 +56,20 @@ class BenchTest {
   }
 
   @Test
+  void eachBatchAfterASnapshotSaysHowLongTheGapBeforeItWas() {
+    // The first batch ends at 6000 + 200 + 500 = 6700; the second, on time, starts at 7000 + 10 and
+    // ends at 8240; the third, behind its time, starts 60 ms after that.
+    List<BatchStats> measured = List.of(batch(6_000, 500, 200), batch(7_000, 1_230, 10),
+        batch(8_000, 1_010, 300), batch(9_000, 850, 260));
+
+    assertThat(Bench.gapBeforeMs(measured, 1)).isEqualTo(310);
+    assertThat(Bench.gapBeforeMs(measured, 2)).isEqualTo(60);
+    assertThat(Bench.eachExcessWithGap(measured, List.of(1, 2), 1_000, 5))
+        .isEqualTo("#6 +230 (gap 310), #7 +10 (gap 60) ms");
+    assertThat(Bench.eachExcessWithGap(measured, List.of(), 1_000, 5)).isEqualTo("-");
+  }
+
+  @Test
   void stolenCpuIsTheShareOfAllTicksBetweenTwoReadingsOfProcStat() {
     Optional<CpuTimes> start = CpuTimes.parse("cpu  3920340 50110 361933 2652297 5451 0 20623 157873 0 0");
     Optional<CpuTimes> end = CpuTimes.parse("cpu  3920740 50110 362033 2652397 5451 0 20623 158273 0 0");

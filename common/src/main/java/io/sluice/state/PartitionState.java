@@ -162,6 +162,11 @@ public final class PartitionState {
   private int size;
   /** Whether an entry has held a state other than a {@code long} since the partition was last emptied. */
   private boolean holdsObjectStates;
+  /**
+   * Whether a key longer than {@link #INLINE_KEY_BYTES} was put since the partition was last emptied:
+   * only then may {@link #encodedKeys} hold one.
+   */
+  private boolean holdsLongKeys;
   /** A copy whose snapshot was written, given back for the next snapshot to copy into; null when none. */
   private final AtomicReference<PartitionState> spareCopy = new AtomicReference<>();
   private Set<ByteBuffer> removed = new HashSet<>();
@@ -304,6 +309,24 @@ public final class PartitionState {
     }
     unpackKey(slots, slot * LONGS_PER_SLOT, shortKey);
     return shortKey;
+  }
+
+  /**
+   * Whether the key in {@code slot} is held in its row, packed little-endian in {@link
+   * #inlineKeyLowAt} and {@link #inlineKeyHighAt}: every key of at most {@link #INLINE_KEY_BYTES}.
+   */
+  public boolean hasInlineKeyAt(int slot) {
+    return encodedKeys[slot] == null;
+  }
+
+  /** The first 8 bytes of an {@linkplain #hasInlineKeyAt inline key}, little-endian. */
+  public long inlineKeyLowAt(int slot) {
+    return slots[slot * LONGS_PER_SLOT + KEY_LOW];
+  }
+
+  /** Bytes 8 to 15 of an {@linkplain #hasInlineKeyAt inline key}, little-endian. */
+  public long inlineKeyHighAt(int slot) {
+    return slots[slot * LONGS_PER_SLOT + KEY_HIGH];
   }
 
   /** The length of the key's bytes in {@code slot}. */
@@ -631,8 +654,13 @@ public final class PartitionState {
       copy = copyArraysFor(capacity());
     }
     System.arraycopy(slots, 0, copy.slots, 0, slots.length);
-    System.arraycopy(encodedKeys, 0, copy.encodedKeys, 0, encodedKeys.length);
-    System.arraycopy(states, 0, copy.states, 0, states.length);
+    // Arrays that hold nothing but nulls are not copied: a copy's are all null (see recycle).
+    if (holdsLongKeys) {
+      System.arraycopy(encodedKeys, 0, copy.encodedKeys, 0, encodedKeys.length);
+    }
+    if (holdsObjectStates) {
+      System.arraycopy(states, 0, copy.states, 0, states.length);
+    }
     if (stamps != null) {
       if (copy.stamps == null || copy.stamps.length != stamps.length) {
         copy.stamps = new long[stamps.length];
@@ -642,6 +670,7 @@ public final class PartitionState {
     copy.size = size;
     copy.generation = generation;
     copy.holdsObjectStates = holdsObjectStates;
+    copy.holdsLongKeys = holdsLongKeys;
     return copy;
   }
 
@@ -662,8 +691,12 @@ public final class PartitionState {
    * table. Called from the thread that wrote the snapshot.
    */
   public void recycle(PartitionState copy) {
-    Arrays.fill(copy.encodedKeys, null);
-    Arrays.fill(copy.states, null);
+    if (copy.holdsLongKeys) {
+      Arrays.fill(copy.encodedKeys, null);
+    }
+    if (copy.holdsObjectStates) {
+      Arrays.fill(copy.states, null);
+    }
     spareCopy.compareAndSet(null, copy);
   }
 
@@ -691,6 +724,7 @@ public final class PartitionState {
     allocate(INITIAL_CAPACITY);
     idleKeys = null;
     holdsObjectStates = false;
+    holdsLongKeys = false;
     size = 0;
     undo.clear();
     undoable = false;
@@ -775,6 +809,7 @@ public final class PartitionState {
     } else {
       encodedKeys[slot] = offset == 0 && length == bytes.length
           ? bytes : Arrays.copyOfRange(bytes, offset, offset + length);
+      holdsLongKeys = true;
     }
     slots[at + LONG_STATE] = longState;
     keys[slot] = key;

@@ -239,9 +239,18 @@ public final class SnapshotFiles {
     Map<Integer, byte[]> encodedStates = snapshot.encodedStates();
     byte[] shortKey = new byte[PartitionState.INLINE_KEY_BYTES];
     for (int slot = next(entries, snapshot.full, -1); slot >= 0; slot = next(entries, snapshot.full, slot)) {
-      byte[] key = entries.encodedKeyAt(slot, shortKey);
       int keyLength = entries.encodedKeyLengthAt(slot);
       keys++;
+      if (entries.hasLongStateAt(slot) && entries.hasInlineKeyAt(slot)) {
+        // The commonest entry, a short key with a long state, goes from its row to the file as it is packed.
+        handOverIfFull(out, to, 1 + BytesOutput.MAX_VARINT_BYTES + 2 * Long.BYTES + BytesOutput.MAX_VARLONG_BYTES);
+        out.write(PUT_LONG);
+        out.writeVarint(keyLength);
+        out.writePacked(entries.inlineKeyLowAt(slot), entries.inlineKeyHighAt(slot), keyLength);
+        out.writeVarlong(CodedOutputStream.encodeZigZag64(entries.longStateAt(slot)));
+        continue;
+      }
+      byte[] key = entries.encodedKeyAt(slot, shortKey);
       if (entries.hasLongStateAt(slot)) {
         handOverIfFull(out, to, 1 + BytesOutput.MAX_VARINT_BYTES + keyLength + BytesOutput.MAX_VARLONG_BYTES);
         out.write(PUT_LONG);

@@ -79,6 +79,39 @@ class SnapshotFilesTest {
   }
 
   /**
+   * A copy leaves out the arrays of keys and states a partition of short keys and long states has no
+   * use for; once the partition holds a long key and a boxed state, the next copy, into the arrays
+   * the first gave back, holds them as taken.
+   */
+  @Test
+  void aCopyHoldsLongKeysAndBoxedStatesOnceThePartitionHasThem() throws Exception {
+    PartitionState state = new PartitionState();
+    state.put(key("a"), "a", 1L);
+    String first = write(state, true, 1000, "1000.full");
+    String longKey = "a key longer than sixteen bytes";
+    state.put(key(longKey), longKey, 2L);
+    state.put(key("boxed"), "boxed", List.of(3L));
+    state.setVersionMs(2000);
+    SnapshotFiles.Taken taken = SnapshotFiles.take(state, true, Codecs.auto(), "op");
+    taken.copyEntries();
+    state.remove(key(longKey));
+    state.put(key("boxed"), "boxed", 4L);
+    state.put(key("another key longer than sixteen"), "another key longer than sixteen", 5L);
+    org.apache.hadoop.fs.Path second = new org.apache.hadoop.fs.Path(tmp.resolve("2000.full").toUri());
+    SnapshotFiles.write(taken, second, conf);
+
+    PartitionState restored = new PartitionState();
+    SnapshotFiles.restore(restored, List.of(first), KEYS, Codecs.auto(), conf);
+    assertThat(restored.size()).isEqualTo(1);
+    SnapshotFiles.restore(restored, List.of(second.toString()), KEYS, Codecs.auto(), conf);
+    assertThat(restored.size()).isEqualTo(3);
+    assertThat(restored.stateAt(restored.slotOf(key("a")))).isEqualTo(1L);
+    assertThat(restored.stateAt(restored.slotOf(key(longKey)))).isEqualTo(2L);
+    assertThat(restored.keyAt(restored.slotOf(key(longKey)))).isEqualTo(longKey);
+    assertThat(restored.stateAt(restored.slotOf(key("boxed")))).isEqualTo(List.of(3L));
+  }
+
+  /**
    * A restore sizes the table for each file's new keys before putting them (a file lists its keys in
    * table order, which crowds a table that has yet to grow): a delta that more than doubles the
    * partition, with boxed and long states, replacements and removals among its new keys.

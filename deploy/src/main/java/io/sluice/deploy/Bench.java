@@ -19,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.IntFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -263,8 +264,9 @@ final class Bench {
     return new Result(k, r, setting, timing.medianMs(), timing.p95Ms(), timing.meanMs(), timing.maxDelayMs(),
         fs.getContentSummary(new org.apache.hadoop.fs.Path(dir + "/checkpoint")).getLength(), ok, keys.orElse(0L),
         meanExcess(measured, took, median) + " / " + meanExcess(measured, followed, median) + " ms",
-        eachExcess(measured, took, median), eachExcessWithGap(measured, followed, median, options.warmup()),
-        stageMedians(measured), cpuStolen,
+        eachExcess(measured, took, median, options.warmup(), i -> ""),
+        eachExcess(measured, followed, median, options.warmup(), i -> gapNote(measured, i)), stageMedians(measured),
+        cpuStolen,
         report.getFinalApplicationStatus() == FinalApplicationStatus.SUCCEEDED ? "" : report.getDiagnostics());
   }
 
@@ -550,24 +552,24 @@ final class Bench {
   }
 
   /**
-   * Each batch at {@code at} in {@code measured}, by its number, minus {@code median}: the first
-   * snapshot of each executor JVM can cost what the later ones do not.
+   * Each batch at {@code at} in {@code measured}, by its number ({@code firstNumber} for the first
+   * measured), minus {@code median}, followed by {@code note} of it: the first snapshot of each
+   * executor JVM can cost what the later ones do not.
    */
-  private String eachExcess(List<BatchStats> measured, List<Integer> at, long median) {
-    return at.isEmpty() ? "-" : at.stream().map(i -> String.format("#%d %+d", options.warmup() + i,
-        measured.get(i).getProcessingMs() - median)).collect(Collectors.joining(", ")) + " ms";
+  static String eachExcess(List<BatchStats> measured, List<Integer> at, long median, int firstNumber,
+      IntFunction<String> note) {
+    return at.isEmpty() ? "-" : at.stream().map(i -> String.format("#%d %+d%s", firstNumber + i,
+        measured.get(i).getProcessingMs() - median, note.apply(i))).collect(Collectors.joining(", ")) + " ms";
   }
 
   /**
-   * Like {@link #eachExcess}, each with the gap before it: from the end of the batch before (the
-   * snapshot batch) to its own first task. The executors write a snapshot in the background, so
-   * a batch after one pays for the write unless the gap was long enough to hold it; a driver
-   * behind its batch times leaves only its own work between two batches there.
+   * The gap before batch {@code i} of {@code measured}, as {@link #eachExcess} notes it for a batch
+   * after a snapshot: the executors write a snapshot in the background, so a batch after one pays
+   * for the write unless the gap was long enough to hold it; a driver behind its batch times leaves
+   * only its own work between two batches there.
    */
-  static String eachExcessWithGap(List<BatchStats> measured, List<Integer> at, long median, int firstNumber) {
-    return at.isEmpty() ? "-" : at.stream().map(i -> String.format("#%d %+d (gap %d)", firstNumber + i,
-        measured.get(i).getProcessingMs() - median, gapBeforeMs(measured, i))).collect(Collectors.joining(", "))
-        + " ms";
+  static String gapNote(List<BatchStats> measured, int i) {
+    return " (gap " + gapBeforeMs(measured, i) + ")";
   }
 
   /** From the end of batch {@code i - 1} of {@code measured} (its committed output) to the start of batch {@code i}. */

@@ -64,9 +64,9 @@ class BenchTest {
 
     assertThat(Bench.gapBeforeMs(measured, 1)).isEqualTo(310);
     assertThat(Bench.gapBeforeMs(measured, 2)).isEqualTo(60);
-    assertThat(Bench.eachExcessWithGap(measured, List.of(1, 2), 1_000, 5))
+    assertThat(Bench.eachExcess(measured, List.of(1, 2), 1_000, 5, i -> Bench.gapNote(measured, i)))
         .isEqualTo("#6 +230 (gap 310), #7 +10 (gap 60) ms");
-    assertThat(Bench.eachExcessWithGap(measured, List.of(), 1_000, 5)).isEqualTo("-");
+    assertThat(Bench.eachExcess(measured, List.of(), 1_000, 5, i -> Bench.gapNote(measured, i))).isEqualTo("-");
   }
 
   @Test

@@ -241,23 +241,22 @@ public final class SnapshotFiles {
     for (int slot = next(entries, snapshot.full, -1); slot >= 0; slot = next(entries, snapshot.full, slot)) {
       int keyLength = entries.encodedKeyLengthAt(slot);
       keys++;
-      if (entries.hasLongStateAt(slot) && entries.hasInlineKeyAt(slot)) {
-        // The commonest entry, a short key with a long state, goes from its row to the file as it is packed.
-        handOverIfFull(out, to, 1 + BytesOutput.MAX_VARINT_BYTES + 2 * Long.BYTES + BytesOutput.MAX_VARLONG_BYTES);
+      if (entries.hasLongStateAt(slot)) {
+        // A packed key takes two longs' room, whatever its length.
+        handOverIfFull(out, to,
+            1 + BytesOutput.MAX_VARINT_BYTES + Math.max(keyLength, 2 * Long.BYTES) + BytesOutput.MAX_VARLONG_BYTES);
         out.write(PUT_LONG);
-        out.writeVarint(keyLength);
-        out.writePacked(entries.inlineKeyLowAt(slot), entries.inlineKeyHighAt(slot), keyLength);
+        if (entries.hasInlineKeyAt(slot)) {
+          // The commonest entry, a short key with a long state: the key goes from its row as it is packed.
+          out.writeVarint(keyLength);
+          out.writePacked(entries.inlineKeyLowAt(slot), entries.inlineKeyHighAt(slot), keyLength);
+        } else {
+          writeBytes(out, entries.encodedKeyAt(slot, shortKey), keyLength);
+        }
         out.writeVarlong(CodedOutputStream.encodeZigZag64(entries.longStateAt(slot)));
         continue;
       }
       byte[] key = entries.encodedKeyAt(slot, shortKey);
-      if (entries.hasLongStateAt(slot)) {
-        handOverIfFull(out, to, 1 + BytesOutput.MAX_VARINT_BYTES + keyLength + BytesOutput.MAX_VARLONG_BYTES);
-        out.write(PUT_LONG);
-        writeBytes(out, key, keyLength);
-        out.writeVarlong(CodedOutputStream.encodeZigZag64(entries.longStateAt(slot)));
-        continue;
-      }
       byte[] state = encodedStates.get(slot);
       int stateLength;
       if (state != null) {

@@ -328,7 +328,7 @@ public final class SluiceCli {
   @Command(name = "bench", description = "Runs the benchmark workload on an embedded HDFS + YARN and prints a markdown table.")
   static final class BenchCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
-    @Option(names = "--lines", split = ",", defaultValue = "50000,200000,1000000", description = "R values (default ${DEFAULT-VALUE})") List<String> lines;
+    @Option(names = "--lines", split = ",", defaultValue = "50000,200000,500000,1000000", description = "R values (default ${DEFAULT-VALUE})") List<String> lines;
     @Option(names = "--vocabulary", split = ",", defaultValue = "10000,1000000", description = "K values (default ${DEFAULT-VALUE})") List<String> vocabularies;
     @Option(names = "--checkpoint-settings", split = ",", defaultValue = "A,B", description = "A: default snapshot interval, B: every batch (default ${DEFAULT-VALUE})") List<String> settings;
     @Option(names = "--batches", defaultValue = "40", description = "batches per configuration (default ${DEFAULT-VALUE})") int batches;

@@ -97,8 +97,9 @@ final class Bench {
     List<ProbeResult> probes = new ArrayList<>();
     Map<Result, SparkReference.Row> references = new LinkedHashMap<>();
     out.printf("# sluice bench: %d batches of 1 s per configuration, the first %d discarded; 2 executors of %d MiB;"
-        + " state kept by %s%s%n", options.batches(), options.warmup(), options.executorMemoryMb(), options.operator(),
-        options.idleTimeout() == null ? "" : ", idle timeout " + options.idleTimeout());
+        + " state kept by %s%s; Java %s, %d CPUs%n", options.batches(), options.warmup(), options.executorMemoryMb(),
+        options.operator(), options.idleTimeout() == null ? "" : ", idle timeout " + options.idleTimeout(),
+        Runtime.version(), Runtime.getRuntime().availableProcessors());
     try (EmbeddedCluster cluster = EmbeddedCluster.start(base);
         SluiceClient client = new SluiceClient(cluster.conf())) {
       for (long k : options.vocabularies()) {

@@ -575,10 +575,8 @@ final class Bench {
 
   /** From the end of batch {@code i - 1} of {@code measured} (its committed output) to the start of batch {@code i}. */
   static long gapBeforeMs(List<BatchStats> measured, int i) {
-    BatchStats before = measured.get(i - 1);
     BatchStats batch = measured.get(i);
-    return batch.getBatchTimeMs() + batch.getSchedulingDelayMs()
-        - (before.getBatchTimeMs() + before.getSchedulingDelayMs() + before.getProcessingMs());
+    return batch.getBatchTimeMs() + batch.getSchedulingDelayMs() - RecoveryProbe.completedAtMs(measured.get(i - 1));
   }
 
   /**

@@ -96,6 +96,7 @@ final class Bench {
     List<String> executorRecoveries = new ArrayList<>();
     List<ProbeResult> probes = new ArrayList<>();
     Map<Result, SparkReference.Row> references = new LinkedHashMap<>();
+    List<String> referenceRecoveries = new ArrayList<>();
     out.printf("# sluice bench: %d batches of 1 s per configuration, the first %d discarded; 2 executors of %d MiB;"
         + " state kept by %s%s; Java %s, %d CPUs%n", options.batches(), options.warmup(), options.executorMemoryMb(),
         options.operator(), options.idleTimeout() == null ? "" : ", idle timeout " + options.idleTimeout(),
@@ -117,6 +118,9 @@ final class Bench {
           }
         }
         if (options.recovery()) {
+          if (options.sparkReference() != null) {
+            referenceRecoveries.add(referenceRecovery(k, options.lines().get(0)));
+          }
           recoveries.add(recovery(client, cluster.fileSystem(), k, options.lines().get(0)));
           out.println("  " + recoveries.get(recoveries.size() - 1));
           out.flush();
@@ -140,6 +144,7 @@ final class Bench {
     }
     printTable(results, recoveries, executorRecoveries, probes);
     printReferences(references);
+    printReferenceRecoveries(referenceRecoveries);
     return results.stream().allMatch(Result::invariantHeld)
         && Stream.concat(recoveries.stream(), executorRecoveries.stream()).noneMatch(r -> r.contains("FAILED"))
         && probes.stream().allMatch(ProbeResult::invariantHeld);
@@ -155,6 +160,36 @@ final class Bench {
         row.medianMs(), row.p95Ms(), row.maxDelayMs(), row.invariant(), CpuTimes.stolenSince(start, CpuTimes.now()));
     out.flush();
     return row;
+  }
+
+  /** The recovery on Spark Streaming, run while the embedded cluster idles; its row of the table. */
+  private String referenceRecovery(long k, long r) throws Exception {
+    out.printf("recovery on Spark Streaming: K=%d R=%d, kill -9 of the driver after %d batches, restarted from its "
+        + "checkpoint at once ...%n", k, r, KILL_AFTER_BATCHES);
+    out.flush();
+    SparkReference.Recovery recovery = options.sparkReference().recover(k, r, KILL_AFTER_BATCHES);
+    String row = String.format("| %d | %d | %d ms | %d ms | %s |", k, r, recovery.killToFirstMs(),
+        recovery.killToRestoredMs(), recovery.outputs());
+    out.println("  " + row);
+    out.flush();
+    return row;
+  }
+
+  private void printReferenceRecoveries(List<String> rows) {
+    if (rows.isEmpty()) {
+      return;
+    }
+    out.println();
+    out.println("| K | R | Spark Streaming: kill -9 of the driver to the first batch the restarted driver completed "
+        + "| of which to its context restored | outputs |");
+    out.println("|---:|---:|---:|---:|:---|");
+    rows.forEach(out::println);
+    out.println();
+    out.println("Spark Streaming's driver (local[2], setting A, checkpoint in the local file system) was killed after "
+        + KILL_AFTER_BATCHES + " completed batches and restarted at once with JavaStreamingContext.getOrCreate, just "
+        + "before Sluice's recovery above ran; no resource manager restarts it, as YARN restarts Sluice's AM. Its "
+        + "outputs are its foreachRDD's, per batch, from both drivers.");
+    out.flush();
   }
 
   private void printReferences(Map<Result, SparkReference.Row> references) {

@@ -351,7 +351,8 @@ public final class SluiceCli {
     @Option(names = "--base-dir", description = "data directory (default: a new temporary one)") Path baseDir;
     @Option(names = "--spark-reference", description = "before each configuration, run it on Spark Streaming "
         + "(deploy/bin/spark-reference, built with mvn -Pspark-reference package) and print Sluice's median as a share "
-        + "of Spark's: the machine's speed changes by the hour") boolean sparkReference;
+        + "of Spark's: the machine's speed changes by the hour; with --recovery, its driver's recovery too")
+    boolean sparkReference;
 
     @Override
     public Integer call() throws Exception {

@@ -3,6 +3,7 @@ package io.sluice.reference;
 import io.sluice.source.WordGenerator;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -14,13 +15,15 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.apache.spark.SparkConf;
-import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.Optional;
 import org.apache.spark.streaming.Durations;
 import org.apache.spark.streaming.api.java.JavaDStream;
 import org.apache.spark.streaming.api.java.JavaPairDStream;
 import org.apache.spark.streaming.api.java.JavaStreamingContext;
-import org.apache.spark.streaming.dstream.ConstantInputDStream;
+import org.apache.spark.rdd.RDD;
+import org.apache.spark.streaming.StreamingContext;
+import org.apache.spark.streaming.Time;
+import org.apache.spark.streaming.dstream.InputDStream;
 import org.apache.spark.streaming.scheduler.BatchInfo;
 import org.apache.spark.streaming.scheduler.StreamingListener;
 import org.apache.spark.streaming.scheduler.StreamingListenerBatchCompleted;
@@ -28,6 +31,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import scala.Tuple2;
+import scala.collection.JavaConverters;
 import scala.reflect.ClassTag;
 import scala.reflect.ClassTag$;
 
@@ -39,7 +43,10 @@ import scala.reflect.ClassTag$;
  * sums the counts over the whole state, checking the invariant every batch. Times come from
  * Spark's own batch records (processing delay: from the start of the batch's first job to the end
  * of its last), and are reduced as {@code sluice bench} reduces its own, so the two rows can be set
- * side by side from runs in the same hour: the machines these run on change speed by the hour.
+ * side by side from runs in the same hour: the machines these run on change speed by the hour. Each
+ * output also prints its batch, keys and total, so that {@code sluice bench --spark-reference
+ * --recovery} can kill this driver, start it again with {@code --resume} on the same checkpoint
+ * directory, and tell which batches were output twice.
  */
 @Command(name = "spark-reference", mixinStandardHelpOptions = true,
     description = "Runs the benchmark workload on Spark Streaming (DStreams, local[2], Kryo) for one K, R and "
@@ -63,9 +70,13 @@ public final class SparkStreamingWordCount implements java.util.concurrent.Calla
   @Option(names = "--warmup", description = "first batches left out of the figures (default ${DEFAULT-VALUE})")
   int warmup = 5;
 
-  @Option(names = "--checkpoint-dir", description = "Spark's checkpoint directory, emptied first "
+  @Option(names = "--checkpoint-dir", description = "Spark's checkpoint directory, emptied first unless --resume "
       + "(default: a new temporary directory)")
   Path checkpointDir;
+
+  @Option(names = "--resume", description = "resume from --checkpoint-dir with JavaStreamingContext.getOrCreate, as "
+      + "a driver restarted after a failure does, and run --batches more; prints each batch and output, no row")
+  boolean resume;
 
   public static void main(String[] args) {
     System.exit(new CommandLine(new SparkStreamingWordCount()).execute(args));
@@ -81,8 +92,14 @@ public final class SparkStreamingWordCount implements java.util.concurrent.Calla
       System.err.println("spark-reference: --lines and --vocabulary must be at least 1, and --batches more than --warmup");
       return 2;
     }
+    if (resume && checkpointDir == null) {
+      System.err.println("spark-reference: --resume needs --checkpoint-dir");
+      return 2;
+    }
     Path dir = checkpointDir != null ? checkpointDir : Files.createTempDirectory("spark-reference-");
-    deleteContents(dir);
+    if (!resume) {
+      deleteContents(dir);
+    }
     System.out.printf("# Spark Streaming %s, local[%d], Kryo: K=%d R=%d setting %s, %d batches of 1 s, the first %d "
         + "discarded; checkpoint directory %s%n", org.apache.spark.package$.MODULE$.SPARK_VERSION(), PARTITIONS,
         vocabulary, lines, setting, batches, warmup, dir);
@@ -90,14 +107,21 @@ public final class SparkStreamingWordCount implements java.util.concurrent.Calla
     List<String> violations = new CopyOnWriteArrayList<>();
     AtomicLong lastKeys = new AtomicLong();
     CountDownLatch done = new CountDownLatch(1);
-    JavaStreamingContext ssc = buildContext(dir, violations, lastKeys);
+    JavaStreamingContext ssc = resume
+        ? JavaStreamingContext.getOrCreate(dir.toUri().toString(), () -> buildContext(dir, violations, lastKeys))
+        : buildContext(dir, violations, lastKeys);
+    if (resume) {
+      System.out.printf("JVM started at %d, context restored at %d%n",
+          ManagementFactory.getRuntimeMXBean().getStartTime(), System.currentTimeMillis());
+    }
     ssc.addStreamingListener(new StreamingListener() {
       @Override
       public void onBatchCompleted(StreamingListenerBatchCompleted event) {
         BatchInfo info = event.batchInfo();
         completed.add(info);
-        System.out.printf("batch %d of %d: %d ms, scheduling delay %d ms%n", completed.size(), batches,
-            (Long) info.processingDelay().get(), (Long) info.schedulingDelay().get());
+        System.out.printf("batch %d of %d: %d ms, scheduling delay %d ms, completed at %d%n", completed.size(), batches,
+            (Long) info.processingDelay().get(), (Long) info.schedulingDelay().get(),
+            (Long) info.processingEndTime().get());
         if (completed.size() >= batches) {
           done.countDown();
         }
@@ -106,6 +130,10 @@ public final class SparkStreamingWordCount implements java.util.concurrent.Calla
     ssc.start();
     done.await();
     ssc.stop(true, false);
+    if (resume) {
+      // The restored graph's output closure holds its own copies of violations and lastKeys: its lines above say it all.
+      return 0;
+    }
     printRow(completed.subList(warmup, batches), sizeOf(dir), lastKeys.get(), violations);
     if (checkpointDir == null) {
       deleteContents(dir);
@@ -125,9 +153,7 @@ public final class SparkStreamingWordCount implements java.util.concurrent.Calla
     // The batch number is the batch's time after the first one's, as WORKLOAD.md numbers them.
     AtomicLong firstBatchMs = new AtomicLong(-1);
     ClassTag<Integer> intTag = ClassTag$.MODULE$.apply(Integer.class);
-    JavaRDD<Integer> partitions = ssc.sparkContext().parallelize(List.of(0, 1), PARTITIONS);
-    JavaDStream<String> generated = JavaDStream.fromDStream(
-        new ConstantInputDStream<>(ssc.ssc(), partitions.rdd(), intTag), intTag)
+    JavaDStream<String> generated = JavaDStream.fromDStream(new PartitionNumbers(ssc.ssc(), intTag), intTag)
         .transform((rdd, time) -> {
           firstBatchMs.compareAndSet(-1, time.milliseconds());
           long batch = (time.milliseconds() - firstBatchMs.get()) / 1000;
@@ -152,11 +178,42 @@ public final class SparkStreamingWordCount implements java.util.concurrent.Calla
       Tuple2<Long, Long> keysAndTotal = state.map(c -> new Tuple2<>(1L, c._2()))
           .fold(new Tuple2<>(0L, 0L), (a, b) -> new Tuple2<>(a._1() + b._1(), a._2() + b._2()));
       lastKeys.set(keysAndTotal._1());
-      if (keysAndTotal._2() != 10 * r * (batch + 1)) {
+      boolean held = keysAndTotal._2() == 10 * r * (batch + 1);
+      if (!held) {
         violations.add("batch " + batch + ": total " + keysAndTotal._2() + ", expected " + 10 * r * (batch + 1));
       }
+      System.out.printf("output batch=%d keys=%d total=%d invariant %s%n", batch, keysAndTotal._1(), keysAndTotal._2(),
+          held ? "held" : "VIOLATED");
     });
     return ssc;
+  }
+
+  /**
+   * The input partitions' numbers, 0 and 1, as a new RDD every batch: what the generator's {@code
+   * transform} turns into lines. {@code ConstantInputDStream} would hold one RDD, which a driver
+   * restored from its checkpoint gets back without a SparkContext (SPARK-5063), so {@code --resume}
+   * could not run with it.
+   */
+  private static final class PartitionNumbers extends InputDStream<Integer> {
+    private static final long serialVersionUID = 1L;
+    private final ClassTag<Integer> tag;
+
+    PartitionNumbers(StreamingContext ssc, ClassTag<Integer> tag) {
+      super(ssc, tag);
+      this.tag = tag;
+    }
+
+    @Override
+    public void start() {}
+
+    @Override
+    public void stop() {}
+
+    @Override
+    public scala.Option<RDD<Integer>> compute(Time validTime) {
+      return scala.Option.apply(context().sparkContext().parallelize(
+          JavaConverters.asScalaBuffer(List.of(0, 1)).toSeq(), PARTITIONS, tag));
+    }
   }
 
   /** Input partition {@code p}'s lines of batch {@code batch}, generated as they are read. */

@@ -98,7 +98,7 @@ final class SparkReference {
       Process first = start(vocabulary, lines, "A", BATCHES_UNTIL_KILLED, 0, "--checkpoint-dir", dir.toString());
       long[] killedAtMs = {0};
       int[] completed = {0};
-      String tail = readLines(first, line -> {
+      String tail = readLinesOrKill(first, line -> {
         if (OUTPUT.matcher(line).find()) {
           outputs.add(line);
         } else if (COMPLETED.matcher(line).find() && ++completed[0] == killAfter) {
@@ -115,7 +115,7 @@ final class SparkReference {
           "--resume");
       long[] firstCompletedMs = {0};
       long[] restoredMs = {0};
-      tail = readLines(restarted, line -> {
+      tail = readLinesOrKill(restarted, line -> {
         Matcher done = COMPLETED.matcher(line);
         Matcher restored = RESTORED.matcher(line);
         if (OUTPUT.matcher(line).find()) {
@@ -141,7 +141,7 @@ final class SparkReference {
    * ones never output below the last, and whether every total held the invariant.
    */
   static String describeOutputs(List<String> lines) {
-    Map<Long, Integer> times = new TreeMap<>();
+    TreeMap<Long, Integer> times = new TreeMap<>();
     boolean held = true;
     for (String line : lines) {
       Matcher m = OUTPUT.matcher(line);
@@ -151,7 +151,7 @@ final class SparkReference {
       }
     }
     List<Long> repeated = times.entrySet().stream().filter(e -> e.getValue() > 1).map(Map.Entry::getKey).toList();
-    long last = times.isEmpty() ? -1 : ((TreeMap<Long, Integer>) times).lastKey();
+    long last = times.isEmpty() ? -1 : times.lastKey();
     List<Long> lost = LongStream.rangeClosed(0, last).filter(b -> !times.containsKey(b)).boxed().toList();
     return (repeated.isEmpty() ? "none repeated" : "batch " + join(repeated) + " repeated")
         + (lost.isEmpty() ? ", none lost" : ", batch " + join(lost) + " lost")
@@ -169,6 +169,16 @@ final class SparkReference {
         "--warmup", Integer.toString(warmup)));
     command.addAll(List.of(more));
     return new ProcessBuilder(command).redirectErrorStream(true).start();
+  }
+
+  /** {@link #readLines}, and the process killed if that fails, so that no Spark driver outlives the bench's error. */
+  private static String readLinesOrKill(Process process, Consumer<String> onLine) throws IOException {
+    try {
+      return readLines(process, onLine);
+    } catch (IOException | RuntimeException e) {
+      process.toHandle().destroyForcibly();
+      throw e;
+    }
   }
 
   /** Passes each line the process prints to {@code onLine} until it ends; returns its last lines, joined. */

@@ -176,37 +176,37 @@ final class Bench {
   }
 
   private void printReferenceRecoveries(List<String> rows) {
+    printTableWithNote("| K | R | Spark Streaming: kill -9 of the driver to the first batch the restarted driver completed "
+        + "| of which to its context restored | outputs |", "|---:|---:|---:|---:|:---|", rows,
+        "Spark Streaming's driver (local[2], setting A, checkpoint in the local file system) was killed after "
+        + KILL_AFTER_BATCHES + " completed batches and restarted at once with JavaStreamingContext.getOrCreate, just "
+        + "before Sluice's recovery above ran; no resource manager restarts it, as YARN restarts Sluice's AM. Its "
+        + "outputs are its foreachRDD's, per batch, from both drivers.");
+  }
+
+  private void printReferences(Map<Result, SparkReference.Row> references) {
+    List<String> rows = new ArrayList<>();
+    references.forEach((r, s) -> rows.add(String.format("| %d | %d | %s | %d ms | %d ms | %d ms | %s | %d ms | %.0f %% |",
+        r.vocabulary(), r.lines(), r.setting(), s.medianMs(), s.p95Ms(), s.maxDelayMs(), s.invariant(), r.medianMs(),
+        100.0 * r.medianMs() / Math.max(1, s.medianMs()))));
+    printTableWithNote("| K | R | checkpoint | Spark Streaming median | p95 | max scheduling delay | invariant "
+        + "| Sluice median | Sluice / Spark |", "|---:|---:|:---:|---:|---:|---:|:---:|---:|---:|", rows,
+        "Spark Streaming (DStreams, local[2], Kryo, the same generator, updateStateByKey and output) ran "
+        + "each configuration just before Sluice did, on the same machine, with the embedded cluster idle; its "
+        + "processing time is Spark's processing delay (first job started to output done).");
+  }
+
+  /** A markdown table with a note below it; nothing when it has no rows. */
+  private void printTableWithNote(String header, String alignment, List<String> rows, String note) {
     if (rows.isEmpty()) {
       return;
     }
     out.println();
-    out.println("| K | R | Spark Streaming: kill -9 of the driver to the first batch the restarted driver completed "
-        + "| of which to its context restored | outputs |");
-    out.println("|---:|---:|---:|---:|:---|");
+    out.println(header);
+    out.println(alignment);
     rows.forEach(out::println);
     out.println();
-    out.println("Spark Streaming's driver (local[2], setting A, checkpoint in the local file system) was killed after "
-        + KILL_AFTER_BATCHES + " completed batches and restarted at once with JavaStreamingContext.getOrCreate, just "
-        + "before Sluice's recovery above ran; no resource manager restarts it, as YARN restarts Sluice's AM. Its "
-        + "outputs are its foreachRDD's, per batch, from both drivers.");
-    out.flush();
-  }
-
-  private void printReferences(Map<Result, SparkReference.Row> references) {
-    if (references.isEmpty()) {
-      return;
-    }
-    out.println();
-    out.println("| K | R | checkpoint | Spark Streaming median | p95 | max scheduling delay | invariant "
-        + "| Sluice median | Sluice / Spark |");
-    out.println("|---:|---:|:---:|---:|---:|---:|:---:|---:|---:|");
-    references.forEach((r, s) -> out.printf("| %d | %d | %s | %d ms | %d ms | %d ms | %s | %d ms | %.0f %% |%n",
-        r.vocabulary(), r.lines(), r.setting(), s.medianMs(), s.p95Ms(), s.maxDelayMs(), s.invariant(), r.medianMs(),
-        100.0 * r.medianMs() / Math.max(1, s.medianMs())));
-    out.println();
-    out.println("Spark Streaming (DStreams, local[2], Kryo, the same generator, updateStateByKey and output) ran "
-        + "each configuration just before Sluice did, on the same machine, with the embedded cluster idle; its "
-        + "processing time is Spark's processing delay (first job started to output done).");
+    out.println(note);
     out.flush();
   }
 

@@ -98,7 +98,7 @@ final class SparkReference {
       Process first = start(vocabulary, lines, "A", BATCHES_UNTIL_KILLED, 0, "--checkpoint-dir", dir.toString());
       long[] killedAtMs = {0};
       int[] completed = {0};
-      String tail = readLinesOrKill(first, line -> {
+      String tail = readLines(first, line -> {
         if (OUTPUT.matcher(line).find()) {
           outputs.add(line);
         } else if (COMPLETED.matcher(line).find() && ++completed[0] == killAfter) {
@@ -115,7 +115,7 @@ final class SparkReference {
           "--resume");
       long[] firstCompletedMs = {0};
       long[] restoredMs = {0};
-      tail = readLinesOrKill(restarted, line -> {
+      tail = readLines(restarted, line -> {
         Matcher done = COMPLETED.matcher(line);
         Matcher restored = RESTORED.matcher(line);
         if (OUTPUT.matcher(line).find()) {
@@ -171,17 +171,11 @@ final class SparkReference {
     return new ProcessBuilder(command).redirectErrorStream(true).start();
   }
 
-  /** {@link #readLines}, and the process killed if that fails, so that no Spark driver outlives the bench's error. */
-  private static String readLinesOrKill(Process process, Consumer<String> onLine) throws IOException {
-    try {
-      return readLines(process, onLine);
-    } catch (IOException | RuntimeException e) {
-      process.toHandle().destroyForcibly();
-      throw e;
-    }
-  }
-
-  /** Passes each line the process prints to {@code onLine} until it ends; returns its last lines, joined. */
+  /**
+   * Passes each line the process prints to {@code onLine} until it ends; returns its last lines,
+   * joined. Kills the process if reading or {@code onLine} fails, so that no Spark driver outlives
+   * the bench's error.
+   */
   private static String readLines(Process process, Consumer<String> onLine) throws IOException {
     Deque<String> tail = new ArrayDeque<>();
     try (BufferedReader reader = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
@@ -192,6 +186,9 @@ final class SparkReference {
           tail.removeFirst();
         }
       }
+    } catch (IOException | RuntimeException e) {
+      process.toHandle().destroyForcibly();
+      throw e;
     }
     return String.join(" / ", tail);
   }

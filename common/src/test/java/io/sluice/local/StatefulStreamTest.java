@@ -399,6 +399,25 @@ class StatefulStreamTest {
   }
 
   @Test
+  void snapshotFilesThatNoRetainedMetadataFileRefersToAreDeletedAndTheRestStillRestore() throws Exception {
+    Map<String, String> keepTwoMetadataFiles = new TreeMap<>(settings());
+    keepTwoMetadataFiles.put("sluice.checkpoint.retained", "2");
+    // A snapshot every batch, a full one every second: full 1000, delta 2000, full 3000, and so on.
+    try (LocalRunner job = LocalRunner.start(app(Duration.ofSeconds(1)), keepTwoMetadataFiles)) {
+      job.runBatches(8);
+    }
+    List<String> partition0 = names(tmp.resolve("cp/state/running-counts/0"));
+    assertThat(partition0).as("the chains that later full snapshots replaced are gone")
+        .noneMatch(n -> n.startsWith("1000-") || n.startsWith("2000-") || n.startsWith("3000-"))
+        .anyMatch(n -> n.startsWith("7000-") && n.endsWith(".full"));
+    stateAfterBatch.clear();
+    try (LocalRunner job = LocalRunner.start(app(Duration.ofSeconds(1)), keepTwoMetadataFiles)) {
+      job.runBatches(1);
+    }
+    assertThat(stateAfterBatch.get(8L)).isEqualTo(reference(8));
+  }
+
+  @Test
   void corruptSnapshotFileIsDetectedOnRestore() throws Exception {
     try (LocalRunner job = LocalRunner.start(app(Duration.ofSeconds(3)), settings())) {
       job.runBatches(4);

@@ -89,6 +89,37 @@ class StateCheckpointsTest {
   }
 
   @Test
+  void aChainReplacedByANewFullSnapshotIsDeletedOnceNoRetainedMetadataFileRefersToIt() {
+    List<List<StateAccess>> rounds = new ArrayList<>();
+    for (long batchMs = 1000; batchMs <= 5000; batchMs += 1000) {
+      completeReportingTheRoundBefore(batchMs, rounds);
+    }
+    List<String> firstChain = rounds.subList(0, 3).stream().flatMap(List::stream).map(StateAccess::getSnapshotPath)
+        .toList();
+    assertThat(rounds.get(3)).as("a full snapshot every 3").allMatch(StateAccess::getFullSnapshot);
+    assertThat(chains()).as("the full snapshot of 4000 replaced the chain of 1000-3000")
+        .containsExactly(List.of(rounds.get(3).get(0).getSnapshotPath()), List.of(rounds.get(3).get(1).getSnapshotPath()));
+    assertThat(deleted).as("metadata file 4, still retained, refers to the old chain").isEmpty();
+
+    completeReportingTheRoundBefore(6000, rounds);
+    completeReportingTheRoundBefore(7000, rounds);
+    assertThat(deleted).containsExactlyInAnyOrderElementsOf(firstChain).hasSize(6);
+  }
+
+  /** Runs batch {@code batchMs}, whose tasks report the snapshots that the batch before it took. */
+  private void completeReportingTheRoundBefore(long batchMs, List<List<StateAccess>> rounds) {
+    List<SnapshotWritten> reports = new ArrayList<>();
+    if (!rounds.isEmpty()) {
+      List<StateAccess> before = rounds.get(rounds.size() - 1);
+      for (int p = 0; p < PARTITIONS; p++) {
+        reports.add(written(before.get(p), p, batchMs - 1000));
+      }
+    }
+    rounds.add(run(batchMs));
+    complete(batchMs, reports);
+  }
+
+  @Test
   void aRoundWaitsForFilesWrittenSeveralBatchesLaterUntilTheNextRoundIsAskedAndAFailedWriteDropsItAtOnce() {
     StreamGraph everyFourSeconds = GraphBuilder.build(ctx -> ctx.textFileStream("/in")
         .mapToPair(w -> Pair.of(w, 1L))

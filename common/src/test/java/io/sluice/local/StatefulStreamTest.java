@@ -402,7 +402,7 @@ class StatefulStreamTest {
   void snapshotFilesThatNoRetainedMetadataFileRefersToAreDeletedAndTheRestStillRestore() throws Exception {
     Map<String, String> keepTwoMetadataFiles = new TreeMap<>(settings());
     keepTwoMetadataFiles.put("sluice.checkpoint.retained", "2");
-    // A snapshot every batch, a full one every second: full 1000, delta 2000, full 3000, and so on.
+    // A snapshot every batch, every other one full: full 1000, delta 2000, full 3000, and so on.
     try (LocalRunner job = LocalRunner.start(app(Duration.ofSeconds(1)), keepTwoMetadataFiles)) {
       job.runBatches(8);
     }
